@@ -346,6 +346,17 @@ fn registered() -> Vec<&'static Module> {
         .clone()
 }
 
+/// The `i`-th AVP definition of `module` (its `avps`, sorted by vendor and code), if that
+/// module is compiled in: the arms of the generated `avp_def` (the module constants fold,
+/// so each arm is a constant).
+#[inline(always)]
+pub fn avp_in(module: Option<&'static Module>, i: usize) -> Option<&'static AvpDef> {
+    match module {
+        Some(m) => m.avps.get(i),
+        None => None,
+    }
+}
+
 /// The AVP definition for `key` among the compiled-in and registered dictionaries.
 #[inline]
 pub fn avp(key: AvpKey) -> Option<&'static AvpDef> {

@@ -316,6 +316,225 @@ pub fn push<T: AvpData + Default>(
     Ok(())
 }
 
+/// The state of a generated struct's decoding walk over its members: the decoding context,
+/// the occurrences decoded of each member (ABNF order), and where AVPs outside the ABNF
+/// and received flags go. Each match arm of the generated walk is one call of [`one`],
+/// [`opt`], [`many`] or [`other`]; [`Walk::finish`] then reports missing required members.
+pub struct Walk<'w> {
+    /// The context of the members.
+    pub cx: DecodeCx,
+    /// Occurrences of each member so far (a single member counts once even when its value
+    /// was a tolerated deviation).
+    pub count: &'w mut [u32],
+    /// The struct's `extra`.
+    pub extra: &'w mut Vec<RawAvp>,
+    /// The struct's `avp_flags`.
+    pub flags: &'w mut FlagOverrides,
+}
+
+/// A required member of a generated struct, for [`Walk::finish`].
+#[derive(Clone, Copy, Debug)]
+pub struct Required {
+    /// Index of the member (ABNF order) in [`Walk::count`].
+    pub index: u16,
+    /// Fewest occurrences.
+    pub min: u32,
+    /// The member's AVP.
+    pub key: AvpKey,
+    /// Its default flags.
+    pub flags: AvpFlags,
+    /// Its data type.
+    pub ty: AvpType,
+}
+
+impl Required {
+    /// Member `index` (ABNF order), at least `min` times.
+    pub const fn new(index: u16, min: u32, code: u32, vendor: u32, flags: u8, ty: AvpType) -> Self {
+        Self {
+            index,
+            min,
+            key: AvpKey::new(code, vendor),
+            flags: AvpFlags(flags),
+            ty,
+        }
+    }
+}
+
+impl Walk<'_> {
+    /// After the walk: each required member that did not occur as often as it must is
+    /// [`absent`] (reported at `offset`), in ABNF order.
+    #[inline]
+    pub fn finish(&self, required: &[Required], offset: usize) -> Result<(), DecodeError> {
+        for r in required {
+            if self.count[usize::from(r.index)] < r.min {
+                absent(r.key, r.ty, r.flags, offset, self.cx)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A single required member (`{ X }`, `< X >`), member `index` of the walk, default flags
+/// `flags`: decoded in place; a second occurrence is 5009 ([`set_required`]).
+#[inline]
+pub fn one<T: AvpData>(
+    slot: &mut T,
+    avp: &AvpRef<'_>,
+    w: &mut Walk<'_>,
+    index: usize,
+    flags: u8,
+) -> Result<(), DecodeError> {
+    w.flags.note(avp, 0, AvpFlags(flags));
+    let mut seen = w.count[index] > 0;
+    w.count[index] = 1;
+    set_required(slot, &mut seen, avp, w.cx, w.extra)
+}
+
+/// An optional single member (`[ X ]`): [`set_once`].
+#[inline]
+pub fn opt<T: AvpData>(
+    slot: &mut Option<T>,
+    avp: &AvpRef<'_>,
+    w: &mut Walk<'_>,
+    flags: u8,
+) -> Result<(), DecodeError> {
+    w.flags.note(avp, 0, AvpFlags(flags));
+    set_once(slot, avp, w.cx, w.extra)
+}
+
+/// One more occurrence of a repeated member, member `index` of the walk, at most `max`:
+/// [`push`].
+#[inline]
+pub fn many<T: AvpData + Default>(
+    list: &mut Vec<T>,
+    avp: &AvpRef<'_>,
+    w: &mut Walk<'_>,
+    index: usize,
+    flags: u8,
+    max: u32,
+) -> Result<(), DecodeError> {
+    w.flags.note(avp, list.len(), AvpFlags(flags));
+    let r = push(list, avp, w.cx, max, w.extra);
+    w.count[index] = list.len() as u32;
+    r
+}
+
+/// An AVP the ABNF does not name: kept in `extra` as received.
+#[inline]
+pub fn other(avp: &AvpRef<'_>, w: &mut Walk<'_>) -> Result<(), DecodeError> {
+    w.extra.push(avp.to_raw());
+    Ok(())
+}
+
+/// Encodes a single member (`{ X }`, `< X >`) with its flags (`avp_flags`' or `flags`).
+#[inline(always)]
+pub fn put_one<T: AvpData>(
+    v: &T,
+    buf: &mut BytesMut,
+    overrides: &FlagOverrides,
+    code: u32,
+    vendor: u32,
+    flags: u8,
+) {
+    let f = overrides.get(AvpKey::new(code, vendor), 0, AvpFlags(flags));
+    v.encode_avp(buf, code, f, vendor);
+}
+
+/// Encodes an optional member if present, as [`put_one`].
+#[inline(always)]
+pub fn put_opt<T: AvpData>(
+    v: &Option<T>,
+    buf: &mut BytesMut,
+    overrides: &FlagOverrides,
+    code: u32,
+    vendor: u32,
+    flags: u8,
+) {
+    if let Some(v) = v {
+        put_one(v, buf, overrides, code, vendor, flags);
+    }
+}
+
+/// Encodes each occurrence of a repeated member, as [`put_one`].
+#[inline(always)]
+pub fn put_all<T: AvpData>(
+    list: &[T],
+    buf: &mut BytesMut,
+    overrides: &FlagOverrides,
+    code: u32,
+    vendor: u32,
+    flags: u8,
+) {
+    let key = AvpKey::new(code, vendor);
+    for (i, v) in list.iter().enumerate() {
+        v.encode_avp(buf, code, overrides.get(key, i, AvpFlags(flags)), vendor);
+    }
+}
+
+/// Encodes the AVPs outside the ABNF.
+#[inline(always)]
+pub fn put_extra(extra: &[RawAvp], buf: &mut BytesMut) {
+    for a in extra {
+        a.encode(buf);
+    }
+}
+
+/// Encoded length of a single member with its header and padding.
+#[inline(always)]
+pub fn len_one<T: AvpData>(v: &T, vendor: u32) -> usize {
+    v.avp_len(vendor)
+}
+
+/// Encoded length of an optional member (0 if absent).
+#[inline(always)]
+pub fn len_opt<T: AvpData>(v: &Option<T>, vendor: u32) -> usize {
+    v.as_ref().map_or(0, |v| v.avp_len(vendor))
+}
+
+/// Encoded length of every occurrence of a repeated member.
+#[inline(always)]
+pub fn len_all<T: AvpData>(list: &[T], vendor: u32) -> usize {
+    list.iter().map(|v| v.avp_len(vendor)).sum()
+}
+
+/// Encoded length of the AVPs outside the ABNF.
+#[inline(always)]
+pub fn len_extra(extra: &[RawAvp]) -> usize {
+    extra.iter().map(RawAvp::encoded_len).sum()
+}
+
+/// A Grouped value decoded in place into its `Default` (the `AvpData::decode` of generated
+/// structs).
+#[inline]
+pub fn decode_default<T: AvpData + Default>(
+    avp: &AvpRef<'_>,
+    cx: DecodeCx,
+) -> Result<T, DecodeError> {
+    let mut out = T::default();
+    out.decode_in_place(avp, cx)?;
+    Ok(out)
+}
+
+/// `r` with the error (if any) inside the Grouped AVP `key`.
+#[inline]
+pub fn within(r: Result<(), DecodeError>, key: AvpKey) -> Result<(), DecodeError> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) => Err(e.within(key)),
+    }
+}
+
+/// An Enumerated newtype's `Debug`: `Name(value)` with the value's name if it has one, else
+/// the type's.
+pub fn debug_enum(
+    name: Option<&str>,
+    ty: &str,
+    value: i32,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    write!(f, "{}({value})", name.unwrap_or(ty))
+}
+
 /// A required member that did not occur: 5005 ([`missing`]), or nothing when the policy
 /// tolerates it (inside a Grouped AVP under [`crate::Policy::Tolerant`]).
 #[cold]

@@ -129,6 +129,56 @@ pub fn read_text<'a>(avp: &AvpRef<'a>) -> &'a str {
     std::str::from_utf8(avp.data).unwrap_or_default()
 }
 
+/// Reads a checked value of an owned type from an AVP (the reader of numbers, addresses,
+/// times and URIs for [`one`], [`opt`] and [`Members`]).
+#[inline(always)]
+pub fn value<T: AvpData + Default>(avp: AvpRef<'_>) -> T {
+    read(&avp)
+}
+
+/// Reads a checked Enumerated value.
+#[inline(always)]
+pub fn enumerated<T: From<i32>>(avp: AvpRef<'_>) -> T {
+    T::from(read::<i32>(&avp))
+}
+
+/// Reads checked text.
+#[inline(always)]
+pub fn text(avp: AvpRef<'_>) -> &str {
+    std::str::from_utf8(avp.data).unwrap_or_default()
+}
+
+/// Reads OctetString data.
+#[inline(always)]
+pub fn octets(avp: AvpRef<'_>) -> &[u8] {
+    avp.data
+}
+
+/// The value of a member that is always present once checked (recorded at `at` within
+/// `root[..end]`), read by `read`; an empty AVP's reading if it is not.
+#[inline(always)]
+pub fn one<'a, T>(root: &'a Bytes, at: u32, end: u32, read: fn(AvpRef<'a>) -> T) -> T {
+    read(get_required(root, at, end))
+}
+
+/// The value of an optional member recorded at `at` within `root[..end]`, read by `read`.
+#[inline(always)]
+pub fn opt<'a, T>(root: &'a Bytes, at: u32, end: u32, read: fn(AvpRef<'a>) -> T) -> Option<T> {
+    get(root, at, end).map(read)
+}
+
+/// A view's `Debug`: as its owned struct prints, or `Name(undecodable: error)`.
+pub fn debug<T: std::fmt::Debug>(
+    owned: Result<T, DecodeError>,
+    name: &str,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    match owned {
+        Ok(s) => std::fmt::Debug::fmt(&s, f),
+        Err(e) => write!(f, "{name}(undecodable: {e})"),
+    }
+}
+
 /// The AVP recorded at `at` within `root[..end]`, if any.
 #[inline(always)]
 pub fn get<'a>(root: &'a Bytes, at: u32, end: u32) -> Option<AvpRef<'a>> {

@@ -153,10 +153,11 @@ impl Ctx<'_> {
         }
     }
 
-    /// The body that decodes members from `iter` into `Self`.
     /// Statements that decode the members from `iter` into `self` in place (the struct
     /// starts as `Default`), so large structs are never moved while decoding; then the
-    /// checks for missing required members, reported at `end`.
+    /// checks for missing required members, reported at `end`. Each member is one match arm
+    /// calling `rt::typed::{one, opt, many}` with a `rt::typed::Walk`; the missing members
+    /// are found by `Walk::finish` from a constant table.
     fn decode_body(
         &self,
         fields: &[Field<'_>],
@@ -164,92 +165,65 @@ impl Ctx<'_> {
         end: TokenStream,
     ) -> TokenStream {
         let rt = &self.rt;
-        let seen =
-            |f: &Field<'_>| format_ident!("seen_{}", f.ident.to_string().trim_start_matches("r#"));
-        let decls = fields.iter().filter(|f| f.card == Card::One).map(|f| {
-            let s = seen(f);
-            quote!(let mut #s = false;)
-        });
-        let arms = fields.iter().map(|f| {
+        let arms = fields.iter().enumerate().map(|(i, f)| {
             let ident = &f.ident;
             let code = u32_lit(f.avp.code);
             let vendor = u32_lit(f.avp.vendor);
             let df = Literal::u8_unsuffixed(default_flags(f.avp));
+            let i = Literal::usize_unsuffixed(i);
             match f.card {
                 Card::Many => {
                     let max = f.rule.max.map_or(quote!(u32::MAX), |m| {
                         let m = u32_lit(m);
                         quote!(#m)
                     });
-                    quote! {
-                        (#code, #vendor) => {
-                            self.avp_flags.note(&avp, self.#ident.len(), #rt::AvpFlags(#df));
-                            #rt::typed::push(&mut self.#ident, &avp, cx, #max, &mut self.extra)?;
-                        }
-                    }
+                    quote!((#code, #vendor) => #rt::typed::many(&mut self.#ident, &avp, &mut w, #i, #df, #max),)
                 }
                 Card::One => {
-                    let s = seen(f);
-                    quote! {
-                        (#code, #vendor) => {
-                            self.avp_flags.note(&avp, 0, #rt::AvpFlags(#df));
-                            #rt::typed::set_required(&mut self.#ident, &mut #s, &avp, cx, &mut self.extra)?;
-                        }
-                    }
+                    quote!((#code, #vendor) => #rt::typed::one(&mut self.#ident, &avp, &mut w, #i, #df),)
                 }
-                Card::Optional => quote! {
-                    (#code, #vendor) => {
-                        self.avp_flags.note(&avp, 0, #rt::AvpFlags(#df));
-                        #rt::typed::set_once(&mut self.#ident, &avp, cx, &mut self.extra)?;
-                    }
-                },
+                Card::Optional => {
+                    quote!((#code, #vendor) => #rt::typed::opt(&mut self.#ident, &avp, &mut w, #df),)
+                }
             }
         });
-        let checks = fields.iter().filter_map(|f| {
-            let ident = &f.ident;
+        let required = fields.iter().enumerate().filter_map(|(i, f)| {
+            let min = match f.card {
+                Card::One => 1,
+                Card::Many if f.rule.min > 0 => f.rule.min,
+                _ => return None,
+            };
+            let i = Literal::u16_unsuffixed(i as u16);
+            let min = u32_lit(min);
             let code = u32_lit(f.avp.code);
             let vendor = u32_lit(f.avp.vendor);
             let df = Literal::u8_unsuffixed(default_flags(f.avp));
-            let key = quote!(#rt::AvpKey::new(#code, #vendor));
-            let ty = &f.ty;
-            match f.card {
-                Card::One => {
-                    let s = seen(f);
-                    Some(quote! {
-                        if !#s {
-                            #rt::typed::absent(#key, <#ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), #end, cx)?;
-                        }
-                    })
-                }
-                Card::Many if f.rule.min > 0 => {
-                    let min = Literal::usize_unsuffixed(f.rule.min as usize);
-                    Some(quote! {
-                        if self.#ident.len() < #min {
-                            #rt::typed::absent(#key, <#ty as #rt::AvpData>::TYPE, #rt::AvpFlags(#df), #end, cx)?;
-                        }
-                    })
-                }
-                _ => None,
-            }
+            let ty = format_ident!("{}", f.avp.ty.core_variant());
+            Some(quote!(#rt::typed::Required::new(#i, #min, #code, #vendor, #df, #rt::dictionary::AvpType::#ty),))
         });
+        let n = fields.len();
         quote! {
-            #(#decls)*
+            const REQUIRED: &[#rt::typed::Required] = &[#(#required)*];
+            let mut count = [0u32; #n];
+            let mut w = #rt::typed::Walk { cx, count: &mut count, extra: &mut self.extra, flags: &mut self.avp_flags };
             // `next_framed` keeps each AVP in registers (no `Result` item written to memory
             // and read back); `finish` reports an AVP that does not frame.
             let mut avps = #iter;
             while let Some(avp) = avps.next_framed() {
-                match (avp.code, avp.vendor) {
+                let r = match (avp.code, avp.vendor) {
                     #(#arms)*
-                    _ => self.extra.push(avp.to_raw()),
-                }
+                    _ => #rt::typed::other(&avp, &mut w),
+                };
+                r?;
             }
             avps.finish()?;
-            #(#checks)*
-            Ok(())
+            w.finish(REQUIRED, #end)
         }
     }
 
-    /// Statements that write the members in ABNF order (extra where `*[ AVP ]` stands).
+    /// Statements that write the members in ABNF order (extra where `*[ AVP ]` stands),
+    /// and the expression of their length: one `rt::typed::{put,len}_{one,opt,all}` call
+    /// per member.
     fn encode_body(&self, rules: &[Rule], fields: &[Field<'_>]) -> (TokenStream, TokenStream) {
         let rt = &self.rt;
         let mut enc = Vec::new();
@@ -258,12 +232,8 @@ impl Ctx<'_> {
         let mut fi = fields.iter();
         for r in rules {
             if r.avp.is_none() {
-                enc.push(quote!(for a in &self.extra {
-                    a.encode(buf);
-                }));
-                len.push(quote!(for a in &self.extra {
-                    n += a.encoded_len();
-                }));
+                enc.push(quote!(#rt::typed::put_extra(&self.extra, buf);));
+                len.push(quote!(#rt::typed::len_extra(&self.extra)));
                 extra_done = true;
                 continue;
             }
@@ -272,33 +242,21 @@ impl Ctx<'_> {
             let code = u32_lit(f.avp.code);
             let vendor = u32_lit(f.avp.vendor);
             let df = Literal::u8_unsuffixed(default_flags(f.avp));
-            let key = quote!(#rt::AvpKey::new(#code, #vendor));
-            match f.card {
-                Card::One => {
-                    enc.push(quote!(#rt::AvpData::encode_avp(&self.#ident, buf, #code, self.avp_flags.get(#key, 0, #rt::AvpFlags(#df)), #vendor);));
-                    len.push(quote!(n += #rt::AvpData::avp_len(&self.#ident, #vendor);));
-                }
-                Card::Optional => {
-                    enc.push(quote!(if let Some(v) = &self.#ident { #rt::AvpData::encode_avp(v, buf, #code, self.avp_flags.get(#key, 0, #rt::AvpFlags(#df)), #vendor); }));
-                    len.push(quote!(if let Some(v) = &self.#ident { n += #rt::AvpData::avp_len(v, #vendor); }));
-                }
-                Card::Many => {
-                    enc.push(quote!(for (i, v) in self.#ident.iter().enumerate() { #rt::AvpData::encode_avp(v, buf, #code, self.avp_flags.get(#key, i, #rt::AvpFlags(#df)), #vendor); }));
-                    len.push(
-                        quote!(for v in &self.#ident { n += #rt::AvpData::avp_len(v, #vendor); }),
-                    );
-                }
-            }
+            let (put, l) = match f.card {
+                Card::One => (quote!(put_one), quote!(len_one)),
+                Card::Optional => (quote!(put_opt), quote!(len_opt)),
+                Card::Many => (quote!(put_all), quote!(len_all)),
+            };
+            enc.push(
+                quote!(#rt::typed::#put(&self.#ident, buf, &self.avp_flags, #code, #vendor, #df);),
+            );
+            len.push(quote!(#rt::typed::#l(&self.#ident, #vendor)));
         }
         if !extra_done {
-            enc.push(quote!(for a in &self.extra {
-                a.encode(buf);
-            }));
-            len.push(quote!(for a in &self.extra {
-                n += a.encoded_len();
-            }));
+            enc.push(quote!(#rt::typed::put_extra(&self.extra, buf);));
+            len.push(quote!(#rt::typed::len_extra(&self.extra)));
         }
-        (quote!(#(#enc)*), quote! { let mut n = 0usize; #(#len)* n })
+        (quote!(#(#enc)*), quote!(#(#len)+*))
     }
 
     fn derives(&self, fields: &[Field<'_>]) -> TokenStream {
@@ -359,6 +317,7 @@ impl Ctx<'_> {
         });
         let code = u32_lit(a.code);
         let vendor = u32_lit(a.vendor);
+        let name_str = lit_str(&name.to_string());
         quote! {
             #doc
             #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -380,10 +339,7 @@ impl Ctx<'_> {
 
             impl std::fmt::Debug for #name {
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    match self.name() {
-                        Some(n) => write!(f, "{}({})", n, self.0),
-                        None => write!(f, "{}({})", stringify!(#name), self.0),
-                    }
+                    #rt::typed::debug_enum(self.name(), #name_str, self.0, f)
                 }
             }
 
@@ -496,13 +452,11 @@ impl Ctx<'_> {
                 const TYPE: #rt::dictionary::AvpType = #rt::dictionary::AvpType::Grouped;
 
                 fn decode(avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<Self, #rt::DecodeError> {
-                    let mut out = Self::default();
-                    #rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-                    Ok(out)
+                    #rt::typed::decode_default(avp, cx)
                 }
                 fn decode_in_place(&mut self, avp: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
                     let cx = cx.enter(avp)?;
-                    self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+                    #rt::typed::within(self.decode_members(avp, cx), Self::KEY)
                 }
                 #check
                 fn data_len(&self) -> usize {

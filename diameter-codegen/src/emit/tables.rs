@@ -91,17 +91,23 @@ pub(super) fn emit_top(
     let mut fallback_arms = Vec::new();
     let mut view_arms = Vec::new();
     let mut view_fallback_arms = Vec::new();
+    // Each (vendor, code) once, with its definitions in module order: the first whose
+    // module is compiled in (its `M_…` constant is `Some`) is the answer. No `#[cfg]` per
+    // arm: the constants fold, so the lookup is as fast as a `match` on the definitions.
+    let mut avp_candidates: std::collections::BTreeMap<(u32, u32), Vec<TokenStream>> =
+        std::collections::BTreeMap::new();
     for (di, d, _) in modules {
         let m = format_ident!("{}", d.name);
+        let mc = format_ident!("M_{}", d.name.to_ascii_uppercase());
         let c = cfg_attr(gating.module(*di));
         let mut sorted: Vec<_> = d.avps.iter().collect();
         sorted.sort_by_key(|a| (a.vendor, a.code));
         for (i, a) in sorted.iter().enumerate() {
-            let (v, code) = (
-                Literal::u32_unsuffixed(a.vendor),
-                Literal::u32_unsuffixed(a.code),
-            );
-            avp_arms.push(quote!(#c (#v, #code) => Some(&#m::AVPS[#i]),));
+            let i = Literal::usize_unsuffixed(i);
+            avp_candidates
+                .entry((a.vendor, a.code))
+                .or_default()
+                .push(quote!(rt::dictionary::avp_in(#mc, #i)));
         }
         for (i, cmd) in d.commands.iter().enumerate() {
             let (code, app) = (
@@ -173,6 +179,16 @@ pub(super) fn emit_top(
                 }
             }
         }
+    }
+    for ((vendor, code), cands) in &avp_candidates {
+        let (v, c) = (
+            Literal::u32_unsuffixed(*vendor),
+            Literal::u32_unsuffixed(*code),
+        );
+        let mut it = cands.iter();
+        let first = it.next();
+        let rest = it.map(|x| quote!(.or_else(|| #x)));
+        avp_arms.push(quote!((#v, #c) => #first #(#rest)*,));
     }
     let _ = n;
     let result_code_lookups = super::result_codes::emit_lookups(modules, gating);

@@ -19,7 +19,7 @@ use crate::model::{Avp, AvpType, Command, Rule};
 struct Access {
     /// The accessor's item type.
     ty: TokenStream,
-    /// Reads the value from `avp` (an `AvpRef<'a>` already checked).
+    /// The function reading the value from an `AvpRef<'a>` already checked.
     read: TokenStream,
     /// Checks `avp` with context `cx` (a statement), when the type has anything to check.
     check: Option<TokenStream>,
@@ -59,18 +59,18 @@ impl Ctx<'_> {
         let rt = &self.rt;
         let number = |t: TokenStream| Access {
             ty: t.clone(),
-            read: quote!(#rt::view::read::<#t>(&avp)),
+            read: quote!(#rt::view::value::<#t>),
             check: Some(quote!(#rt::view::check::<#t>(&avp, cx)?;)),
         };
         let text = |owned: TokenStream| Access {
             ty: quote!(&'a str),
-            read: quote!(#rt::view::read_text(&avp)),
+            read: quote!(#rt::view::text),
             check: Some(quote!(#rt::view::check_text(&avp, #owned::INVALID)?;)),
         };
         match a.ty {
             AvpType::OctetString => Access {
                 ty: quote!(&'a [u8]),
-                read: quote!(avp.data),
+                read: quote!(#rt::view::octets),
                 check: None,
             },
             AvpType::Integer32 => number(quote!(i32)),
@@ -90,7 +90,7 @@ impl Ctx<'_> {
                 let t = self.named_type(a);
                 Access {
                     ty: t.clone(),
-                    read: quote!(#t(#rt::view::read::<i32>(&avp))),
+                    read: quote!(#rt::view::enumerated::<#t>),
                     check: Some(quote!(#rt::view::check::<i32>(&avp, cx)?;)),
                 }
             }
@@ -98,7 +98,7 @@ impl Ctx<'_> {
                 let t = self.view_type(a);
                 Access {
                     ty: quote!(#t<'a>),
-                    read: quote!(#t::read(avp)),
+                    read: quote!(#t::read),
                     check: Some(quote!(#t::check(&avp, cx)?;)),
                 }
             }
@@ -147,8 +147,7 @@ impl Ctx<'_> {
                             #doc
                             #[inline]
                             pub fn #ident(&self) -> #ty {
-                                let avp = #rt::view::get_required(self.root, self.first[#idx], self.end);
-                                #read
+                                #rt::view::one(self.root, self.first[#idx], self.end, #read)
                             }
                         });
                     } else {
@@ -156,8 +155,7 @@ impl Ctx<'_> {
                             #doc
                             #[inline]
                             pub fn #ident(&self) -> Option<#ty> {
-                                let avp = #rt::view::get(self.root, self.first[#idx], self.end)?;
-                                Some(#read)
+                                #rt::view::opt(self.root, self.first[#idx], self.end, #read)
                             }
                         });
                     }
@@ -184,7 +182,7 @@ impl Ctx<'_> {
                         #doc
                         #[inline]
                         pub fn #ident(&self) -> #rt::view::Members<'a, #ty> {
-                            #rt::view::Members::new(self.root, self.first[#idx], self.end, self.count[#j], #code, #vendor, |avp| #read)
+                            #rt::view::Members::new(self.root, self.first[#idx], self.end, self.count[#j], #code, #vendor, #read)
                         }
                     });
                 }
@@ -255,6 +253,7 @@ impl Ctx<'_> {
         let rt = &self.rt;
         let owned = self.type_ident(&a.name);
         let name = format_ident!("{}View", owned);
+        let name_str = super::lit_str(&name.to_string());
         let rules: &[Rule] = a.grouped.as_deref().unwrap_or_default();
         let fields = self.fields(rules, Some(&a.name));
         let parts = self.view_parts(&fields);
@@ -347,10 +346,7 @@ impl Ctx<'_> {
             impl std::fmt::Debug for #name<'_> {
                 /// As the owned struct prints.
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    match self.to_struct() {
-                        Ok(s) => std::fmt::Debug::fmt(&s, f),
-                        Err(e) => write!(f, "{}(undecodable: {})", stringify!(#name), e),
-                    }
+                    #rt::view::debug(self.to_struct(), #name_str, f)
                 }
             }
         }
@@ -360,6 +356,7 @@ impl Ctx<'_> {
         let rt = &self.rt;
         let owned: Ident = self.command_ident(c, request);
         let name = format_ident!("{}View", owned);
+        let name_str = super::lit_str(&name.to_string());
         let rules = if request { &c.request } else { &c.answer };
         let fields = self.fields(rules, None);
         let parts = self.view_parts(&fields);
@@ -444,10 +441,7 @@ impl Ctx<'_> {
             impl std::fmt::Debug for #name<'_> {
                 /// As the owned struct prints.
                 fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    match self.to_struct() {
-                        Ok(s) => std::fmt::Debug::fmt(&s, f),
-                        Err(e) => write!(f, "{}(undecodable: {})", stringify!(#name), e),
-                    }
+                    #rt::view::debug(self.to_struct(), #name_str, f)
                 }
             }
         }

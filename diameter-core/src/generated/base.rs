@@ -414,10 +414,7 @@ impl DisconnectCause {
 }
 impl std::fmt::Debug for DisconnectCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(DisconnectCause), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "DisconnectCause", self.0, f)
     }
 }
 impl From<i32> for DisconnectCause {
@@ -481,10 +478,7 @@ impl RedirectHostUsage {
 }
 impl std::fmt::Debug for RedirectHostUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(RedirectHostUsage), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "RedirectHostUsage", self.0, f)
     }
 }
 impl From<i32> for RedirectHostUsage {
@@ -536,10 +530,7 @@ impl AuthRequestType {
 }
 impl std::fmt::Debug for AuthRequestType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AuthRequestType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AuthRequestType", self.0, f)
     }
 }
 impl From<i32> for AuthRequestType {
@@ -588,10 +579,7 @@ impl AuthSessionState {
 }
 impl std::fmt::Debug for AuthSessionState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AuthSessionState), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AuthSessionState", self.0, f)
     }
 }
 impl From<i32> for AuthSessionState {
@@ -640,10 +628,7 @@ impl ReAuthRequestType {
 }
 impl std::fmt::Debug for ReAuthRequestType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(ReAuthRequestType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "ReAuthRequestType", self.0, f)
     }
 }
 impl From<i32> for ReAuthRequestType {
@@ -767,10 +752,7 @@ impl TerminationCause {
 }
 impl std::fmt::Debug for TerminationCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(TerminationCause), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "TerminationCause", self.0, f)
     }
 }
 impl From<i32> for TerminationCause {
@@ -825,10 +807,7 @@ impl SessionServerFailover {
 }
 impl std::fmt::Debug for SessionServerFailover {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SessionServerFailover), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SessionServerFailover", self.0, f)
     }
 }
 impl From<i32> for SessionServerFailover {
@@ -883,10 +862,7 @@ impl AccountingRecordType {
 }
 impl std::fmt::Debug for AccountingRecordType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AccountingRecordType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AccountingRecordType", self.0, f)
     }
 }
 impl From<i32> for AccountingRecordType {
@@ -938,10 +914,7 @@ impl AccountingRealtimeRequired {
 }
 impl std::fmt::Debug for AccountingRealtimeRequired {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AccountingRealtimeRequired), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AccountingRealtimeRequired", self.0, f)
     }
 }
 impl From<i32> for AccountingRealtimeRequired {
@@ -1005,54 +978,42 @@ impl ProxyInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_proxy_host = false;
-        let mut seen_proxy_state = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                280,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                33,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (280, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.proxy_host,
-                        &mut seen_proxy_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (33, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.proxy_state,
-                        &mut seen_proxy_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (280, 0) => rt::typed::one(&mut self.proxy_host, &avp, &mut w, 0, 64),
+                (33, 0) => rt::typed::one(&mut self.proxy_state, &avp, &mut w, 1, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_proxy_host {
-            rt::typed::absent(
-                rt::AvpKey::new(280, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_proxy_state {
-            rt::typed::absent(
-                rt::AvpKey::new(33, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 impl rt::AvpData for ProxyInfo {
@@ -1061,9 +1022,7 @@ impl rt::AvpData for ProxyInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1071,35 +1030,17 @@ impl rt::AvpData for ProxyInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.proxy_host, 0);
-        n += rt::AvpData::avp_len(&self.proxy_state, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.proxy_host, 0)
+            + rt::typed::len_one(&self.proxy_state, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.proxy_host,
-            buf,
-            280,
-            self.avp_flags.get(rt::AvpKey::new(280, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.proxy_state,
-            buf,
-            33,
-            self.avp_flags.get(rt::AvpKey::new(33, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.proxy_host, buf, &self.avp_flags, 280, 0, 64);
+        rt::typed::put_one(&self.proxy_state, buf, &self.avp_flags, 33, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 /// Vendor-Specific-Application-Id (code 260), Grouped, IETF RFC 6733 §6.11.
@@ -1143,52 +1084,39 @@ impl VendorSpecificApplicationId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_vendor_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                266,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (266, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.vendor_id,
-                        &mut seen_vendor_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_application_id, &avp, &mut w, 64)
                 }
                 (259, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_application_id, &avp, &mut w, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_vendor_id {
-            rt::typed::absent(
-                rt::AvpKey::new(266, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 impl rt::AvpData for VendorSpecificApplicationId {
@@ -1197,9 +1125,7 @@ impl rt::AvpData for VendorSpecificApplicationId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1207,51 +1133,19 @@ impl rt::AvpData for VendorSpecificApplicationId {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.vendor_id, 0);
-        if let Some(v) = &self.auth_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.vendor_id, 0)
+            + rt::typed::len_opt(&self.auth_application_id, 0)
+            + rt::typed::len_opt(&self.acct_application_id, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.vendor_id,
-            buf,
-            266,
-            self.avp_flags.get(rt::AvpKey::new(266, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.auth_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                258,
-                self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                259,
-                self.avp_flags.get(rt::AvpKey::new(259, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
+        rt::typed::put_opt(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_opt(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 /// Failed-AVP (code 279), Grouped, IETF RFC 6733 §7.5.
@@ -1284,14 +1178,23 @@ impl FailedAvp {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 impl rt::AvpData for FailedAvp {
@@ -1300,9 +1203,7 @@ impl rt::AvpData for FailedAvp {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1310,19 +1211,13 @@ impl rt::AvpData for FailedAvp {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 /// Experimental-Result (code 297), Grouped, IETF RFC 6733 §7.6.
@@ -1362,54 +1257,50 @@ impl ExperimentalResult {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_vendor_id = false;
-        let mut seen_experimental_result_code = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                266,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                298,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (266, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.vendor_id,
-                        &mut seen_vendor_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 0, 64),
                 (298, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.experimental_result_code,
-                        &mut seen_experimental_result_code,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        64,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_vendor_id {
-            rt::typed::absent(
-                rt::AvpKey::new(266, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_experimental_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(298, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 impl rt::AvpData for ExperimentalResult {
@@ -1418,9 +1309,7 @@ impl rt::AvpData for ExperimentalResult {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1428,35 +1317,24 @@ impl rt::AvpData for ExperimentalResult {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.vendor_id, 0);
-        n += rt::AvpData::avp_len(&self.experimental_result_code, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.vendor_id, 0)
+            + rt::typed::len_one(&self.experimental_result_code, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.vendor_id,
-            buf,
-            266,
-            self.avp_flags.get(rt::AvpKey::new(266, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
+        rt::typed::put_one(
             &self.experimental_result_code,
             buf,
+            &self.avp_flags,
             298,
-            self.avp_flags.get(rt::AvpKey::new(298, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 /// E2E-Sequence (code 300), Grouped, IETF RFC 6733 RFC 3588 4.4.
@@ -1491,14 +1369,23 @@ impl E2eSequence {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 impl rt::AvpData for E2eSequence {
@@ -1507,9 +1394,7 @@ impl rt::AvpData for E2eSequence {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1517,19 +1402,13 @@ impl rt::AvpData for E2eSequence {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 /// Capabilities-Exchange-Request (CER): command code 257, application 0, IETF RFC 6733 §5.3.1.
@@ -1611,191 +1490,123 @@ impl CapabilitiesExchangeRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_vendor_id = false;
-        let mut seen_product_name = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(2, 1, 257, 0, 64, rt::dictionary::AvpType::Address),
+            rt::typed::Required::new(
+                3,
+                1,
+                266,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                269,
+                0,
+                0,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 12usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 0, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 1, 64),
                 (257, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.host_ip_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.host_ip_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (266, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.vendor_id,
-                        &mut seen_vendor_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (269, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_required(
-                        &mut self.product_name,
-                        &mut seen_product_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 3, 64),
+                (269, 0) => rt::typed::one(&mut self.product_name, &avp, &mut w, 4, 0),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (265, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_vendor_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_vendor_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        6,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (258, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.auth_application_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.auth_application_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        7,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (299, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.inband_security_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.inband_security_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        8,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (259, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.acct_application_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.acct_application_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (260, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.vendor_specific_application_id.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (267, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.firmware_revision,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (267, 0) => rt::typed::opt(&mut self.firmware_revision, &avp, &mut w, 0),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if self.host_ip_address.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(257, 0),
-                <rt::data::Address as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_vendor_id {
-            rt::typed::absent(
-                rt::AvpKey::new(266, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_product_name {
-            rt::typed::absent(
-                rt::AvpKey::new(269, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(0),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for CapabilitiesExchangeRequest {
@@ -1820,144 +1631,41 @@ impl rt::typed::Command for CapabilitiesExchangeRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        for v in &self.host_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.vendor_id, 0);
-        n += rt::AvpData::avp_len(&self.product_name, 0);
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_vendor_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.auth_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.inband_security_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.acct_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.firmware_revision {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_all(&self.host_ip_address, 0)
+            + rt::typed::len_one(&self.vendor_id, 0)
+            + rt::typed::len_one(&self.product_name, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.supported_vendor_id, 0)
+            + rt::typed::len_all(&self.auth_application_id, 0)
+            + rt::typed::len_all(&self.inband_security_id, 0)
+            + rt::typed::len_all(&self.acct_application_id, 0)
+            + rt::typed::len_all(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_opt(&self.firmware_revision, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_all(&self.host_ip_address, buf, &self.avp_flags, 257, 0, 64);
+        rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
+        rt::typed::put_one(&self.product_name, buf, &self.avp_flags, 269, 0, 0);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.supported_vendor_id, buf, &self.avp_flags, 265, 0, 64);
+        rt::typed::put_all(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_all(&self.inband_security_id, buf, &self.avp_flags, 299, 0, 64);
+        rt::typed::put_all(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
+        rt::typed::put_all(
+            &self.vendor_specific_application_id,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.host_ip_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                257,
-                self.avp_flags.get(rt::AvpKey::new(257, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.vendor_id,
-            buf,
-            266,
-            self.avp_flags.get(rt::AvpKey::new(266, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.product_name,
-            buf,
-            269,
-            self.avp_flags.get(rt::AvpKey::new(269, 0), 0, rt::AvpFlags(0)),
-            0,
-        );
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_vendor_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                265,
-                self.avp_flags.get(rt::AvpKey::new(265, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.auth_application_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                258,
-                self.avp_flags.get(rt::AvpKey::new(258, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.inband_security_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                299,
-                self.avp_flags.get(rt::AvpKey::new(299, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.acct_application_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                259,
-                self.avp_flags.get(rt::AvpKey::new(259, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.vendor_specific_application_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.firmware_revision {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                267,
-                self.avp_flags.get(rt::AvpKey::new(267, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.firmware_revision, buf, &self.avp_flags, 267, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 /// Capabilities-Exchange-Answer (CEA): command code 257, application 0, IETF RFC 6733 §5.3.2.
@@ -2051,229 +1759,134 @@ impl CapabilitiesExchangeAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_vendor_id = false;
-        let mut seen_product_name = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(3, 1, 257, 0, 64, rt::dictionary::AvpType::Address),
+            rt::typed::Required::new(
+                4,
+                1,
+                266,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                269,
+                0,
+                0,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 15usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
                 (257, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.host_ip_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.host_ip_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        3,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (266, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.vendor_id,
-                        &mut seen_vendor_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (269, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_required(
-                        &mut self.product_name,
-                        &mut seen_product_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 4, 64),
+                (269, 0) => rt::typed::one(&mut self.product_name, &avp, &mut w, 5, 0),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (265, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_vendor_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_vendor_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (258, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.auth_application_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.auth_application_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (299, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.inband_security_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.inband_security_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (259, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.acct_application_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.acct_application_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (260, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.vendor_specific_application_id.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (267, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.firmware_revision,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (267, 0) => rt::typed::opt(&mut self.firmware_revision, &avp, &mut w, 0),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if self.host_ip_address.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(257, 0),
-                <rt::data::Address as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_vendor_id {
-            rt::typed::absent(
-                rt::AvpKey::new(266, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_product_name {
-            rt::typed::absent(
-                rt::AvpKey::new(269, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(0),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for CapabilitiesExchangeAnswer {
@@ -2298,176 +1911,47 @@ impl rt::typed::Command for CapabilitiesExchangeAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        for v in &self.host_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.vendor_id, 0);
-        n += rt::AvpData::avp_len(&self.product_name, 0);
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_vendor_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.auth_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.inband_security_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.acct_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.firmware_revision {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_all(&self.host_ip_address, 0)
+            + rt::typed::len_one(&self.vendor_id, 0)
+            + rt::typed::len_one(&self.product_name, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.supported_vendor_id, 0)
+            + rt::typed::len_all(&self.auth_application_id, 0)
+            + rt::typed::len_all(&self.inband_security_id, 0)
+            + rt::typed::len_all(&self.acct_application_id, 0)
+            + rt::typed::len_all(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_opt(&self.firmware_revision, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.result_code,
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_all(&self.host_ip_address, buf, &self.avp_flags, 257, 0, 64);
+        rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
+        rt::typed::put_one(&self.product_name, buf, &self.avp_flags, 269, 0, 0);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.supported_vendor_id, buf, &self.avp_flags, 265, 0, 64);
+        rt::typed::put_all(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_all(&self.inband_security_id, buf, &self.avp_flags, 299, 0, 64);
+        rt::typed::put_all(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
+        rt::typed::put_all(
+            &self.vendor_specific_application_id,
             buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.host_ip_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                257,
-                self.avp_flags.get(rt::AvpKey::new(257, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.vendor_id,
-            buf,
-            266,
-            self.avp_flags.get(rt::AvpKey::new(266, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.product_name,
-            buf,
-            269,
-            self.avp_flags.get(rt::AvpKey::new(269, 0), 0, rt::AvpFlags(0)),
-            0,
-        );
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_vendor_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                265,
-                self.avp_flags.get(rt::AvpKey::new(265, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.auth_application_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                258,
-                self.avp_flags.get(rt::AvpKey::new(258, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.inband_security_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                299,
-                self.avp_flags.get(rt::AvpKey::new(299, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.acct_application_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                259,
-                self.avp_flags.get(rt::AvpKey::new(259, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.vendor_specific_application_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.firmware_revision {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                267,
-                self.avp_flags.get(rt::AvpKey::new(267, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.firmware_revision, buf, &self.avp_flags, 267, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 impl rt::typed::RequestCommand for CapabilitiesExchangeRequest {
@@ -2562,74 +2046,53 @@ impl DisconnectPeerRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_disconnect_cause = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                273,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 0, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 1, 64),
                 (273, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.disconnect_cause,
-                        &mut seen_disconnect_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.disconnect_cause, &avp, &mut w, 2, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_disconnect_cause {
-            rt::typed::absent(
-                rt::AvpKey::new(273, 0),
-                <DisconnectCause as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for DisconnectPeerRequest {
@@ -2654,40 +2117,16 @@ impl rt::typed::Command for DisconnectPeerRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.disconnect_cause, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.disconnect_cause, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.disconnect_cause,
-            buf,
-            273,
-            self.avp_flags.get(rt::AvpKey::new(273, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.disconnect_cause, buf, &self.avp_flags, 273, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 /// Disconnect-Peer-Answer (DPA): command code 282, application 0, IETF RFC 6733 §5.4.2.
@@ -2741,92 +2180,53 @@ impl DisconnectPeerAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for DisconnectPeerAnswer {
@@ -2851,64 +2251,19 @@ impl rt::typed::Command for DisconnectPeerAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 impl rt::typed::RequestCommand for DisconnectPeerRequest {
@@ -2994,63 +2349,43 @@ impl DeviceWatchdogRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 0, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 1, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for DeviceWatchdogRequest {
@@ -3075,44 +2410,16 @@ impl rt::typed::Command for DeviceWatchdogRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 /// Device-Watchdog-Answer (DWA): command code 280, application 0, IETF RFC 6733 §5.5.2.
@@ -3170,101 +2477,54 @@ impl DeviceWatchdogAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 6usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for DeviceWatchdogAnswer {
@@ -3289,76 +2549,22 @@ impl rt::typed::Command for DeviceWatchdogAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 impl rt::typed::RequestCommand for DeviceWatchdogRequest {
@@ -3476,187 +2682,110 @@ impl ReAuthRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_re_auth_request_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                285,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 11usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 4, 64)
                 }
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
                 }
                 (285, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.re_auth_request_type,
-                        &mut seen_re_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.re_auth_request_type, &avp, &mut w, 6, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 9, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_re_auth_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(285, 0),
-                <ReAuthRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for ReAuthRequest {
@@ -3681,120 +2810,32 @@ impl rt::typed::Command for ReAuthRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.re_auth_request_type, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.re_auth_request_type, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.re_auth_request_type,
-            buf,
-            285,
-            self.avp_flags.get(rt::AvpKey::new(285, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 /// Re-Auth-Answer (RAA): command code 258, application 0, IETF RFC 6733 §8.3.2.
@@ -3880,173 +2921,86 @@ impl ReAuthAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 13usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for ReAuthAnswer {
@@ -4071,156 +3025,42 @@ impl rt::typed::Command for ReAuthAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 impl rt::typed::RequestCommand for ReAuthRequest {
@@ -4366,186 +3206,103 @@ impl SessionTerminationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_termination_cause = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                295,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 12usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
                 }
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 4, 64)
                 }
                 (295, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.termination_cause,
-                        &mut seen_termination_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.termination_cause, &avp, &mut w, 5, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 8, 64, u32::MAX)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_termination_cause {
-            rt::typed::absent(
-                rt::AvpKey::new(295, 0),
-                <TerminationCause as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for SessionTerminationRequest {
@@ -4570,136 +3327,34 @@ impl rt::typed::Command for SessionTerminationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.termination_cause, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.termination_cause, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.termination_cause,
-            buf,
-            295,
-            self.avp_flags.get(rt::AvpKey::new(295, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 /// Session-Termination-Answer (STA): command code 275, application 0, IETF RFC 6733 §8.4.2.
@@ -4789,183 +3444,89 @@ impl SessionTerminationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 14usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 5, 64, u32::MAX)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for SessionTerminationAnswer {
@@ -4990,168 +3551,43 @@ impl rt::typed::Command for SessionTerminationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 impl rt::typed::RequestCommand for SessionTerminationRequest {
@@ -5286,167 +3722,99 @@ impl AbortSessionRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_auth_application_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 10usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 4, 64)
                 }
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 8, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for AbortSessionRequest {
@@ -5471,112 +3839,30 @@ impl rt::typed::Command for AbortSessionRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 /// Abort-Session-Answer (ASA): command code 274, application 0, IETF RFC 6733 §8.5.2.
@@ -5662,173 +3948,86 @@ impl AbortSessionAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 13usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for AbortSessionAnswer {
@@ -5853,156 +4052,42 @@ impl rt::typed::Command for AbortSessionAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 impl rt::typed::RequestCommand for AbortSessionRequest {
@@ -6176,248 +4261,136 @@ impl AccountingRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_accounting_record_type = false;
-        let mut seen_accounting_record_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                480,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                485,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 19usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
                 }
                 (480, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.accounting_record_type,
-                        &mut seen_accounting_record_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.accounting_record_type, &avp, &mut w, 4, 64)
                 }
                 (485, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.accounting_record_number,
-                        &mut seen_accounting_record_number,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        5,
+                        64,
+                    )
                 }
                 (259, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_application_id, &avp, &mut w, 64)
                 }
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (287, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.accounting_sub_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.accounting_sub_session_id, &avp, &mut w, 64)
                 }
-                (44, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (44, 0) => rt::typed::opt(&mut self.acct_session_id, &avp, &mut w, 64),
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
                 (85, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_interim_interval,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_interim_interval, &avp, &mut w, 64)
                 }
                 (483, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.accounting_realtime_required,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (55, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.event_timestamp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 17, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        18,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_accounting_record_type {
-            rt::typed::absent(
-                rt::AvpKey::new(480, 0),
-                <AccountingRecordType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_accounting_record_number {
-            rt::typed::absent(
-                rt::AvpKey::new(485, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for AccountingRequest {
@@ -6442,220 +4415,83 @@ impl rt::typed::Command for AccountingRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.accounting_record_type, 0);
-        n += rt::AvpData::avp_len(&self.accounting_record_number, 0);
-        if let Some(v) = &self.acct_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_sub_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_interim_interval {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_realtime_required {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.event_timestamp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.accounting_record_type, 0)
+            + rt::typed::len_one(&self.accounting_record_number, 0)
+            + rt::typed::len_opt(&self.acct_application_id, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.accounting_sub_session_id, 0)
+            + rt::typed::len_opt(&self.acct_session_id, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.acct_interim_interval, 0)
+            + rt::typed::len_opt(&self.accounting_realtime_required, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.event_timestamp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(
             &self.accounting_record_type,
             buf,
+            &self.avp_flags,
             480,
-            self.avp_flags.get(rt::AvpKey::new(480, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.accounting_record_number,
             buf,
+            &self.avp_flags,
             485,
-            self.avp_flags.get(rt::AvpKey::new(485, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        if let Some(v) = &self.acct_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                259,
-                self.avp_flags.get(rt::AvpKey::new(259, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_sub_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                287,
-                self.avp_flags.get(rt::AvpKey::new(287, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                44,
-                self.avp_flags.get(rt::AvpKey::new(44, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_interim_interval {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                85,
-                self.avp_flags.get(rt::AvpKey::new(85, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_realtime_required {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                483,
-                self.avp_flags.get(rt::AvpKey::new(483, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.event_timestamp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                55,
-                self.avp_flags.get(rt::AvpKey::new(55, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
+            buf,
+            &self.avp_flags,
+            260,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(
+            &self.accounting_sub_session_id,
+            buf,
+            &self.avp_flags,
+            287,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.acct_session_id, buf, &self.avp_flags, 44, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
+        rt::typed::put_opt(
+            &self.accounting_realtime_required,
+            buf,
+            &self.avp_flags,
+            483,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 /// Accounting-Answer (ACA): command code 271, application 3, IETF RFC 6733 §9.7.2.
@@ -6769,256 +4605,128 @@ impl AccountingAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_accounting_record_type = false;
-        let mut seen_accounting_record_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                480,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                485,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 20usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
                 (480, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.accounting_record_type,
-                        &mut seen_accounting_record_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.accounting_record_type, &avp, &mut w, 4, 64)
                 }
                 (485, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.accounting_record_number,
-                        &mut seen_accounting_record_number,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        5,
+                        64,
+                    )
                 }
                 (259, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_application_id, &avp, &mut w, 64)
                 }
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (287, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.accounting_sub_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.accounting_sub_session_id, &avp, &mut w, 64)
                 }
-                (44, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (44, 0) => rt::typed::opt(&mut self.acct_session_id, &avp, &mut w, 64),
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (85, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_interim_interval,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_interim_interval, &avp, &mut w, 64)
                 }
                 (483, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.accounting_realtime_required,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (55, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.event_timestamp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 19, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_accounting_record_type {
-            rt::typed::absent(
-                rt::AvpKey::new(480, 0),
-                <AccountingRecordType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_accounting_record_number {
-            rt::typed::absent(
-                rt::AvpKey::new(485, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 impl rt::typed::Command for AccountingAnswer {
@@ -7043,232 +4751,84 @@ impl rt::typed::Command for AccountingAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.accounting_record_type, 0);
-        n += rt::AvpData::avp_len(&self.accounting_record_number, 0);
-        if let Some(v) = &self.acct_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_sub_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_interim_interval {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_realtime_required {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.event_timestamp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.accounting_record_type, 0)
+            + rt::typed::len_one(&self.accounting_record_number, 0)
+            + rt::typed::len_opt(&self.acct_application_id, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.accounting_sub_session_id, 0)
+            + rt::typed::len_opt(&self.acct_session_id, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.acct_interim_interval, 0)
+            + rt::typed::len_opt(&self.accounting_realtime_required, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.event_timestamp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(
             &self.accounting_record_type,
             buf,
+            &self.avp_flags,
             480,
-            self.avp_flags.get(rt::AvpKey::new(480, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.accounting_record_number,
             buf,
+            &self.avp_flags,
             485,
-            self.avp_flags.get(rt::AvpKey::new(485, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        if let Some(v) = &self.acct_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                259,
-                self.avp_flags.get(rt::AvpKey::new(259, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_sub_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                287,
-                self.avp_flags.get(rt::AvpKey::new(287, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                44,
-                self.avp_flags.get(rt::AvpKey::new(44, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_interim_interval {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                85,
-                self.avp_flags.get(rt::AvpKey::new(85, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_realtime_required {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                483,
-                self.avp_flags.get(rt::AvpKey::new(483, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.event_timestamp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                55,
-                self.avp_flags.get(rt::AvpKey::new(55, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
+            buf,
+            &self.avp_flags,
+            260,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(
+            &self.accounting_sub_session_id,
+            buf,
+            &self.avp_flags,
+            287,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.acct_session_id, buf, &self.avp_flags, 44, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
+        rt::typed::put_opt(
+            &self.accounting_realtime_required,
+            buf,
+            &self.avp_flags,
+            483,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 impl rt::typed::RequestCommand for AccountingRequest {
@@ -7488,23 +5048,18 @@ impl<'a> ProxyInfoView<'a> {
     /// `{ Proxy-Host }`: Proxy-Host (code 280), IETF RFC 6733 §6.7.3.
     #[inline]
     pub fn proxy_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Proxy-State }`: Proxy-State (code 33), IETF RFC 6733 §6.7.4.
     #[inline]
     pub fn proxy_state(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 impl std::fmt::Debug for ProxyInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ProxyInfoView), e),
-        }
+        rt::view::debug(self.to_struct(), "ProxyInfoView", f)
     }
 }
 /// A checked, zero-copy view of a received Vendor-Specific-Application-Id (IETF RFC 6733 §6.11; see [`VendorSpecificApplicationId`]): members are read straight from the message's bytes.
@@ -7653,34 +5208,23 @@ impl<'a> VendorSpecificApplicationIdView<'a> {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 impl std::fmt::Debug for VendorSpecificApplicationIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(VendorSpecificApplicationIdView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "VendorSpecificApplicationIdView", f)
     }
 }
 /// A checked, zero-copy view of a received Failed-AVP (IETF RFC 6733 §7.5; see [`FailedAvp`]): members are read straight from the message's bytes.
@@ -7795,10 +5339,7 @@ impl<'a> FailedAvpView<'a> {
 impl std::fmt::Debug for FailedAvpView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(FailedAvpView), e),
-        }
+        rt::view::debug(self.to_struct(), "FailedAvpView", f)
     }
 }
 /// A checked, zero-copy view of a received Experimental-Result (IETF RFC 6733 §7.6; see [`ExperimentalResult`]): members are read straight from the message's bytes.
@@ -7951,25 +5492,18 @@ impl<'a> ExperimentalResultView<'a> {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ Experimental-Result-Code }`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
     #[inline]
     pub fn experimental_result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 impl std::fmt::Debug for ExperimentalResultView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ExperimentalResultView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ExperimentalResultView", f)
     }
 }
 /// A checked, zero-copy view of a received E2E-Sequence (IETF RFC 6733 RFC 3588 4.4; see [`E2eSequence`]): members are read straight from the message's bytes.
@@ -8084,10 +5618,7 @@ impl<'a> E2eSequenceView<'a> {
 impl std::fmt::Debug for E2eSequenceView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(E2eSequenceView), e),
-        }
+        rt::view::debug(self.to_struct(), "E2eSequenceView", f)
     }
 }
 /// A checked, zero-copy view of a received Capabilities-Exchange-Request (IETF RFC 6733 §5.3.1; see [`CapabilitiesExchangeRequest`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -8349,14 +5880,12 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `1*{ Host-IP-Address }`: Host-IP-Address (code 257), IETF RFC 6733 §5.3.5.
     #[inline]
@@ -8368,26 +5897,23 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
             self.count[0],
             257,
             0,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `{ Product-Name }`: Product-Name (code 269), IETF RFC 6733 §5.3.7.
     #[inline]
     pub fn product_name(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `*[ Supported-Vendor-Id ]`: Supported-Vendor-Id (code 265), IETF RFC 6733 §5.3.6.
     #[inline]
@@ -8399,7 +5925,7 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
             self.count[1],
             265,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
@@ -8412,7 +5938,7 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
             self.count[2],
             258,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ Inband-Security-Id ]`: Inband-Security-Id (code 299), IETF RFC 6733 §6.10.
@@ -8425,7 +5951,7 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
             self.count[3],
             299,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
@@ -8438,7 +5964,7 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
             self.count[4],
             259,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -8453,28 +5979,19 @@ impl<'a> CapabilitiesExchangeRequestView<'a> {
             self.count[5],
             260,
             0,
-            |avp| VendorSpecificApplicationIdView::read(avp),
+            VendorSpecificApplicationIdView::read,
         )
     }
     /// `[ Firmware-Revision ]`: Firmware-Revision (code 267), IETF RFC 6733 §5.3.4.
     #[inline]
     pub fn firmware_revision(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
 }
 impl std::fmt::Debug for CapabilitiesExchangeRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(CapabilitiesExchangeRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "CapabilitiesExchangeRequestView", f)
     }
 }
 /// A checked, zero-copy view of a received Capabilities-Exchange-Answer (IETF RFC 6733 §5.3.2; see [`CapabilitiesExchangeAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -8763,20 +6280,17 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `1*{ Host-IP-Address }`: Host-IP-Address (code 257), IETF RFC 6733 §5.3.5.
     #[inline]
@@ -8788,38 +6302,33 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
             self.count[0],
             257,
             0,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `{ Product-Name }`: Product-Name (code 269), IETF RFC 6733 §5.3.7.
     #[inline]
     pub fn product_name(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(FailedAvpView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, FailedAvpView::read)
     }
     /// `*[ Supported-Vendor-Id ]`: Supported-Vendor-Id (code 265), IETF RFC 6733 §5.3.6.
     #[inline]
@@ -8831,7 +6340,7 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
             self.count[1],
             265,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ Auth-Application-Id ]`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
@@ -8844,7 +6353,7 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
             self.count[2],
             258,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ Inband-Security-Id ]`: Inband-Security-Id (code 299), IETF RFC 6733 §6.10.
@@ -8857,7 +6366,7 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
             self.count[3],
             299,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
@@ -8870,7 +6379,7 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
             self.count[4],
             259,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
@@ -8885,28 +6394,19 @@ impl<'a> CapabilitiesExchangeAnswerView<'a> {
             self.count[5],
             260,
             0,
-            |avp| VendorSpecificApplicationIdView::read(avp),
+            VendorSpecificApplicationIdView::read,
         )
     }
     /// `[ Firmware-Revision ]`: Firmware-Revision (code 267), IETF RFC 6733 §5.3.4.
     #[inline]
     pub fn firmware_revision(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
 }
 impl std::fmt::Debug for CapabilitiesExchangeAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(CapabilitiesExchangeAnswerView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "CapabilitiesExchangeAnswerView", f)
     }
 }
 /// A checked, zero-copy view of a received Disconnect-Peer-Request (IETF RFC 6733 §5.4.1; see [`DisconnectPeerRequest`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -9056,33 +6556,28 @@ impl<'a> DisconnectPeerRequestView<'a> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Disconnect-Cause }`: Disconnect-Cause (code 273), IETF RFC 6733 §5.4.3.
     #[inline]
     pub fn disconnect_cause(&self) -> DisconnectCause {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        DisconnectCause(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<DisconnectCause>,
+        )
     }
 }
 impl std::fmt::Debug for DisconnectPeerRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(DisconnectPeerRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "DisconnectPeerRequestView", f)
     }
 }
 /// A checked, zero-copy view of a received Disconnect-Peer-Answer (IETF RFC 6733 §5.4.2; see [`DisconnectPeerAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -9244,43 +6739,33 @@ impl<'a> DisconnectPeerAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(FailedAvpView::read(avp))
+        rt::view::opt(self.root, self.first[4], self.end, FailedAvpView::read)
     }
 }
 impl std::fmt::Debug for DisconnectPeerAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(DisconnectPeerAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "DisconnectPeerAnswerView", f)
     }
 }
 /// A checked, zero-copy view of a received Device-Watchdog-Request (IETF RFC 6733 §5.5.1; see [`DeviceWatchdogRequest`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -9420,33 +6905,23 @@ impl<'a> DeviceWatchdogRequestView<'a> {
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 impl std::fmt::Debug for DeviceWatchdogRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(DeviceWatchdogRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "DeviceWatchdogRequestView", f)
     }
 }
 /// A checked, zero-copy view of a received Device-Watchdog-Answer (IETF RFC 6733 §5.5.2; see [`DeviceWatchdogAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -9617,49 +7092,38 @@ impl<'a> DeviceWatchdogAnswerView<'a> {
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(FailedAvpView::read(avp))
+        rt::view::opt(self.root, self.first[4], self.end, FailedAvpView::read)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
 }
 impl std::fmt::Debug for DeviceWatchdogAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(DeviceWatchdogAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "DeviceWatchdogAnswerView", f)
     }
 }
 /// A checked, zero-copy view of a received Re-Auth-Request (IETF RFC 6733 §8.3.1; see [`ReAuthRequest`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -9913,56 +7377,52 @@ impl<'a> ReAuthRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> ReAuthRequestType {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        ReAuthRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::enumerated::<ReAuthRequestType>,
+        )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -9974,7 +7434,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| ProxyInfoView::read(avp),
+            ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -9987,17 +7447,14 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
 impl std::fmt::Debug for ReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ReAuthRequestView), e),
-        }
+        rt::view::debug(self.to_struct(), "ReAuthRequestView", f)
     }
 }
 /// A checked, zero-copy view of a received Re-Auth-Answer (IETF RFC 6733 §8.3.2; see [`ReAuthAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -10233,56 +7690,47 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(FailedAvpView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, FailedAvpView::read)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -10294,20 +7742,23 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[0],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::enumerated::<RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -10319,17 +7770,14 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| ProxyInfoView::read(avp),
+            ProxyInfoView::read,
         )
     }
 }
 impl std::fmt::Debug for ReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ReAuthAnswerView), e),
-        }
+        rt::view::debug(self.to_struct(), "ReAuthAnswerView", f)
     }
 }
 /// A checked, zero-copy view of a received Session-Termination-Request (IETF RFC 6733 §8.4.1; see [`SessionTerminationRequest`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -10582,50 +8030,47 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> TerminationCause {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        TerminationCause(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<TerminationCause>,
+        )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -10637,14 +8082,13 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.count[0],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -10656,7 +8100,7 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| ProxyInfoView::read(avp),
+            ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -10669,22 +8113,14 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
 impl std::fmt::Debug for SessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SessionTerminationRequestView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SessionTerminationRequestView", f)
     }
 }
 /// A checked, zero-copy view of a received Session-Termination-Answer (IETF RFC 6733 §8.4.2; see [`SessionTerminationAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -10930,32 +8366,27 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -10967,32 +8398,28 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[0],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(FailedAvpView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, FailedAvpView::read)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -11004,20 +8431,23 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[1],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::enumerated::<RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -11029,21 +8459,14 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[2],
             284,
             0,
-            |avp| ProxyInfoView::read(avp),
+            ProxyInfoView::read,
         )
     }
 }
 impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SessionTerminationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SessionTerminationAnswerView", f)
     }
 }
 /// A checked, zero-copy view of a received Abort-Session-Request (IETF RFC 6733 §8.5.1; see [`AbortSessionRequest`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -11281,50 +8704,42 @@ impl<'a> AbortSessionRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -11336,7 +8751,7 @@ impl<'a> AbortSessionRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| ProxyInfoView::read(avp),
+            ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -11349,19 +8764,14 @@ impl<'a> AbortSessionRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
 impl std::fmt::Debug for AbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AbortSessionRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AbortSessionRequestView", f)
     }
 }
 /// A checked, zero-copy view of a received Abort-Session-Answer (IETF RFC 6733 §8.5.2; see [`AbortSessionAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -11597,56 +9007,47 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(FailedAvpView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, FailedAvpView::read)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -11658,20 +9059,23 @@ impl<'a> AbortSessionAnswerView<'a> {
             self.count[0],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::enumerated::<RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -11683,19 +9087,14 @@ impl<'a> AbortSessionAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| ProxyInfoView::read(avp),
+            ProxyInfoView::read,
         )
     }
 }
 impl std::fmt::Debug for AbortSessionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AbortSessionAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AbortSessionAnswerView", f)
     }
 }
 /// A checked, zero-copy view of a received Accounting-Request (IETF RFC 6733 §9.7.1; see [`AccountingRequest`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -11986,106 +9385,109 @@ impl<'a> AccountingRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&self) -> AccountingRecordType {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        AccountingRecordType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<AccountingRecordType>,
+        )
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            VendorSpecificApplicationIdView::read,
+        )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u64>)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
     #[inline]
     pub fn accounting_realtime_required(&self) -> Option<AccountingRealtimeRequired> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(AccountingRealtimeRequired(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::enumerated::<AccountingRealtimeRequired>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -12097,7 +9499,7 @@ impl<'a> AccountingRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| ProxyInfoView::read(avp),
+            ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -12110,19 +9512,14 @@ impl<'a> AccountingRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
 impl std::fmt::Debug for AccountingRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AccountingRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AccountingRequestView", f)
     }
 }
 /// A checked, zero-copy view of a received Accounting-Answer (IETF RFC 6733 §9.7.2; see [`AccountingAnswer`]): decoding checks it once, then members are read straight from the message's bytes.
@@ -12414,118 +9811,119 @@ impl<'a> AccountingAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&self) -> AccountingRecordType {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        AccountingRecordType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<AccountingRecordType>,
+        )
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Acct-Application-Id ]`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            VendorSpecificApplicationIdView::read,
+        )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u64>)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(FailedAvpView::read(avp))
+        rt::view::opt(self.root, self.first[14], self.end, FailedAvpView::read)
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
     #[inline]
     pub fn accounting_realtime_required(&self) -> Option<AccountingRealtimeRequired> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(AccountingRealtimeRequired(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            rt::view::enumerated::<AccountingRealtimeRequired>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -12537,19 +9935,14 @@ impl<'a> AccountingAnswerView<'a> {
             self.count[0],
             284,
             0,
-            |avp| ProxyInfoView::read(avp),
+            ProxyInfoView::read,
         )
     }
 }
 impl std::fmt::Debug for AccountingAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AccountingAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AccountingAnswerView", f)
     }
 }
 /// Writes the members of one Proxy-Info AVP (code 284), IETF RFC 6733 §6.7.2, straight into the message buffer, in the order of the setter calls. Given to the closure of the containing message's or Grouped AVP's setter; a required member missing or a single one set twice is reported by the message's `finish`. [`ProxyInfo`] is the owned form.

@@ -244,10 +244,7 @@ impl CcRequestType {
 )]
 impl std::fmt::Debug for CcRequestType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(CcRequestType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "CcRequestType", self.0, f)
     }
 }
 #[cfg(
@@ -325,10 +322,7 @@ impl CcSessionFailover {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CcSessionFailover {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(CcSessionFailover), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "CcSessionFailover", self.0, f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -382,10 +376,7 @@ impl CheckBalanceResult {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CheckBalanceResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(CheckBalanceResult), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "CheckBalanceResult", self.0, f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -439,10 +430,7 @@ impl CreditControl {
 #[cfg(any(feature = "credit_control"))]
 impl std::fmt::Debug for CreditControl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(CreditControl), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "CreditControl", self.0, f)
     }
 }
 #[cfg(any(feature = "credit_control"))]
@@ -499,10 +487,7 @@ impl CreditControlFailureHandling {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CreditControlFailureHandling {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(CreditControlFailureHandling), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "CreditControlFailureHandling", self.0, f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -556,12 +541,7 @@ impl DirectDebitingFailureHandling {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for DirectDebitingFailureHandling {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => {
-                write!(f, "{}({})", stringify!(DirectDebitingFailureHandling), self.0)
-            }
-        }
+        rt::typed::debug_enum(self.name(), "DirectDebitingFailureHandling", self.0, f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -657,10 +637,7 @@ impl TariffChangeUsage {
 )]
 impl std::fmt::Debug for TariffChangeUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(TariffChangeUsage), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "TariffChangeUsage", self.0, f)
     }
 }
 #[cfg(
@@ -754,10 +731,7 @@ impl CcUnitType {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CcUnitType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(CcUnitType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "CcUnitType", self.0, f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -859,10 +833,7 @@ impl FinalUnitAction {
 )]
 impl std::fmt::Debug for FinalUnitAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(FinalUnitAction), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "FinalUnitAction", self.0, f)
     }
 }
 #[cfg(
@@ -990,10 +961,7 @@ impl RedirectAddressType {
 )]
 impl std::fmt::Debug for RedirectAddressType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(RedirectAddressType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "RedirectAddressType", self.0, f)
     }
 }
 #[cfg(
@@ -1071,10 +1039,7 @@ impl MultipleServicesIndicator {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MultipleServicesIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MultipleServicesIndicator), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MultipleServicesIndicator", self.0, f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1134,10 +1099,7 @@ impl RequestedAction {
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RequestedAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(RequestedAction), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "RequestedAction", self.0, f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1266,10 +1228,7 @@ impl SubscriptionIdType {
 )]
 impl std::fmt::Debug for SubscriptionIdType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SubscriptionIdType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SubscriptionIdType", self.0, f)
     }
 }
 #[cfg(
@@ -1415,10 +1374,7 @@ impl UserEquipmentInfoType {
 )]
 impl std::fmt::Debug for UserEquipmentInfoType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(UserEquipmentInfoType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "UserEquipmentInfoType", self.0, f)
     }
 }
 #[cfg(
@@ -1518,58 +1474,36 @@ impl CostInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_unit_value = false;
-        let mut seen_currency_code = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(0, 1, 445, 0, 64, rt::dictionary::AvpType::Grouped),
+            rt::typed::Required::new(
+                1,
+                1,
+                425,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (445, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.unit_value,
-                        &mut seen_unit_value,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (425, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.currency_code,
-                        &mut seen_currency_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (424, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cost_unit, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 0, 64),
+                (425, 0) => rt::typed::one(&mut self.currency_code, &avp, &mut w, 1, 64),
+                (424, 0) => rt::typed::opt(&mut self.cost_unit, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_unit_value {
-            rt::typed::absent(
-                rt::AvpKey::new(445, 0),
-                <UnitValue as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_currency_code {
-            rt::typed::absent(
-                rt::AvpKey::new(425, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1579,9 +1513,7 @@ impl rt::AvpData for CostInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1589,7 +1521,7 @@ impl rt::AvpData for CostInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1599,44 +1531,15 @@ impl rt::AvpData for CostInformation {
         CostInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.unit_value, 0);
-        n += rt::AvpData::avp_len(&self.currency_code, 0);
-        if let Some(v) = &self.cost_unit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.unit_value, 0)
+            + rt::typed::len_one(&self.currency_code, 0)
+            + rt::typed::len_opt(&self.cost_unit, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.unit_value,
-            buf,
-            445,
-            self.avp_flags.get(rt::AvpKey::new(445, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.currency_code,
-            buf,
-            425,
-            self.avp_flags.get(rt::AvpKey::new(425, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.cost_unit {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                424,
-                self.avp_flags.get(rt::AvpKey::new(424, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
+        rt::typed::put_one(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
+        rt::typed::put_opt(&self.cost_unit, buf, &self.avp_flags, 424, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -1718,38 +1621,34 @@ impl UnitValue {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_value_digits = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                447,
+                0,
+                64,
+                rt::dictionary::AvpType::Integer64,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (447, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.value_digits,
-                        &mut seen_value_digits,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (429, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.exponent, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (447, 0) => rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64),
+                (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_value_digits {
-            rt::typed::absent(
-                rt::AvpKey::new(447, 0),
-                <i64 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -1772,9 +1671,7 @@ impl rt::AvpData for UnitValue {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1782,39 +1679,16 @@ impl rt::AvpData for UnitValue {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.value_digits, 0);
-        if let Some(v) = &self.exponent {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.value_digits, 0) + rt::typed::len_opt(&self.exponent, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.value_digits,
-            buf,
-            447,
-            self.avp_flags.get(rt::AvpKey::new(447, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.exponent {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                429,
-                self.avp_flags.get(rt::AvpKey::new(429, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.value_digits, buf, &self.avp_flags, 447, 0, 64);
+        rt::typed::put_opt(&self.exponent, buf, &self.avp_flags, 429, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1894,119 +1768,71 @@ impl MultipleServicesCreditControl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 11usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (431, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.granted_service_unit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.granted_service_unit, &avp, &mut w, 64)
                 }
                 (437, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.requested_service_unit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.requested_service_unit, &avp, &mut w, 64)
                 }
                 (446, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.used_service_unit.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.used_service_unit,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (452, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.tariff_change_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tariff_change_usage, &avp, &mut w, 64)
                 }
                 (439, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.service_identifier.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.service_identifier,
                         &avp,
-                        cx,
+                        &mut w,
+                        4,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (432, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.rating_group,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
                 (457, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.g_s_u_pool_reference.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.g_s_u_pool_reference,
                         &avp,
-                        cx,
+                        &mut w,
+                        6,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (448, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.validity_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (448, 0) => rt::typed::opt(&mut self.validity_time, &avp, &mut w, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (430, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.final_unit_indication,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
                 }
                 (669, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.qos_final_unit_indication,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_final_unit_indication, &avp, &mut w, 0)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -2016,9 +1842,7 @@ impl rt::AvpData for MultipleServicesCreditControl {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2026,7 +1850,7 @@ impl rt::AvpData for MultipleServicesCreditControl {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -2036,148 +1860,53 @@ impl rt::AvpData for MultipleServicesCreditControl {
         MultipleServicesCreditControlView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.granted_service_unit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.requested_service_unit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.used_service_unit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.tariff_change_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.service_identifier {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.rating_group {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.g_s_u_pool_reference {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.validity_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.final_unit_indication {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.qos_final_unit_indication {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.granted_service_unit, 0)
+            + rt::typed::len_opt(&self.requested_service_unit, 0)
+            + rt::typed::len_all(&self.used_service_unit, 0)
+            + rt::typed::len_opt(&self.tariff_change_usage, 0)
+            + rt::typed::len_all(&self.service_identifier, 0)
+            + rt::typed::len_opt(&self.rating_group, 0)
+            + rt::typed::len_all(&self.g_s_u_pool_reference, 0)
+            + rt::typed::len_opt(&self.validity_time, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.final_unit_indication, 0)
+            + rt::typed::len_opt(&self.qos_final_unit_indication, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.granted_service_unit {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                431,
-                self.avp_flags.get(rt::AvpKey::new(431, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.requested_service_unit {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                437,
-                self.avp_flags.get(rt::AvpKey::new(437, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.used_service_unit.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                446,
-                self.avp_flags.get(rt::AvpKey::new(446, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.tariff_change_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                452,
-                self.avp_flags.get(rt::AvpKey::new(452, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.service_identifier.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                439,
-                self.avp_flags.get(rt::AvpKey::new(439, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.rating_group {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                432,
-                self.avp_flags.get(rt::AvpKey::new(432, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.g_s_u_pool_reference.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                457,
-                self.avp_flags.get(rt::AvpKey::new(457, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.validity_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                448,
-                self.avp_flags.get(rt::AvpKey::new(448, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.final_unit_indication {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                430,
-                self.avp_flags.get(rt::AvpKey::new(430, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.qos_final_unit_indication {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                669,
-                self.avp_flags.get(rt::AvpKey::new(669, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.granted_service_unit, buf, &self.avp_flags, 431, 0, 64);
+        rt::typed::put_opt(
+            &self.requested_service_unit,
+            buf,
+            &self.avp_flags,
+            437,
+            0,
+            64,
+        );
+        rt::typed::put_all(&self.used_service_unit, buf, &self.avp_flags, 446, 0, 64);
+        rt::typed::put_opt(&self.tariff_change_usage, buf, &self.avp_flags, 452, 0, 64);
+        rt::typed::put_all(&self.service_identifier, buf, &self.avp_flags, 439, 0, 64);
+        rt::typed::put_opt(&self.rating_group, buf, &self.avp_flags, 432, 0, 64);
+        rt::typed::put_all(&self.g_s_u_pool_reference, buf, &self.avp_flags, 457, 0, 64);
+        rt::typed::put_opt(&self.validity_time, buf, &self.avp_flags, 448, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(
+            &self.final_unit_indication,
+            buf,
+            &self.avp_flags,
+            430,
+            0,
+            64,
+        );
+        rt::typed::put_opt(
+            &self.qos_final_unit_indication,
+            buf,
+            &self.avp_flags,
+            669,
+            0,
+            0,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -2280,67 +2009,34 @@ impl GrantedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 7usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (451, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.tariff_time_change,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tariff_time_change, &avp, &mut w, 64)
                 }
-                (420, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_time, &avp, cx, &mut self.extra)?;
-                }
-                (413, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_money, &avp, cx, &mut self.extra)?;
-                }
-                (421, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_total_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (412, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_input_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (414, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_output_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (420, 0) => rt::typed::opt(&mut self.cc_time, &avp, &mut w, 64),
+                (413, 0) => rt::typed::opt(&mut self.cc_money, &avp, &mut w, 64),
+                (421, 0) => rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64),
+                (412, 0) => rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64),
+                (414, 0) => rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64),
                 (417, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_service_specific_units,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.cc_service_specific_units, &avp, &mut w, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -2363,9 +2059,7 @@ impl rt::AvpData for GrantedServiceUnit {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2373,7 +2067,7 @@ impl rt::AvpData for GrantedServiceUnit {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -2383,100 +2077,31 @@ impl rt::AvpData for GrantedServiceUnit {
         GrantedServiceUnitView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.tariff_time_change {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_money {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_total_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_input_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_output_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_service_specific_units {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.tariff_time_change, 0)
+            + rt::typed::len_opt(&self.cc_time, 0)
+            + rt::typed::len_opt(&self.cc_money, 0)
+            + rt::typed::len_opt(&self.cc_total_octets, 0)
+            + rt::typed::len_opt(&self.cc_input_octets, 0)
+            + rt::typed::len_opt(&self.cc_output_octets, 0)
+            + rt::typed::len_opt(&self.cc_service_specific_units, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.tariff_time_change {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                451,
-                self.avp_flags.get(rt::AvpKey::new(451, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                420,
-                self.avp_flags.get(rt::AvpKey::new(420, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_money {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                413,
-                self.avp_flags.get(rt::AvpKey::new(413, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_total_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                421,
-                self.avp_flags.get(rt::AvpKey::new(421, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_input_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                412,
-                self.avp_flags.get(rt::AvpKey::new(412, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_output_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                414,
-                self.avp_flags.get(rt::AvpKey::new(414, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_service_specific_units {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                417,
-                self.avp_flags.get(rt::AvpKey::new(417, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.tariff_time_change, buf, &self.avp_flags, 451, 0, 64);
+        rt::typed::put_opt(&self.cc_time, buf, &self.avp_flags, 420, 0, 64);
+        rt::typed::put_opt(&self.cc_money, buf, &self.avp_flags, 413, 0, 64);
+        rt::typed::put_opt(&self.cc_total_octets, buf, &self.avp_flags, 421, 0, 64);
+        rt::typed::put_opt(&self.cc_input_octets, buf, &self.avp_flags, 412, 0, 64);
+        rt::typed::put_opt(&self.cc_output_octets, buf, &self.avp_flags, 414, 0, 64);
+        rt::typed::put_opt(
+            &self.cc_service_specific_units,
+            buf,
+            &self.avp_flags,
+            417,
+            0,
+            64,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -2536,58 +2161,31 @@ impl RequestedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 6usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (420, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_time, &avp, cx, &mut self.extra)?;
-                }
-                (413, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_money, &avp, cx, &mut self.extra)?;
-                }
-                (421, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_total_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (412, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_input_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (414, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_output_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (420, 0) => rt::typed::opt(&mut self.cc_time, &avp, &mut w, 64),
+                (413, 0) => rt::typed::opt(&mut self.cc_money, &avp, &mut w, 64),
+                (421, 0) => rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64),
+                (412, 0) => rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64),
+                (414, 0) => rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64),
                 (417, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_service_specific_units,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.cc_service_specific_units, &avp, &mut w, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -2597,9 +2195,7 @@ impl rt::AvpData for RequestedServiceUnit {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2607,7 +2203,7 @@ impl rt::AvpData for RequestedServiceUnit {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -2617,88 +2213,28 @@ impl rt::AvpData for RequestedServiceUnit {
         RequestedServiceUnitView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.cc_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_money {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_total_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_input_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_output_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_service_specific_units {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.cc_time, 0) + rt::typed::len_opt(&self.cc_money, 0)
+            + rt::typed::len_opt(&self.cc_total_octets, 0)
+            + rt::typed::len_opt(&self.cc_input_octets, 0)
+            + rt::typed::len_opt(&self.cc_output_octets, 0)
+            + rt::typed::len_opt(&self.cc_service_specific_units, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.cc_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                420,
-                self.avp_flags.get(rt::AvpKey::new(420, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_money {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                413,
-                self.avp_flags.get(rt::AvpKey::new(413, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_total_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                421,
-                self.avp_flags.get(rt::AvpKey::new(421, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_input_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                412,
-                self.avp_flags.get(rt::AvpKey::new(412, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_output_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                414,
-                self.avp_flags.get(rt::AvpKey::new(414, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_service_specific_units {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                417,
-                self.avp_flags.get(rt::AvpKey::new(417, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.cc_time, buf, &self.avp_flags, 420, 0, 64);
+        rt::typed::put_opt(&self.cc_money, buf, &self.avp_flags, 413, 0, 64);
+        rt::typed::put_opt(&self.cc_total_octets, buf, &self.avp_flags, 421, 0, 64);
+        rt::typed::put_opt(&self.cc_input_octets, buf, &self.avp_flags, 412, 0, 64);
+        rt::typed::put_opt(&self.cc_output_octets, buf, &self.avp_flags, 414, 0, 64);
+        rt::typed::put_opt(
+            &self.cc_service_specific_units,
+            buf,
+            &self.avp_flags,
+            417,
+            0,
+            64,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -2801,67 +2337,34 @@ impl UsedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 7usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (452, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.tariff_change_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tariff_change_usage, &avp, &mut w, 64)
                 }
-                (420, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_time, &avp, cx, &mut self.extra)?;
-                }
-                (413, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.cc_money, &avp, cx, &mut self.extra)?;
-                }
-                (421, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_total_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (412, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_input_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (414, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_output_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (420, 0) => rt::typed::opt(&mut self.cc_time, &avp, &mut w, 64),
+                (413, 0) => rt::typed::opt(&mut self.cc_money, &avp, &mut w, 64),
+                (421, 0) => rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64),
+                (412, 0) => rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64),
+                (414, 0) => rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64),
                 (417, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_service_specific_units,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.cc_service_specific_units, &avp, &mut w, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -2884,9 +2387,7 @@ impl rt::AvpData for UsedServiceUnit {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2894,7 +2395,7 @@ impl rt::AvpData for UsedServiceUnit {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -2904,100 +2405,31 @@ impl rt::AvpData for UsedServiceUnit {
         UsedServiceUnitView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.tariff_change_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_money {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_total_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_input_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_output_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_service_specific_units {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.tariff_change_usage, 0)
+            + rt::typed::len_opt(&self.cc_time, 0)
+            + rt::typed::len_opt(&self.cc_money, 0)
+            + rt::typed::len_opt(&self.cc_total_octets, 0)
+            + rt::typed::len_opt(&self.cc_input_octets, 0)
+            + rt::typed::len_opt(&self.cc_output_octets, 0)
+            + rt::typed::len_opt(&self.cc_service_specific_units, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.tariff_change_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                452,
-                self.avp_flags.get(rt::AvpKey::new(452, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                420,
-                self.avp_flags.get(rt::AvpKey::new(420, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_money {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                413,
-                self.avp_flags.get(rt::AvpKey::new(413, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_total_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                421,
-                self.avp_flags.get(rt::AvpKey::new(421, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_input_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                412,
-                self.avp_flags.get(rt::AvpKey::new(412, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_output_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                414,
-                self.avp_flags.get(rt::AvpKey::new(414, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_service_specific_units {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                417,
-                self.avp_flags.get(rt::AvpKey::new(417, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.tariff_change_usage, buf, &self.avp_flags, 452, 0, 64);
+        rt::typed::put_opt(&self.cc_time, buf, &self.avp_flags, 420, 0, 64);
+        rt::typed::put_opt(&self.cc_money, buf, &self.avp_flags, 413, 0, 64);
+        rt::typed::put_opt(&self.cc_total_octets, buf, &self.avp_flags, 421, 0, 64);
+        rt::typed::put_opt(&self.cc_input_octets, buf, &self.avp_flags, 412, 0, 64);
+        rt::typed::put_opt(&self.cc_output_octets, buf, &self.avp_flags, 414, 0, 64);
+        rt::typed::put_opt(
+            &self.cc_service_specific_units,
+            buf,
+            &self.avp_flags,
+            417,
+            0,
+            64,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3079,43 +2511,27 @@ impl CcMoney {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_unit_value = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(0, 1, 445, 0, 64, rt::dictionary::AvpType::Grouped),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (445, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.unit_value,
-                        &mut seen_unit_value,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (425, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.currency_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 0, 64),
+                (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_unit_value {
-            rt::typed::absent(
-                rt::AvpKey::new(445, 0),
-                <UnitValue as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3138,9 +2554,7 @@ impl rt::AvpData for CcMoney {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3148,39 +2562,17 @@ impl rt::AvpData for CcMoney {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.unit_value, 0);
-        if let Some(v) = &self.currency_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.unit_value, 0)
+            + rt::typed::len_opt(&self.currency_code, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.unit_value,
-            buf,
-            445,
-            self.avp_flags.get(rt::AvpKey::new(445, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.currency_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                425,
-                self.avp_flags.get(rt::AvpKey::new(425, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
+        rt::typed::put_opt(&self.currency_code, buf, &self.avp_flags, 425, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3227,74 +2619,46 @@ impl GSUPoolReference {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_g_s_u_pool_identifier = false;
-        let mut seen_cc_unit_type = false;
-        let mut seen_unit_value = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                453,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                454,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(2, 1, 445, 0, 64, rt::dictionary::AvpType::Grouped),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (453, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.g_s_u_pool_identifier,
-                        &mut seen_g_s_u_pool_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.g_s_u_pool_identifier, &avp, &mut w, 0, 64)
                 }
-                (454, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.cc_unit_type,
-                        &mut seen_cc_unit_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (445, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.unit_value,
-                        &mut seen_unit_value,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (454, 0) => rt::typed::one(&mut self.cc_unit_type, &avp, &mut w, 1, 64),
+                (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 2, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_g_s_u_pool_identifier {
-            rt::typed::absent(
-                rt::AvpKey::new(453, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_cc_unit_type {
-            rt::typed::absent(
-                rt::AvpKey::new(454, 0),
-                <CcUnitType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_unit_value {
-            rt::typed::absent(
-                rt::AvpKey::new(445, 0),
-                <UnitValue as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3304,9 +2668,7 @@ impl rt::AvpData for GSUPoolReference {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3314,43 +2676,25 @@ impl rt::AvpData for GSUPoolReference {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.g_s_u_pool_identifier, 0);
-        n += rt::AvpData::avp_len(&self.cc_unit_type, 0);
-        n += rt::AvpData::avp_len(&self.unit_value, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.g_s_u_pool_identifier, 0)
+            + rt::typed::len_one(&self.cc_unit_type, 0)
+            + rt::typed::len_one(&self.unit_value, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.g_s_u_pool_identifier,
             buf,
+            &self.avp_flags,
             453,
-            self.avp_flags.get(rt::AvpKey::new(453, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.cc_unit_type,
-            buf,
-            454,
-            self.avp_flags.get(rt::AvpKey::new(454, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.unit_value,
-            buf,
-            445,
-            self.avp_flags.get(rt::AvpKey::new(445, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.cc_unit_type, buf, &self.avp_flags, 454, 0, 64);
+        rt::typed::put_one(&self.unit_value, buf, &self.avp_flags, 445, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3437,68 +2781,49 @@ impl FinalUnitIndication {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_final_unit_action = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                449,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (449, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.final_unit_action,
-                        &mut seen_final_unit_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.final_unit_action, &avp, &mut w, 0, 64)
                 }
                 (438, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.restriction_filter_rule.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.restriction_filter_rule,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (11, 0) => {
-                    self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.filter_id,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.filter_id, &avp, &mut w, 2, 64, u32::MAX)
                 }
-                (434, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_server,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (434, 0) => rt::typed::opt(&mut self.redirect_server, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_final_unit_action {
-            rt::typed::absent(
-                rt::AvpKey::new(449, 0),
-                <FinalUnitAction as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3520,9 +2845,7 @@ impl rt::AvpData for FinalUnitIndication {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3530,7 +2853,7 @@ impl rt::AvpData for FinalUnitIndication {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -3540,60 +2863,25 @@ impl rt::AvpData for FinalUnitIndication {
         FinalUnitIndicationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.final_unit_action, 0);
-        for v in &self.restriction_filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.filter_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_server {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.final_unit_action, 0)
+            + rt::typed::len_all(&self.restriction_filter_rule, 0)
+            + rt::typed::len_all(&self.filter_id, 0)
+            + rt::typed::len_opt(&self.redirect_server, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.final_unit_action,
+        rt::typed::put_one(&self.final_unit_action, buf, &self.avp_flags, 449, 0, 64);
+        rt::typed::put_all(
+            &self.restriction_filter_rule,
             buf,
-            449,
-            self.avp_flags.get(rt::AvpKey::new(449, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            438,
             0,
+            64,
         );
-        for (i, v) in self.restriction_filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                438,
-                self.avp_flags.get(rt::AvpKey::new(438, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.filter_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                11,
-                self.avp_flags.get(rt::AvpKey::new(11, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_server {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                434,
-                self.avp_flags.get(rt::AvpKey::new(434, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.filter_id, buf, &self.avp_flags, 11, 0, 64);
+        rt::typed::put_opt(&self.redirect_server, buf, &self.avp_flags, 434, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3672,54 +2960,52 @@ impl RedirectServer {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_redirect_address_type = false;
-        let mut seen_redirect_server_address = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                433,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                435,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (433, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.redirect_address_type,
-                        &mut seen_redirect_address_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.redirect_address_type, &avp, &mut w, 0, 64)
                 }
                 (435, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.redirect_server_address,
-                        &mut seen_redirect_server_address,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        64,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_redirect_address_type {
-            rt::typed::absent(
-                rt::AvpKey::new(433, 0),
-                <RedirectAddressType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_redirect_server_address {
-            rt::typed::absent(
-                rt::AvpKey::new(435, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3741,9 +3027,7 @@ impl rt::AvpData for RedirectServer {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3751,35 +3035,31 @@ impl rt::AvpData for RedirectServer {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.redirect_address_type, 0);
-        n += rt::AvpData::avp_len(&self.redirect_server_address, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.redirect_address_type, 0)
+            + rt::typed::len_one(&self.redirect_server_address, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.redirect_address_type,
             buf,
+            &self.avp_flags,
             433,
-            self.avp_flags.get(rt::AvpKey::new(433, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.redirect_server_address,
             buf,
+            &self.avp_flags,
             435,
-            self.avp_flags.get(rt::AvpKey::new(435, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3822,54 +3102,46 @@ impl ServiceParameterInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_service_parameter_type = false;
-        let mut seen_service_parameter_value = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                441,
+                0,
+                0,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                442,
+                0,
+                0,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (441, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_required(
-                        &mut self.service_parameter_type,
-                        &mut seen_service_parameter_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.service_parameter_type, &avp, &mut w, 0, 0)
                 }
                 (442, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_required(
-                        &mut self.service_parameter_value,
-                        &mut seen_service_parameter_value,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.service_parameter_value, &avp, &mut w, 1, 0)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_service_parameter_type {
-            rt::typed::absent(
-                rt::AvpKey::new(441, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(0),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_service_parameter_value {
-            rt::typed::absent(
-                rt::AvpKey::new(442, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(0),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3879,9 +3151,7 @@ impl rt::AvpData for ServiceParameterInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3889,35 +3159,31 @@ impl rt::AvpData for ServiceParameterInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.service_parameter_type, 0);
-        n += rt::AvpData::avp_len(&self.service_parameter_value, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.service_parameter_type, 0)
+            + rt::typed::len_one(&self.service_parameter_value, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.service_parameter_type,
             buf,
+            &self.avp_flags,
             441,
-            self.avp_flags.get(rt::AvpKey::new(441, 0), 0, rt::AvpFlags(0)),
+            0,
             0,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.service_parameter_value,
             buf,
+            &self.avp_flags,
             442,
-            self.avp_flags.get(rt::AvpKey::new(442, 0), 0, rt::AvpFlags(0)),
+            0,
             0,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -4026,54 +3292,46 @@ impl SubscriptionId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_subscription_id_type = false;
-        let mut seen_subscription_id_data = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                450,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                444,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (450, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.subscription_id_type,
-                        &mut seen_subscription_id_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.subscription_id_type, &avp, &mut w, 0, 64)
                 }
                 (444, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.subscription_id_data,
-                        &mut seen_subscription_id_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.subscription_id_data, &avp, &mut w, 1, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_subscription_id_type {
-            rt::typed::absent(
-                rt::AvpKey::new(450, 0),
-                <SubscriptionIdType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_subscription_id_data {
-            rt::typed::absent(
-                rt::AvpKey::new(444, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4105,9 +3363,7 @@ impl rt::AvpData for SubscriptionId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4115,35 +3371,17 @@ impl rt::AvpData for SubscriptionId {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.subscription_id_type, 0);
-        n += rt::AvpData::avp_len(&self.subscription_id_data, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.subscription_id_type, 0)
+            + rt::typed::len_one(&self.subscription_id_data, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.subscription_id_type,
-            buf,
-            450,
-            self.avp_flags.get(rt::AvpKey::new(450, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.subscription_id_data,
-            buf,
-            444,
-            self.avp_flags.get(rt::AvpKey::new(444, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.subscription_id_type, buf, &self.avp_flags, 450, 0, 64);
+        rt::typed::put_one(&self.subscription_id_data, buf, &self.avp_flags, 444, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -4228,54 +3466,58 @@ impl UserEquipmentInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_user_equipment_info_type = false;
-        let mut seen_user_equipment_info_value = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                459,
+                0,
+                0,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                460,
+                0,
+                0,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (459, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.user_equipment_info_type,
-                        &mut seen_user_equipment_info_type,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                        0,
+                    )
                 }
                 (460, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.user_equipment_info_value,
-                        &mut seen_user_equipment_info_value,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        0,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_user_equipment_info_type {
-            rt::typed::absent(
-                rt::AvpKey::new(459, 0),
-                <UserEquipmentInfoType as rt::AvpData>::TYPE,
-                rt::AvpFlags(0),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_user_equipment_info_value {
-            rt::typed::absent(
-                rt::AvpKey::new(460, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(0),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4299,9 +3541,7 @@ impl rt::AvpData for UserEquipmentInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4309,35 +3549,31 @@ impl rt::AvpData for UserEquipmentInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.user_equipment_info_type, 0);
-        n += rt::AvpData::avp_len(&self.user_equipment_info_value, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.user_equipment_info_type, 0)
+            + rt::typed::len_one(&self.user_equipment_info_value, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.user_equipment_info_type,
             buf,
+            &self.avp_flags,
             459,
-            self.avp_flags.get(rt::AvpKey::new(459, 0), 0, rt::AvpFlags(0)),
+            0,
             0,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.user_equipment_info_value,
             buf,
+            &self.avp_flags,
             460,
-            self.avp_flags.get(rt::AvpKey::new(460, 0), 0, rt::AvpFlags(0)),
+            0,
             0,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -4429,59 +3665,43 @@ impl UserEquipmentInfoExtension {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (654, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.user_equipment_info_imeisv,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_equipment_info_imeisv, &avp, &mut w, 0)
                 }
                 (655, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.user_equipment_info_mac,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_equipment_info_mac, &avp, &mut w, 0)
                 }
                 (656, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.user_equipment_info_eui64,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_equipment_info_eui64, &avp, &mut w, 0)
                 }
                 (657, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.user_equipment_info_modifiedeui64,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                    )
                 }
                 (658, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.user_equipment_info_imei,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_equipment_info_imei, &avp, &mut w, 0)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4503,9 +3723,7 @@ impl rt::AvpData for UserEquipmentInfoExtension {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4513,7 +3731,7 @@ impl rt::AvpData for UserEquipmentInfoExtension {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -4523,76 +3741,55 @@ impl rt::AvpData for UserEquipmentInfoExtension {
         UserEquipmentInfoExtensionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.user_equipment_info_imeisv {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_equipment_info_mac {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_equipment_info_eui64 {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_equipment_info_modifiedeui64 {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_equipment_info_imei {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.user_equipment_info_imeisv, 0)
+            + rt::typed::len_opt(&self.user_equipment_info_mac, 0)
+            + rt::typed::len_opt(&self.user_equipment_info_eui64, 0)
+            + rt::typed::len_opt(&self.user_equipment_info_modifiedeui64, 0)
+            + rt::typed::len_opt(&self.user_equipment_info_imei, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.user_equipment_info_imeisv {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                654,
-                self.avp_flags.get(rt::AvpKey::new(654, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_equipment_info_mac {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                655,
-                self.avp_flags.get(rt::AvpKey::new(655, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_equipment_info_eui64 {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                656,
-                self.avp_flags.get(rt::AvpKey::new(656, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_equipment_info_modifiedeui64 {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                657,
-                self.avp_flags.get(rt::AvpKey::new(657, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_equipment_info_imei {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                658,
-                self.avp_flags.get(rt::AvpKey::new(658, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.user_equipment_info_imeisv,
+            buf,
+            &self.avp_flags,
+            654,
+            0,
+            0,
+        );
+        rt::typed::put_opt(
+            &self.user_equipment_info_mac,
+            buf,
+            &self.avp_flags,
+            655,
+            0,
+            0,
+        );
+        rt::typed::put_opt(
+            &self.user_equipment_info_eui64,
+            buf,
+            &self.avp_flags,
+            656,
+            0,
+            0,
+        );
+        rt::typed::put_opt(
+            &self.user_equipment_info_modifiedeui64,
+            buf,
+            &self.avp_flags,
+            657,
+            0,
+            0,
+        );
+        rt::typed::put_opt(
+            &self.user_equipment_info_imei,
+            buf,
+            &self.avp_flags,
+            658,
+            0,
+            0,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4648,59 +3845,38 @@ impl SubscriptionIdExtension {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (660, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.subscription_id_e164,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.subscription_id_e164, &avp, &mut w, 0)
                 }
                 (661, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.subscription_id_imsi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.subscription_id_imsi, &avp, &mut w, 0)
                 }
                 (662, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.subscription_id_sip_uri,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.subscription_id_sip_uri, &avp, &mut w, 0)
                 }
                 (663, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.subscription_id_nai,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.subscription_id_nai, &avp, &mut w, 0)
                 }
                 (664, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.subscription_id_private,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.subscription_id_private, &avp, &mut w, 0)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4710,9 +3886,7 @@ impl rt::AvpData for SubscriptionIdExtension {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4720,7 +3894,7 @@ impl rt::AvpData for SubscriptionIdExtension {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -4730,76 +3904,34 @@ impl rt::AvpData for SubscriptionIdExtension {
         SubscriptionIdExtensionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.subscription_id_e164 {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.subscription_id_imsi {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.subscription_id_sip_uri {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.subscription_id_nai {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.subscription_id_private {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.subscription_id_e164, 0)
+            + rt::typed::len_opt(&self.subscription_id_imsi, 0)
+            + rt::typed::len_opt(&self.subscription_id_sip_uri, 0)
+            + rt::typed::len_opt(&self.subscription_id_nai, 0)
+            + rt::typed::len_opt(&self.subscription_id_private, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.subscription_id_e164 {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                660,
-                self.avp_flags.get(rt::AvpKey::new(660, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.subscription_id_imsi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                661,
-                self.avp_flags.get(rt::AvpKey::new(661, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.subscription_id_sip_uri {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                662,
-                self.avp_flags.get(rt::AvpKey::new(662, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.subscription_id_nai {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                663,
-                self.avp_flags.get(rt::AvpKey::new(663, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.subscription_id_private {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                664,
-                self.avp_flags.get(rt::AvpKey::new(664, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.subscription_id_e164, buf, &self.avp_flags, 660, 0, 0);
+        rt::typed::put_opt(&self.subscription_id_imsi, buf, &self.avp_flags, 661, 0, 0);
+        rt::typed::put_opt(
+            &self.subscription_id_sip_uri,
+            buf,
+            &self.avp_flags,
+            662,
+            0,
+            0,
+        );
+        rt::typed::put_opt(&self.subscription_id_nai, buf, &self.avp_flags, 663, 0, 0);
+        rt::typed::put_opt(
+            &self.subscription_id_private,
+            buf,
+            &self.avp_flags,
+            664,
+            0,
+            0,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4847,41 +3979,32 @@ impl RedirectServerExtension {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (666, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.redirect_address_ipaddress,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_address_ipaddress, &avp, &mut w, 0)
                 }
                 (667, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.redirect_address_url,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_address_url, &avp, &mut w, 0)
                 }
                 (668, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.redirect_address_sip_uri,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_address_sip_uri, &avp, &mut w, 0)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4891,9 +4014,7 @@ impl rt::AvpData for RedirectServerExtension {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4901,7 +4022,7 @@ impl rt::AvpData for RedirectServerExtension {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -4911,52 +4032,30 @@ impl rt::AvpData for RedirectServerExtension {
         RedirectServerExtensionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.redirect_address_ipaddress {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_address_url {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_address_sip_uri {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.redirect_address_ipaddress, 0)
+            + rt::typed::len_opt(&self.redirect_address_url, 0)
+            + rt::typed::len_opt(&self.redirect_address_sip_uri, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.redirect_address_ipaddress {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                666,
-                self.avp_flags.get(rt::AvpKey::new(666, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_address_url {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                667,
-                self.avp_flags.get(rt::AvpKey::new(667, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_address_sip_uri {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                668,
-                self.avp_flags.get(rt::AvpKey::new(668, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.redirect_address_ipaddress,
+            buf,
+            &self.avp_flags,
+            666,
+            0,
+            0,
+        );
+        rt::typed::put_opt(&self.redirect_address_url, buf, &self.avp_flags, 667, 0, 0);
+        rt::typed::put_opt(
+            &self.redirect_address_sip_uri,
+            buf,
+            &self.avp_flags,
+            668,
+            0,
+            0,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5008,63 +4107,44 @@ impl QosFinalUnitIndication {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_final_unit_action = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                449,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (449, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.final_unit_action,
-                        &mut seen_final_unit_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.final_unit_action, &avp, &mut w, 0, 64)
                 }
                 (509, 0) => {
-                    self.avp_flags.note(&avp, self.filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.filter_rule,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.filter_rule, &avp, &mut w, 1, 64, u32::MAX)
                 }
                 (11, 0) => {
-                    self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.filter_id,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.filter_id, &avp, &mut w, 2, 64, u32::MAX)
                 }
                 (665, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.redirect_server_extension,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_server_extension, &avp, &mut w, 0)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_final_unit_action {
-            rt::typed::absent(
-                rt::AvpKey::new(449, 0),
-                <FinalUnitAction as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5074,9 +4154,7 @@ impl rt::AvpData for QosFinalUnitIndication {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5084,7 +4162,7 @@ impl rt::AvpData for QosFinalUnitIndication {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -5094,60 +4172,25 @@ impl rt::AvpData for QosFinalUnitIndication {
         QosFinalUnitIndicationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.final_unit_action, 0);
-        for v in &self.filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.filter_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_server_extension {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.final_unit_action, 0)
+            + rt::typed::len_all(&self.filter_rule, 0)
+            + rt::typed::len_all(&self.filter_id, 0)
+            + rt::typed::len_opt(&self.redirect_server_extension, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.final_unit_action,
+        rt::typed::put_one(&self.final_unit_action, buf, &self.avp_flags, 449, 0, 64);
+        rt::typed::put_all(&self.filter_rule, buf, &self.avp_flags, 509, 0, 64);
+        rt::typed::put_all(&self.filter_id, buf, &self.avp_flags, 11, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_server_extension,
             buf,
-            449,
-            self.avp_flags.get(rt::AvpKey::new(449, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            665,
+            0,
             0,
         );
-        for (i, v) in self.filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                509,
-                self.avp_flags.get(rt::AvpKey::new(509, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.filter_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                11,
-                self.avp_flags.get(rt::AvpKey::new(11, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_server_extension {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                665,
-                self.avp_flags.get(rt::AvpKey::new(665, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -5309,378 +4352,205 @@ impl CreditControlRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_service_context_id = false;
-        let mut seen_cc_request_type = false;
-        let mut seen_cc_request_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                461,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                416,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                415,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 29usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
                 }
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 4, 64)
                 }
                 (461, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.service_context_id,
-                        &mut seen_service_context_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.service_context_id, &avp, &mut w, 5, 64)
                 }
                 (416, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.cc_request_type,
-                        &mut seen_cc_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 6, 64)
                 }
                 (415, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.cc_request_number,
-                        &mut seen_cc_request_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 7, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (419, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_sub_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (419, 0) => rt::typed::opt(&mut self.cc_sub_session_id, &avp, &mut w, 64),
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (55, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.event_timestamp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
                 (443, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.subscription_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (659, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.subscription_id_extension.len(),
-                            rt::AvpFlags(0),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.subscription_id_extension,
                         &avp,
-                        cx,
+                        &mut w,
+                        15,
+                        0,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (439, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
                 }
-                (295, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.termination_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (295, 0) => rt::typed::opt(&mut self.termination_cause, &avp, &mut w, 64),
                 (437, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.requested_service_unit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.requested_service_unit, &avp, &mut w, 64)
                 }
-                (436, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.requested_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (436, 0) => rt::typed::opt(&mut self.requested_action, &avp, &mut w, 64),
                 (446, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.used_service_unit.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.used_service_unit,
                         &avp,
-                        cx,
+                        &mut w,
+                        20,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (455, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.multiple_services_indicator,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (456, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.multiple_services_credit_control.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.multiple_services_credit_control,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (440, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.service_parameter_info.len(), rt::AvpFlags(0));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.service_parameter_info,
                         &avp,
-                        cx,
+                        &mut w,
+                        23,
+                        0,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (411, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.cc_correlation_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (411, 0) => rt::typed::opt(&mut self.cc_correlation_id, &avp, &mut w, 0),
                 (458, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.user_equipment_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
                 }
                 (653, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.user_equipment_info_extension,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 27, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        28,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_service_context_id {
-            rt::typed::absent(
-                rt::AvpKey::new(461, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_cc_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(416, 0),
-                <CcRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_cc_request_number {
-            rt::typed::absent(
-                rt::AvpKey::new(415, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -5706,332 +4576,110 @@ impl rt::typed::Command for CreditControlRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.service_context_id, 0);
-        n += rt::AvpData::avp_len(&self.cc_request_type, 0);
-        n += rt::AvpData::avp_len(&self.cc_request_number, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_sub_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.event_timestamp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.subscription_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.subscription_id_extension {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_identifier {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.termination_cause {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.requested_service_unit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.requested_action {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.used_service_unit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.multiple_services_indicator {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.multiple_services_credit_control {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.service_parameter_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_correlation_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_equipment_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_equipment_info_extension {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.service_context_id, 0)
+            + rt::typed::len_one(&self.cc_request_type, 0)
+            + rt::typed::len_one(&self.cc_request_number, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.cc_sub_session_id, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.event_timestamp, 0)
+            + rt::typed::len_all(&self.subscription_id, 0)
+            + rt::typed::len_all(&self.subscription_id_extension, 0)
+            + rt::typed::len_opt(&self.service_identifier, 0)
+            + rt::typed::len_opt(&self.termination_cause, 0)
+            + rt::typed::len_opt(&self.requested_service_unit, 0)
+            + rt::typed::len_opt(&self.requested_action, 0)
+            + rt::typed::len_all(&self.used_service_unit, 0)
+            + rt::typed::len_opt(&self.multiple_services_indicator, 0)
+            + rt::typed::len_all(&self.multiple_services_credit_control, 0)
+            + rt::typed::len_all(&self.service_parameter_info, 0)
+            + rt::typed::len_opt(&self.cc_correlation_id, 0)
+            + rt::typed::len_opt(&self.user_equipment_info, 0)
+            + rt::typed::len_opt(&self.user_equipment_info_extension, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.service_context_id, buf, &self.avp_flags, 461, 0, 64);
+        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
+        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.cc_sub_session_id, buf, &self.avp_flags, 419, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
+        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
+        rt::typed::put_all(
+            &self.subscription_id_extension,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            659,
+            0,
             0,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.service_identifier, buf, &self.avp_flags, 439, 0, 64);
+        rt::typed::put_opt(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
+        rt::typed::put_opt(
+            &self.requested_service_unit,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            437,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.requested_action, buf, &self.avp_flags, 436, 0, 64);
+        rt::typed::put_all(&self.used_service_unit, buf, &self.avp_flags, 446, 0, 64);
+        rt::typed::put_opt(
+            &self.multiple_services_indicator,
+            buf,
+            &self.avp_flags,
+            455,
+            0,
+            64,
+        );
+        rt::typed::put_all(
+            &self.multiple_services_credit_control,
+            buf,
+            &self.avp_flags,
+            456,
+            0,
+            64,
+        );
+        rt::typed::put_all(
+            &self.service_parameter_info,
+            buf,
+            &self.avp_flags,
+            440,
+            0,
             0,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_opt(&self.cc_correlation_id, buf, &self.avp_flags, 411, 0, 0);
+        rt::typed::put_opt(&self.user_equipment_info, buf, &self.avp_flags, 458, 0, 0);
+        rt::typed::put_opt(
+            &self.user_equipment_info_extension,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            653,
+            0,
             0,
         );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.service_context_id,
-            buf,
-            461,
-            self.avp_flags.get(rt::AvpKey::new(461, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.cc_request_type,
-            buf,
-            416,
-            self.avp_flags.get(rt::AvpKey::new(416, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.cc_request_number,
-            buf,
-            415,
-            self.avp_flags.get(rt::AvpKey::new(415, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_sub_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                419,
-                self.avp_flags.get(rt::AvpKey::new(419, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.event_timestamp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                55,
-                self.avp_flags.get(rt::AvpKey::new(55, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.subscription_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                443,
-                self.avp_flags.get(rt::AvpKey::new(443, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.subscription_id_extension.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                659,
-                self.avp_flags.get(rt::AvpKey::new(659, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                439,
-                self.avp_flags.get(rt::AvpKey::new(439, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.termination_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                295,
-                self.avp_flags.get(rt::AvpKey::new(295, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.requested_service_unit {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                437,
-                self.avp_flags.get(rt::AvpKey::new(437, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.requested_action {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                436,
-                self.avp_flags.get(rt::AvpKey::new(436, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.used_service_unit.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                446,
-                self.avp_flags.get(rt::AvpKey::new(446, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.multiple_services_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                455,
-                self.avp_flags.get(rt::AvpKey::new(455, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.multiple_services_credit_control.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                456,
-                self.avp_flags.get(rt::AvpKey::new(456, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.service_parameter_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                440,
-                self.avp_flags.get(rt::AvpKey::new(440, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_correlation_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                411,
-                self.avp_flags.get(rt::AvpKey::new(411, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_equipment_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                458,
-                self.avp_flags.get(rt::AvpKey::new(458, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_equipment_info_extension {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                653,
-                self.avp_flags.get(rt::AvpKey::new(653, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -6187,349 +4835,175 @@ impl CreditControlAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_cc_request_type = false;
-        let mut seen_cc_request_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                416,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                415,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 28usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 4, 64)
                 }
                 (416, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.cc_request_type,
-                        &mut seen_cc_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 5, 64)
                 }
                 (415, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.cc_request_number,
-                        &mut seen_cc_request_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 6, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (418, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_session_failover,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.cc_session_failover, &avp, &mut w, 64)
                 }
-                (419, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_sub_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (419, 0) => rt::typed::opt(&mut self.cc_sub_session_id, &avp, &mut w, 64),
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (55, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.event_timestamp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
                 (431, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.granted_service_unit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.granted_service_unit, &avp, &mut w, 64)
                 }
                 (456, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.multiple_services_credit_control.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.multiple_services_credit_control,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (423, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cost_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (423, 0) => rt::typed::opt(&mut self.cost_information, &avp, &mut w, 64),
                 (430, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.final_unit_indication,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
                 }
                 (669, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.qos_final_unit_indication,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_final_unit_indication, &avp, &mut w, 0)
                 }
                 (422, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.check_balance_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.check_balance_result, &avp, &mut w, 64)
                 }
                 (427, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.credit_control_failure_handling,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (428, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.direct_debiting_failure_handling,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (448, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.validity_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (448, 0) => rt::typed::opt(&mut self.validity_time, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 25, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        26,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (279, 0) => {
-                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 27, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_cc_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(416, 0),
-                <CcRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_cc_request_number {
-            rt::typed::absent(
-                rt::AvpKey::new(415, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -6555,324 +5029,107 @@ impl rt::typed::Command for CreditControlAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.cc_request_type, 0);
-        n += rt::AvpData::avp_len(&self.cc_request_number, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_session_failover {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_sub_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.event_timestamp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.granted_service_unit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.multiple_services_credit_control {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cost_information {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.final_unit_indication {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.qos_final_unit_indication {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.check_balance_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.credit_control_failure_handling {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.direct_debiting_failure_handling {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.validity_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.cc_request_type, 0)
+            + rt::typed::len_one(&self.cc_request_number, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.cc_session_failover, 0)
+            + rt::typed::len_opt(&self.cc_sub_session_id, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.event_timestamp, 0)
+            + rt::typed::len_opt(&self.granted_service_unit, 0)
+            + rt::typed::len_all(&self.multiple_services_credit_control, 0)
+            + rt::typed::len_opt(&self.cost_information, 0)
+            + rt::typed::len_opt(&self.final_unit_indication, 0)
+            + rt::typed::len_opt(&self.qos_final_unit_indication, 0)
+            + rt::typed::len_opt(&self.check_balance_result, 0)
+            + rt::typed::len_opt(&self.credit_control_failure_handling, 0)
+            + rt::typed::len_opt(&self.direct_debiting_failure_handling, 0)
+            + rt::typed::len_opt(&self.validity_time, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_all(&self.failed_avp, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
+        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.cc_session_failover, buf, &self.avp_flags, 418, 0, 64);
+        rt::typed::put_opt(&self.cc_sub_session_id, buf, &self.avp_flags, 419, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
+        rt::typed::put_opt(&self.granted_service_unit, buf, &self.avp_flags, 431, 0, 64);
+        rt::typed::put_all(
+            &self.multiple_services_credit_control,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            456,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.cost_information, buf, &self.avp_flags, 423, 0, 64);
+        rt::typed::put_opt(
+            &self.final_unit_indication,
+            buf,
+            &self.avp_flags,
+            430,
+            0,
+            64,
+        );
+        rt::typed::put_opt(
+            &self.qos_final_unit_indication,
+            buf,
+            &self.avp_flags,
+            669,
+            0,
             0,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
+        rt::typed::put_opt(&self.check_balance_result, buf, &self.avp_flags, 422, 0, 64);
+        rt::typed::put_opt(
+            &self.credit_control_failure_handling,
             buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            427,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.direct_debiting_failure_handling,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            428,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_opt(&self.validity_time, buf, &self.avp_flags, 448, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.cc_request_type,
-            buf,
-            416,
-            self.avp_flags.get(rt::AvpKey::new(416, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.cc_request_number,
-            buf,
-            415,
-            self.avp_flags.get(rt::AvpKey::new(415, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_session_failover {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                418,
-                self.avp_flags.get(rt::AvpKey::new(418, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_sub_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                419,
-                self.avp_flags.get(rt::AvpKey::new(419, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.event_timestamp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                55,
-                self.avp_flags.get(rt::AvpKey::new(55, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.granted_service_unit {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                431,
-                self.avp_flags.get(rt::AvpKey::new(431, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.multiple_services_credit_control.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                456,
-                self.avp_flags.get(rt::AvpKey::new(456, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cost_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                423,
-                self.avp_flags.get(rt::AvpKey::new(423, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.final_unit_indication {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                430,
-                self.avp_flags.get(rt::AvpKey::new(430, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.qos_final_unit_indication {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                669,
-                self.avp_flags.get(rt::AvpKey::new(669, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.check_balance_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                422,
-                self.avp_flags.get(rt::AvpKey::new(422, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.credit_control_failure_handling {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                427,
-                self.avp_flags.get(rt::AvpKey::new(427, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.direct_debiting_failure_handling {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                428,
-                self.avp_flags.get(rt::AvpKey::new(428, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.validity_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                448,
-                self.avp_flags.get(rt::AvpKey::new(448, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.failed_avp.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -7097,32 +5354,24 @@ impl<'a> CostInformationView<'a> {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> UnitValueView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        UnitValueView::read(avp)
+        rt::view::one(self.root, self.first[0], self.end, UnitValueView::read)
     }
     /// `{ Currency-Code }`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Cost-Unit ]`: Cost-Unit (code 424), IETF RFC 8506 §8.12.
     #[inline]
     pub fn cost_unit(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CostInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(CostInformationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "CostInformationView", f)
     }
 }
 #[cfg(
@@ -7290,14 +5539,12 @@ impl<'a> UnitValueView<'a> {
     /// `{ Value-Digits }`: Value-Digits (code 447), IETF RFC 8506 §8.10.
     #[inline]
     pub fn value_digits(&self) -> i64 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<i64>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<i64>)
     }
     /// `[ Exponent ]`: Exponent (code 429), IETF RFC 8506 §8.9.
     #[inline]
     pub fn exponent(&self) -> Option<i32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<i32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
 }
 #[cfg(
@@ -7317,10 +5564,7 @@ impl<'a> UnitValueView<'a> {
 impl std::fmt::Debug for UnitValueView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(UnitValueView), e),
-        }
+        rt::view::debug(self.to_struct(), "UnitValueView", f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -7528,14 +5772,12 @@ impl<'a> MultipleServicesCreditControlView<'a> {
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     #[inline]
     pub fn granted_service_unit(&self) -> Option<GrantedServiceUnitView<'a>> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(GrantedServiceUnitView::read(avp))
+        rt::view::opt(self.root, self.first[0], self.end, GrantedServiceUnitView::read)
     }
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
     #[inline]
     pub fn requested_service_unit(&self) -> Option<RequestedServiceUnitView<'a>> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(RequestedServiceUnitView::read(avp))
+        rt::view::opt(self.root, self.first[1], self.end, RequestedServiceUnitView::read)
     }
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     #[inline]
@@ -7547,14 +5789,18 @@ impl<'a> MultipleServicesCreditControlView<'a> {
             self.count[0],
             446,
             0,
-            |avp| UsedServiceUnitView::read(avp),
+            UsedServiceUnitView::read,
         )
     }
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     #[inline]
     pub fn tariff_change_usage(&self) -> Option<TariffChangeUsage> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(TariffChangeUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<TariffChangeUsage>,
+        )
     }
     /// `*[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
@@ -7566,14 +5812,13 @@ impl<'a> MultipleServicesCreditControlView<'a> {
             self.count[1],
             439,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `*[ G-S-U-Pool-Reference ]`: G-S-U-Pool-Reference (code 457), IETF RFC 8506 §8.30.
     #[inline]
@@ -7587,47 +5832,40 @@ impl<'a> MultipleServicesCreditControlView<'a> {
             self.count[2],
             457,
             0,
-            |avp| GSUPoolReferenceView::read(avp),
+            GSUPoolReferenceView::read,
         )
     }
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
     #[inline]
     pub fn final_unit_indication(&self) -> Option<FinalUnitIndicationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(FinalUnitIndicationView::read(avp))
+        rt::view::opt(self.root, self.first[9], self.end, FinalUnitIndicationView::read)
     }
     /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
     #[inline]
     pub fn qos_final_unit_indication(&self) -> Option<QosFinalUnitIndicationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(QosFinalUnitIndicationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            QosFinalUnitIndicationView::read,
+        )
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MultipleServicesCreditControlView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(MultipleServicesCreditControlView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "MultipleServicesCreditControlView", f)
     }
 }
 #[cfg(
@@ -7820,44 +6058,42 @@ impl<'a> GrantedServiceUnitView<'a> {
     /// `[ Tariff-Time-Change ]`: Tariff-Time-Change (code 451), IETF RFC 8506 §8.20.
     #[inline]
     pub fn tariff_time_change(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
     pub fn cc_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
     #[inline]
     pub fn cc_money(&self) -> Option<CcMoneyView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(CcMoneyView::read(avp))
+        rt::view::opt(self.root, self.first[2], self.end, CcMoneyView::read)
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u64>)
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u64>)
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u64>)
     }
     /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u64>)
     }
 }
 #[cfg(
@@ -7877,12 +6113,7 @@ impl<'a> GrantedServiceUnitView<'a> {
 impl std::fmt::Debug for GrantedServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(GrantedServiceUnitView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "GrantedServiceUnitView", f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -8043,50 +6274,39 @@ impl<'a> RequestedServiceUnitView<'a> {
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
     pub fn cc_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
     #[inline]
     pub fn cc_money(&self) -> Option<CcMoneyView<'a>> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(CcMoneyView::read(avp))
+        rt::view::opt(self.root, self.first[1], self.end, CcMoneyView::read)
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u64>)
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u64>)
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u64>)
     }
     /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u64>)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RequestedServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(RequestedServiceUnitView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "RequestedServiceUnitView", f)
     }
 }
 #[cfg(
@@ -8279,44 +6499,42 @@ impl<'a> UsedServiceUnitView<'a> {
     /// `[ Tariff-Change-Usage ]`: Tariff-Change-Usage (code 452), IETF RFC 8506 §8.27.
     #[inline]
     pub fn tariff_change_usage(&self) -> Option<TariffChangeUsage> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(TariffChangeUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<TariffChangeUsage>,
+        )
     }
     /// `[ CC-Time ]`: CC-Time (code 420), IETF RFC 8506 §8.21.
     #[inline]
     pub fn cc_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ CC-Money ]`: CC-Money (code 413), IETF RFC 8506 §8.22.
     #[inline]
     pub fn cc_money(&self) -> Option<CcMoneyView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(CcMoneyView::read(avp))
+        rt::view::opt(self.root, self.first[2], self.end, CcMoneyView::read)
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u64>)
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u64>)
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u64>)
     }
     /// `[ CC-Service-Specific-Units ]`: CC-Service-Specific-Units (code 417), IETF RFC 8506 §8.26.
     #[inline]
     pub fn cc_service_specific_units(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u64>)
     }
 }
 #[cfg(
@@ -8336,12 +6554,7 @@ impl<'a> UsedServiceUnitView<'a> {
 impl std::fmt::Debug for UsedServiceUnitView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(UsedServiceUnitView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "UsedServiceUnitView", f)
     }
 }
 #[cfg(
@@ -8509,14 +6722,12 @@ impl<'a> CcMoneyView<'a> {
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> UnitValueView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        UnitValueView::read(avp)
+        rt::view::one(self.root, self.first[0], self.end, UnitValueView::read)
     }
     /// `[ Currency-Code ]`: Currency-Code (code 425), IETF RFC 8506 §8.11.
     #[inline]
     pub fn currency_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -8536,10 +6747,7 @@ impl<'a> CcMoneyView<'a> {
 impl std::fmt::Debug for CcMoneyView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(CcMoneyView), e),
-        }
+        rt::view::debug(self.to_struct(), "CcMoneyView", f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -8710,32 +6918,29 @@ impl<'a> GSUPoolReferenceView<'a> {
     /// `{ G-S-U-Pool-Identifier }`: G-S-U-Pool-Identifier (code 453), IETF RFC 8506 §8.31.
     #[inline]
     pub fn g_s_u_pool_identifier(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ CC-Unit-Type }`: CC-Unit-Type (code 454), IETF RFC 8506 §8.32.
     #[inline]
     pub fn cc_unit_type(&self) -> CcUnitType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        CcUnitType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<CcUnitType>,
+        )
     }
     /// `{ Unit-Value }`: Unit-Value (code 445), IETF RFC 8506 §8.8.
     #[inline]
     pub fn unit_value(&self) -> UnitValueView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        UnitValueView::read(avp)
+        rt::view::one(self.root, self.first[2], self.end, UnitValueView::read)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for GSUPoolReferenceView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(GSUPoolReferenceView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "GSUPoolReferenceView", f)
     }
 }
 #[cfg(
@@ -8929,8 +7134,12 @@ impl<'a> FinalUnitIndicationView<'a> {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     #[inline]
     pub fn final_unit_action(&self) -> FinalUnitAction {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        FinalUnitAction(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<FinalUnitAction>,
+        )
     }
     /// `*[ Restriction-Filter-Rule ]`: Restriction-Filter-Rule (code 438), IETF RFC 8506 §8.36.
     #[inline]
@@ -8942,7 +7151,7 @@ impl<'a> FinalUnitIndicationView<'a> {
             self.count[0],
             438,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
@@ -8955,14 +7164,13 @@ impl<'a> FinalUnitIndicationView<'a> {
             self.count[1],
             11,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Redirect-Server ]`: Redirect-Server (code 434), IETF RFC 8506 §8.37.
     #[inline]
     pub fn redirect_server(&self) -> Option<RedirectServerView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(RedirectServerView::read(avp))
+        rt::view::opt(self.root, self.first[3], self.end, RedirectServerView::read)
     }
 }
 #[cfg(
@@ -8981,12 +7189,7 @@ impl<'a> FinalUnitIndicationView<'a> {
 impl std::fmt::Debug for FinalUnitIndicationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(FinalUnitIndicationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "FinalUnitIndicationView", f)
     }
 }
 #[cfg(
@@ -9165,14 +7368,17 @@ impl<'a> RedirectServerView<'a> {
     /// `{ Redirect-Address-Type }`: Redirect-Address-Type (code 433), IETF RFC 8506 §8.38.
     #[inline]
     pub fn redirect_address_type(&self) -> RedirectAddressType {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        RedirectAddressType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<RedirectAddressType>,
+        )
     }
     /// `{ Redirect-Server-Address }`: Redirect-Server-Address (code 435), IETF RFC 8506 §8.39.
     #[inline]
     pub fn redirect_server_address(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(
@@ -9191,10 +7397,7 @@ impl<'a> RedirectServerView<'a> {
 impl std::fmt::Debug for RedirectServerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(RedirectServerView), e),
-        }
+        rt::view::debug(self.to_struct(), "RedirectServerView", f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -9347,26 +7550,19 @@ impl<'a> ServiceParameterInfoView<'a> {
     /// `{ Service-Parameter-Type }`: Service-Parameter-Type (code 441), IETF RFC 8506 §8.44.
     #[inline]
     pub fn service_parameter_type(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ Service-Parameter-Value }`: Service-Parameter-Value (code 442), IETF RFC 8506 §8.45.
     #[inline]
     pub fn service_parameter_value(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ServiceParameterInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ServiceParameterInfoView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ServiceParameterInfoView", f)
     }
 }
 #[cfg(
@@ -9565,14 +7761,17 @@ impl<'a> SubscriptionIdView<'a> {
     /// `{ Subscription-Id-Type }`: Subscription-Id-Type (code 450), IETF RFC 8506 §8.47.
     #[inline]
     pub fn subscription_id_type(&self) -> SubscriptionIdType {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        SubscriptionIdType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<SubscriptionIdType>,
+        )
     }
     /// `{ Subscription-Id-Data }`: Subscription-Id-Data (code 444), IETF RFC 8506 §8.48.
     #[inline]
     pub fn subscription_id_data(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(
@@ -9601,10 +7800,7 @@ impl<'a> SubscriptionIdView<'a> {
 impl std::fmt::Debug for SubscriptionIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(SubscriptionIdView), e),
-        }
+        rt::view::debug(self.to_struct(), "SubscriptionIdView", f)
     }
 }
 #[cfg(
@@ -9785,14 +7981,17 @@ impl<'a> UserEquipmentInfoView<'a> {
     /// `{ User-Equipment-Info-Type }`: User-Equipment-Info-Type (code 459), IETF RFC 8506 §8.50.
     #[inline]
     pub fn user_equipment_info_type(&self) -> UserEquipmentInfoType {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        UserEquipmentInfoType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<UserEquipmentInfoType>,
+        )
     }
     /// `{ User-Equipment-Info-Value }`: User-Equipment-Info-Value (code 460), IETF RFC 8506 §8.51.
     #[inline]
     pub fn user_equipment_info_value(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(
@@ -9813,12 +8012,7 @@ impl<'a> UserEquipmentInfoView<'a> {
 impl std::fmt::Debug for UserEquipmentInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(UserEquipmentInfoView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "UserEquipmentInfoView", f)
     }
 }
 #[cfg(
@@ -9984,32 +8178,27 @@ impl<'a> UserEquipmentInfoExtensionView<'a> {
     /// `[ User-Equipment-Info-IMEISV ]`: User-Equipment-Info-IMEISV (code 654), IETF RFC 8506 §8.53.
     #[inline]
     pub fn user_equipment_info_imeisv(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ User-Equipment-Info-MAC ]`: User-Equipment-Info-MAC (code 655), IETF RFC 8506 §8.54.
     #[inline]
     pub fn user_equipment_info_mac(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ User-Equipment-Info-EUI64 ]`: User-Equipment-Info-EUI64 (code 656), IETF RFC 8506 §8.55.
     #[inline]
     pub fn user_equipment_info_eui64(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
     /// `[ User-Equipment-Info-ModifiedEUI64 ]`: User-Equipment-Info-ModifiedEUI64 (code 657), IETF RFC 8506 §8.56.
     #[inline]
     pub fn user_equipment_info_modifiedeui64(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
     }
     /// `[ User-Equipment-Info-IMEI ]`: User-Equipment-Info-IMEI (code 658), IETF RFC 8506 §8.57.
     #[inline]
     pub fn user_equipment_info_imei(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
     }
 }
 #[cfg(
@@ -10028,15 +8217,7 @@ impl<'a> UserEquipmentInfoExtensionView<'a> {
 impl std::fmt::Debug for UserEquipmentInfoExtensionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(UserEquipmentInfoExtensionView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "UserEquipmentInfoExtensionView", f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -10188,46 +8369,34 @@ impl<'a> SubscriptionIdExtensionView<'a> {
     /// `[ Subscription-Id-E164 ]`: Subscription-Id-E164 (code 660), IETF RFC 8506 §8.59.
     #[inline]
     pub fn subscription_id_e164(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ Subscription-Id-IMSI ]`: Subscription-Id-IMSI (code 661), IETF RFC 8506 §8.60.
     #[inline]
     pub fn subscription_id_imsi(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ Subscription-Id-SIP-URI ]`: Subscription-Id-SIP-URI (code 662), IETF RFC 8506 §8.61.
     #[inline]
     pub fn subscription_id_sip_uri(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ Subscription-Id-NAI ]`: Subscription-Id-NAI (code 663), IETF RFC 8506 §8.62.
     #[inline]
     pub fn subscription_id_nai(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Subscription-Id-Private ]`: Subscription-Id-Private (code 664), IETF RFC 8506 §8.63.
     #[inline]
     pub fn subscription_id_private(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SubscriptionIdExtensionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SubscriptionIdExtensionView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SubscriptionIdExtensionView", f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -10367,34 +8536,29 @@ impl<'a> RedirectServerExtensionView<'a> {
     /// `[ Redirect-Address-IPAddress ]`: Redirect-Address-IPAddress (code 666), IETF RFC 8506 §8.65.
     #[inline]
     pub fn redirect_address_ipaddress(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ Redirect-Address-URL ]`: Redirect-Address-URL (code 667), IETF RFC 8506 §8.66.
     #[inline]
     pub fn redirect_address_url(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ Redirect-Address-SIP-URI ]`: Redirect-Address-SIP-URI (code 668), IETF RFC 8506 §8.67.
     #[inline]
     pub fn redirect_address_sip_uri(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RedirectServerExtensionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(RedirectServerExtensionView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "RedirectServerExtensionView", f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -10564,8 +8728,12 @@ impl<'a> QosFinalUnitIndicationView<'a> {
     /// `{ Final-Unit-Action }`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     #[inline]
     pub fn final_unit_action(&self) -> FinalUnitAction {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        FinalUnitAction(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<FinalUnitAction>,
+        )
     }
     /// `*[ Filter-Rule ]`: Filter-Rule (code 509), IETF RFC 5777 §3.2.
     #[inline]
@@ -10577,7 +8745,7 @@ impl<'a> QosFinalUnitIndicationView<'a> {
             self.count[0],
             509,
             0,
-            |avp| super::qos::FilterRuleView::read(avp),
+            super::qos::FilterRuleView::read,
         )
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
@@ -10590,28 +8758,25 @@ impl<'a> QosFinalUnitIndicationView<'a> {
             self.count[1],
             11,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Redirect-Server-Extension ]`: Redirect-Server-Extension (code 665), IETF RFC 8506 §8.64.
     #[inline]
     pub fn redirect_server_extension(&self) -> Option<RedirectServerExtensionView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(RedirectServerExtensionView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            RedirectServerExtensionView::read,
+        )
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for QosFinalUnitIndicationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(QosFinalUnitIndicationView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "QosFinalUnitIndicationView", f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -11011,86 +9176,82 @@ impl<'a> CreditControlRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `{ Service-Context-Id }`: Service-Context-Id (code 461), IETF RFC 8506 §8.42.
     #[inline]
     pub fn service_context_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> CcRequestType {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        CcRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::enumerated::<CcRequestType>,
+        )
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u64>)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
@@ -11102,7 +9263,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[0],
             443,
             0,
-            |avp| SubscriptionIdView::read(avp),
+            SubscriptionIdView::read,
         )
     }
     /// `*[ Subscription-Id-Extension ]`: Subscription-Id-Extension (code 659), IETF RFC 8506 §8.58.
@@ -11117,32 +9278,43 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[1],
             659,
             0,
-            |avp| SubscriptionIdExtensionView::read(avp),
+            SubscriptionIdExtensionView::read,
         )
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(super::base::TerminationCause(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            rt::view::enumerated::<super::base::TerminationCause>,
+        )
     }
     /// `[ Requested-Service-Unit ]`: Requested-Service-Unit (code 437), IETF RFC 8506 §8.18.
     #[inline]
     pub fn requested_service_unit(&self) -> Option<RequestedServiceUnitView<'a>> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(RequestedServiceUnitView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            RequestedServiceUnitView::read,
+        )
     }
     /// `[ Requested-Action ]`: Requested-Action (code 436), IETF RFC 8506 §8.41.
     #[inline]
     pub fn requested_action(&self) -> Option<RequestedAction> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(RequestedAction(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[19],
+            self.end,
+            rt::view::enumerated::<RequestedAction>,
+        )
     }
     /// `*[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     #[inline]
@@ -11154,14 +9326,18 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[2],
             446,
             0,
-            |avp| UsedServiceUnitView::read(avp),
+            UsedServiceUnitView::read,
         )
     }
     /// `[ Multiple-Services-Indicator ]`: Multiple-Services-Indicator (code 455), IETF RFC 8506 §8.40.
     #[inline]
     pub fn multiple_services_indicator(&self) -> Option<MultipleServicesIndicator> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(MultipleServicesIndicator(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[21],
+            self.end,
+            rt::view::enumerated::<MultipleServicesIndicator>,
+        )
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     #[inline]
@@ -11175,7 +9351,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[3],
             456,
             0,
-            |avp| MultipleServicesCreditControlView::read(avp),
+            MultipleServicesCreditControlView::read,
         )
     }
     /// `*[ Service-Parameter-Info ]`: Service-Parameter-Info (code 440), IETF RFC 8506 §8.43.
@@ -11190,28 +9366,30 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[4],
             440,
             0,
-            |avp| ServiceParameterInfoView::read(avp),
+            ServiceParameterInfoView::read,
         )
     }
     /// `[ CC-Correlation-Id ]`: CC-Correlation-Id (code 411), IETF RFC 8506 §8.1.
     #[inline]
     pub fn cc_correlation_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[24], self.end, rt::view::octets)
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(&self) -> Option<UserEquipmentInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(UserEquipmentInfoView::read(avp))
+        rt::view::opt(self.root, self.first[25], self.end, UserEquipmentInfoView::read)
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<UserEquipmentInfoExtensionView<'a>> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(UserEquipmentInfoExtensionView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[26],
+            self.end,
+            UserEquipmentInfoExtensionView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -11223,7 +9401,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[5],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -11236,7 +9414,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[6],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -11244,12 +9422,7 @@ impl<'a> CreditControlRequestView<'a> {
 impl std::fmt::Debug for CreditControlRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(CreditControlRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "CreditControlRequestView", f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -11625,86 +9798,87 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> CcRequestType {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        CcRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<CcRequestType>,
+        )
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ CC-Session-Failover ]`: CC-Session-Failover (code 418), IETF RFC 8506 §8.4.
     #[inline]
     pub fn cc_session_failover(&self) -> Option<CcSessionFailover> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(CcSessionFailover(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::enumerated::<CcSessionFailover>,
+        )
     }
     /// `[ CC-Sub-Session-Id ]`: CC-Sub-Session-Id (code 419), IETF RFC 8506 §8.5.
     #[inline]
     pub fn cc_sub_session_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u64>)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     #[inline]
     pub fn granted_service_unit(&self) -> Option<GrantedServiceUnitView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(GrantedServiceUnitView::read(avp))
+        rt::view::opt(self.root, self.first[13], self.end, GrantedServiceUnitView::read)
     }
     /// `*[ Multiple-Services-Credit-Control ]`: Multiple-Services-Credit-Control (code 456), IETF RFC 8506 §8.16.
     #[inline]
@@ -11718,54 +9892,67 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[0],
             456,
             0,
-            |avp| MultipleServicesCreditControlView::read(avp),
+            MultipleServicesCreditControlView::read,
         )
     }
     /// `[ Cost-Information ]`: Cost-Information (code 423), IETF RFC 8506 §8.7.
     #[inline]
     pub fn cost_information(&self) -> Option<CostInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(CostInformationView::read(avp))
+        rt::view::opt(self.root, self.first[15], self.end, CostInformationView::read)
     }
     /// `[ Final-Unit-Indication ]`: Final-Unit-Indication (code 430), IETF RFC 8506 §8.34.
     #[inline]
     pub fn final_unit_indication(&self) -> Option<FinalUnitIndicationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(FinalUnitIndicationView::read(avp))
+        rt::view::opt(self.root, self.first[16], self.end, FinalUnitIndicationView::read)
     }
     /// `[ QoS-Final-Unit-Indication ]`: QoS-Final-Unit-Indication (code 669), IETF RFC 8506 §8.68.
     #[inline]
     pub fn qos_final_unit_indication(&self) -> Option<QosFinalUnitIndicationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(QosFinalUnitIndicationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            QosFinalUnitIndicationView::read,
+        )
     }
     /// `[ Check-Balance-Result ]`: Check-Balance-Result (code 422), IETF RFC 8506 §8.6.
     #[inline]
     pub fn check_balance_result(&self) -> Option<CheckBalanceResult> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(CheckBalanceResult(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::enumerated::<CheckBalanceResult>,
+        )
     }
     /// `[ Credit-Control-Failure-Handling ]`: Credit-Control-Failure-Handling (code 427), IETF RFC 8506 §8.14.
     #[inline]
     pub fn credit_control_failure_handling(
         &self,
     ) -> Option<CreditControlFailureHandling> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(CreditControlFailureHandling(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[19],
+            self.end,
+            rt::view::enumerated::<CreditControlFailureHandling>,
+        )
     }
     /// `[ Direct-Debiting-Failure-Handling ]`: Direct-Debiting-Failure-Handling (code 428), IETF RFC 8506 §8.15.
     #[inline]
     pub fn direct_debiting_failure_handling(
         &self,
     ) -> Option<DirectDebitingFailureHandling> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(DirectDebitingFailureHandling(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[20],
+            self.end,
+            rt::view::enumerated::<DirectDebitingFailureHandling>,
+        )
     }
     /// `[ Validity-Time ]`: Validity-Time (code 448), IETF RFC 8506 §8.33.
     #[inline]
     pub fn validity_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -11777,20 +9964,23 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[1],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[24], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -11802,7 +9992,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -11815,7 +10005,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[3],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
@@ -11828,7 +10018,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[4],
             279,
             0,
-            |avp| super::base::FailedAvpView::read(avp),
+            super::base::FailedAvpView::read,
         )
     }
 }
@@ -11836,12 +10026,7 @@ impl<'a> CreditControlAnswerView<'a> {
 impl std::fmt::Debug for CreditControlAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(CreditControlAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "CreditControlAnswerView", f)
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]

@@ -187,10 +187,7 @@ impl OcReportType {
 )]
 impl std::fmt::Debug for OcReportType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(OcReportType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "OcReportType", self.0, f)
     }
 }
 #[cfg(
@@ -475,23 +472,24 @@ impl OcSupportedFeatures {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (622, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_feature_vector,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (622, 0) => rt::typed::opt(&mut self.oc_feature_vector, &avp, &mut w, 0),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -545,9 +543,7 @@ impl rt::AvpData for OcSupportedFeatures {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -555,31 +551,15 @@ impl rt::AvpData for OcSupportedFeatures {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.oc_feature_vector {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.oc_feature_vector, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.oc_feature_vector {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                622,
-                self.avp_flags.get(rt::AvpKey::new(622, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.oc_feature_vector, buf, &self.avp_flags, 622, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -763,72 +743,50 @@ impl OcOlr {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_oc_sequence_number = false;
-        let mut seen_oc_report_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                624,
+                0,
+                0,
+                rt::dictionary::AvpType::Unsigned64,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                626,
+                0,
+                0,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (624, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_required(
-                        &mut self.oc_sequence_number,
-                        &mut seen_oc_sequence_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.oc_sequence_number, &avp, &mut w, 0, 0)
                 }
-                (626, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_required(
-                        &mut self.oc_report_type,
-                        &mut seen_oc_report_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (626, 0) => rt::typed::one(&mut self.oc_report_type, &avp, &mut w, 1, 0),
                 (627, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_reduction_percentage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_reduction_percentage, &avp, &mut w, 0)
                 }
                 (625, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_validity_duration,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_validity_duration, &avp, &mut w, 0)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_oc_sequence_number {
-            rt::typed::absent(
-                rt::AvpKey::new(624, 0),
-                <u64 as rt::AvpData>::TYPE,
-                rt::AvpFlags(0),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_oc_report_type {
-            rt::typed::absent(
-                rt::AvpKey::new(626, 0),
-                <OcReportType as rt::AvpData>::TYPE,
-                rt::AvpFlags(0),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -882,9 +840,7 @@ impl rt::AvpData for OcOlr {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -892,59 +848,28 @@ impl rt::AvpData for OcOlr {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.oc_sequence_number, 0);
-        n += rt::AvpData::avp_len(&self.oc_report_type, 0);
-        if let Some(v) = &self.oc_reduction_percentage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_validity_duration {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.oc_sequence_number, 0)
+            + rt::typed::len_one(&self.oc_report_type, 0)
+            + rt::typed::len_opt(&self.oc_reduction_percentage, 0)
+            + rt::typed::len_opt(&self.oc_validity_duration, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.oc_sequence_number,
+        rt::typed::put_one(&self.oc_sequence_number, buf, &self.avp_flags, 624, 0, 0);
+        rt::typed::put_one(&self.oc_report_type, buf, &self.avp_flags, 626, 0, 0);
+        rt::typed::put_opt(
+            &self.oc_reduction_percentage,
             buf,
-            624,
-            self.avp_flags.get(rt::AvpKey::new(624, 0), 0, rt::AvpFlags(0)),
+            &self.avp_flags,
+            627,
+            0,
             0,
         );
-        rt::AvpData::encode_avp(
-            &self.oc_report_type,
-            buf,
-            626,
-            self.avp_flags.get(rt::AvpKey::new(626, 0), 0, rt::AvpFlags(0)),
-            0,
-        );
-        if let Some(v) = &self.oc_reduction_percentage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                627,
-                self.avp_flags.get(rt::AvpKey::new(627, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_validity_duration {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                625,
-                self.avp_flags.get(rt::AvpKey::new(625, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.oc_validity_duration, buf, &self.avp_flags, 625, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -1160,8 +1085,7 @@ impl<'a> OcSupportedFeaturesView<'a> {
     /// `[ OC-Feature-Vector ]`: OC-Feature-Vector (code 622), IETF RFC 7683 §7.2.
     #[inline]
     pub fn oc_feature_vector(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u64>)
     }
 }
 #[cfg(
@@ -1212,12 +1136,7 @@ impl<'a> OcSupportedFeaturesView<'a> {
 impl std::fmt::Debug for OcSupportedFeaturesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(OcSupportedFeaturesView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "OcSupportedFeaturesView", f)
     }
 }
 #[cfg(
@@ -1469,26 +1388,27 @@ impl<'a> OcOlrView<'a> {
     /// `< OC-Sequence-Number >`: OC-Sequence-Number (code 624), IETF RFC 7683 §7.4.
     #[inline]
     pub fn oc_sequence_number(&self) -> u64 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u64>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u64>)
     }
     /// `< OC-Report-Type >`: OC-Report-Type (code 626), IETF RFC 7683 §7.6.
     #[inline]
     pub fn oc_report_type(&self) -> OcReportType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        OcReportType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<OcReportType>,
+        )
     }
     /// `[ OC-Reduction-Percentage ]`: OC-Reduction-Percentage (code 627), IETF RFC 7683 §7.7.
     #[inline]
     pub fn oc_reduction_percentage(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ OC-Validity-Duration ]`: OC-Validity-Duration (code 625), IETF RFC 7683 §7.5.
     #[inline]
     pub fn oc_validity_duration(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -1539,10 +1459,7 @@ impl<'a> OcOlrView<'a> {
 impl std::fmt::Debug for OcOlrView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(OcOlrView), e),
-        }
+        rt::view::debug(self.to_struct(), "OcOlrView", f)
     }
 }
 #[cfg(

@@ -245,10 +245,7 @@ impl Drmp {
 )]
 impl std::fmt::Debug for Drmp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(Drmp), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "Drmp", self.0, f)
     }
 }
 #[cfg(

@@ -209,425 +209,163 @@ impl DiameterEapRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_auth_request_type = false;
-        let mut seen_eap_payload = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                274,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                16,
+                1,
+                462,
+                0,
+                0,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 38usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
                 }
                 (274, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_request_type,
-                        &mut seen_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 5, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (32, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (4, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (95, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ipv6_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (5, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port, &avp, cx, &mut self.extra)?;
-                }
-                (87, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (61, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (62, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.port_limit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (462, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_required(
-                        &mut self.eap_payload,
-                        &mut seen_eap_payload,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (102, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.eap_key_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (6, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (24, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
+                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
+                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
+                (5, 0) => rt::typed::opt(&mut self.nas_port, &avp, &mut w, 64),
+                (87, 0) => rt::typed::opt(&mut self.nas_port_id, &avp, &mut w, 64),
+                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (62, 0) => rt::typed::opt(&mut self.port_limit, &avp, &mut w, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (462, 0) => rt::typed::one(&mut self.eap_payload, &avp, &mut w, 16, 0),
+                (102, 0) => rt::typed::opt(&mut self.eap_key_name, &avp, &mut w, 64),
+                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
+                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
-                (276, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_grace_period,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
-                (19, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.callback_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (31, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.calling_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (19, 0) => rt::typed::opt(&mut self.callback_number, &avp, &mut w, 64),
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
+                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
                 (94, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.originating_line_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.originating_line_info, &avp, &mut w, 64)
                 }
-                (77, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.connect_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (77, 0) => rt::typed::opt(&mut self.connect_info, &avp, &mut w, 64),
                 (13, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.framed_compression.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_compression,
                         &avp,
-                        cx,
+                        &mut w,
+                        28,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (96, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_interface_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
                 }
-                (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
                 (97, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_ipv6_prefix,
                         &avp,
-                        cx,
+                        &mut w,
+                        31,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (9, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_netmask,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (12, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_mtu,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (7, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (9, 0) => rt::typed::opt(&mut self.framed_ip_netmask, &avp, &mut w, 64),
+                (12, 0) => rt::typed::opt(&mut self.framed_mtu, &avp, &mut w, 64),
+                (7, 0) => rt::typed::opt(&mut self.framed_protocol, &avp, &mut w, 64),
                 (401, 0) => {
-                    self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.tunneling,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.tunneling, &avp, &mut w, 35, 64, u32::MAX)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 36, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        37,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(274, 0),
-                <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_eap_payload {
-            rt::typed::absent(
-                rt::AvpKey::new(462, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(0),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "eap"))]
@@ -653,444 +391,93 @@ impl rt::typed::Command for DiameterEapRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.auth_request_type, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_identifier {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.port_limit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.eap_payload, 0);
-        if let Some(v) = &self.eap_key_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_grace_period {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.callback_number {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.calling_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.originating_line_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.connect_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_compression {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_interface_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_netmask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_mtu {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.tunneling {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.auth_request_type, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.nas_identifier, 0)
+            + rt::typed::len_opt(&self.nas_ip_address, 0)
+            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
+            + rt::typed::len_opt(&self.nas_port, 0)
+            + rt::typed::len_opt(&self.nas_port_id, 0)
+            + rt::typed::len_opt(&self.nas_port_type, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.port_limit, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_one(&self.eap_payload, 0)
+            + rt::typed::len_opt(&self.eap_key_name, 0)
+            + rt::typed::len_opt(&self.service_type, 0)
+            + rt::typed::len_opt(&self.state, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_grace_period, 0)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_opt(&self.callback_number, 0)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_opt(&self.calling_station_id, 0)
+            + rt::typed::len_opt(&self.originating_line_info, 0)
+            + rt::typed::len_opt(&self.connect_info, 0)
+            + rt::typed::len_all(&self.framed_compression, 0)
+            + rt::typed::len_opt(&self.framed_interface_id, 0)
+            + rt::typed::len_opt(&self.framed_ip_address, 0)
+            + rt::typed::len_all(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_opt(&self.framed_ip_netmask, 0)
+            + rt::typed::len_opt(&self.framed_mtu, 0)
+            + rt::typed::len_opt(&self.framed_protocol, 0)
+            + rt::typed::len_all(&self.tunneling, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
+        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
+        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
+        rt::typed::put_opt(&self.nas_port, buf, &self.avp_flags, 5, 0, 64);
+        rt::typed::put_opt(&self.nas_port_id, buf, &self.avp_flags, 87, 0, 64);
+        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.port_limit, buf, &self.avp_flags, 62, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_one(&self.eap_payload, buf, &self.avp_flags, 462, 0, 0);
+        rt::typed::put_opt(&self.eap_key_name, buf, &self.avp_flags, 102, 0, 64);
+        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
+        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_request_type,
-            buf,
-            274,
-            self.avp_flags.get(rt::AvpKey::new(274, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                32,
-                self.avp_flags.get(rt::AvpKey::new(32, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4,
-                self.avp_flags.get(rt::AvpKey::new(4, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                95,
-                self.avp_flags.get(rt::AvpKey::new(95, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                5,
-                self.avp_flags.get(rt::AvpKey::new(5, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                87,
-                self.avp_flags.get(rt::AvpKey::new(87, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                61,
-                self.avp_flags.get(rt::AvpKey::new(61, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.port_limit {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                62,
-                self.avp_flags.get(rt::AvpKey::new(62, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.eap_payload,
-            buf,
-            462,
-            self.avp_flags.get(rt::AvpKey::new(462, 0), 0, rt::AvpFlags(0)),
-            0,
-        );
-        if let Some(v) = &self.eap_key_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                102,
-                self.avp_flags.get(rt::AvpKey::new(102, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                6,
-                self.avp_flags.get(rt::AvpKey::new(6, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                24,
-                self.avp_flags.get(rt::AvpKey::new(24, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_grace_period {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                276,
-                self.avp_flags.get(rt::AvpKey::new(276, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.callback_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                19,
-                self.avp_flags.get(rt::AvpKey::new(19, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.calling_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                31,
-                self.avp_flags.get(rt::AvpKey::new(31, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.originating_line_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                94,
-                self.avp_flags.get(rt::AvpKey::new(94, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.connect_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                77,
-                self.avp_flags.get(rt::AvpKey::new(77, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_compression.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                13,
-                self.avp_flags.get(rt::AvpKey::new(13, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_interface_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                96,
-                self.avp_flags.get(rt::AvpKey::new(96, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                8,
-                self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_ipv6_prefix.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_netmask {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                9,
-                self.avp_flags.get(rt::AvpKey::new(9, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_mtu {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                12,
-                self.avp_flags.get(rt::AvpKey::new(12, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                7,
-                self.avp_flags.get(rt::AvpKey::new(7, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.tunneling.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                401,
-                self.avp_flags.get(rt::AvpKey::new(401, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_opt(&self.callback_number, buf, &self.avp_flags, 19, 0, 64);
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
+        rt::typed::put_opt(&self.originating_line_info, buf, &self.avp_flags, 94, 0, 64);
+        rt::typed::put_opt(&self.connect_info, buf, &self.avp_flags, 77, 0, 64);
+        rt::typed::put_all(&self.framed_compression, buf, &self.avp_flags, 13, 0, 64);
+        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_all(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_netmask, buf, &self.avp_flags, 9, 0, 64);
+        rt::typed::put_opt(&self.framed_mtu, buf, &self.avp_flags, 12, 0, 64);
+        rt::typed::put_opt(&self.framed_protocol, buf, &self.avp_flags, 7, 0, 64);
+        rt::typed::put_all(&self.tunneling, buf, &self.avp_flags, 401, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "eap"))]
@@ -1351,602 +738,260 @@ impl DiameterEapAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_request_type = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                274,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 56usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (274, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_request_type,
-                        &mut seen_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 2, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (462, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.eap_payload,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 3, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (462, 0) => rt::typed::opt(&mut self.eap_payload, &avp, &mut w, 0),
                 (463, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.eap_reissued_payload,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.eap_reissued_payload, &avp, &mut w, 0)
                 }
                 (464, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.eap_master_session_key,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.eap_master_session_key, &avp, &mut w, 0)
                 }
-                (102, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.eap_key_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (102, 0) => rt::typed::opt(&mut self.eap_key_name, &avp, &mut w, 64),
                 (272, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.multi_round_time_out,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.multi_round_time_out, &avp, &mut w, 64)
                 }
                 (465, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.accounting_eap_auth_method,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.accounting_eap_auth_method, &avp, &mut w, 0)
                 }
-                (6, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 14, 64, u32::MAX)
                 }
                 (78, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.configuration_token.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.configuration_token,
                         &avp,
-                        cx,
+                        &mut w,
+                        15,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (85, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_interim_interval,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_interim_interval, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
                 (279, 0) => {
-                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 19, 64, u32::MAX)
                 }
-                (28, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.idle_timeout,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (28, 0) => rt::typed::opt(&mut self.idle_timeout, &avp, &mut w, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
-                (276, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_grace_period,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
                 (285, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.re_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.re_auth_request_type, &avp, &mut w, 64)
                 }
-                (27, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.session_timeout,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (24, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
-                }
+                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
+                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
                 (18, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.reply_message.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.reply_message,
                         &avp,
-                        cx,
+                        &mut w,
+                        27,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (11, 0) => {
-                    self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.filter_id,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.filter_id, &avp, &mut w, 29, 64, u32::MAX)
                 }
-                (62, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.port_limit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (20, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.callback_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (19, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.callback_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (62, 0) => rt::typed::opt(&mut self.port_limit, &avp, &mut w, 64),
+                (20, 0) => rt::typed::opt(&mut self.callback_id, &avp, &mut w, 64),
+                (19, 0) => rt::typed::opt(&mut self.callback_number, &avp, &mut w, 64),
                 (37, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_appletalk_link,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_appletalk_link, &avp, &mut w, 64)
                 }
                 (38, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.framed_appletalk_network.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_appletalk_network,
                         &avp,
-                        cx,
+                        &mut w,
+                        34,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (39, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_appletalk_zone,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_appletalk_zone, &avp, &mut w, 64)
                 }
                 (13, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.framed_compression.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_compression,
                         &avp,
-                        cx,
+                        &mut w,
+                        36,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (96, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_interface_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
                 }
-                (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
                 (97, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_ipv6_prefix,
                         &avp,
-                        cx,
+                        &mut w,
+                        39,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (100, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipv6_pool,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (100, 0) => rt::typed::opt(&mut self.framed_ipv6_pool, &avp, &mut w, 64),
                 (99, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.framed_ipv6_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_ipv6_route,
                         &avp,
-                        cx,
+                        &mut w,
+                        41,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (9, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_netmask,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (9, 0) => rt::typed::opt(&mut self.framed_ip_netmask, &avp, &mut w, 64),
                 (22, 0) => {
-                    self.avp_flags.note(&avp, self.framed_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_route,
                         &avp,
-                        cx,
+                        &mut w,
+                        43,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (88, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_pool,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (23, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipx_network,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (12, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_mtu,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (7, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (10, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_routing,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (88, 0) => rt::typed::opt(&mut self.framed_pool, &avp, &mut w, 64),
+                (23, 0) => rt::typed::opt(&mut self.framed_ipx_network, &avp, &mut w, 64),
+                (12, 0) => rt::typed::opt(&mut self.framed_mtu, &avp, &mut w, 64),
+                (7, 0) => rt::typed::opt(&mut self.framed_protocol, &avp, &mut w, 64),
+                (10, 0) => rt::typed::opt(&mut self.framed_routing, &avp, &mut w, 64),
                 (400, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.nas_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.nas_filter_rule,
                         &avp,
-                        cx,
+                        &mut w,
+                        49,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (407, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_filter_rule.len(), rt::AvpFlags(0));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_filter_rule,
                         &avp,
-                        cx,
+                        &mut w,
+                        50,
+                        0,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (401, 0) => {
-                    self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.tunneling,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.tunneling, &avp, &mut w, 51, 64, u32::MAX)
                 }
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        52,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 55, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(274, 0),
-                <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "eap"))]
@@ -1972,664 +1017,156 @@ impl rt::typed::Command for DiameterEapAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_request_type, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.eap_payload {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.eap_reissued_payload {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.eap_master_session_key {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.eap_key_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.multi_round_time_out {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_eap_auth_method {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.configuration_token {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_interim_interval {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.idle_timeout {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_grace_period {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.re_auth_request_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.session_timeout {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.reply_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.filter_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.port_limit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.callback_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.callback_number {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_appletalk_link {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_appletalk_network {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_appletalk_zone {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_compression {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_interface_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipv6_pool {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_ipv6_route {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_netmask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_route {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_pool {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipx_network {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_mtu {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_routing {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.nas_filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.qos_filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.tunneling {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_request_type, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.eap_payload, 0)
+            + rt::typed::len_opt(&self.eap_reissued_payload, 0)
+            + rt::typed::len_opt(&self.eap_master_session_key, 0)
+            + rt::typed::len_opt(&self.eap_key_name, 0)
+            + rt::typed::len_opt(&self.multi_round_time_out, 0)
+            + rt::typed::len_opt(&self.accounting_eap_auth_method, 0)
+            + rt::typed::len_opt(&self.service_type, 0)
+            + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_all(&self.configuration_token, 0)
+            + rt::typed::len_opt(&self.acct_interim_interval, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_all(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.idle_timeout, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_grace_period, 0)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_opt(&self.re_auth_request_type, 0)
+            + rt::typed::len_opt(&self.session_timeout, 0)
+            + rt::typed::len_opt(&self.state, 0)
+            + rt::typed::len_all(&self.reply_message, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.filter_id, 0)
+            + rt::typed::len_opt(&self.port_limit, 0)
+            + rt::typed::len_opt(&self.callback_id, 0)
+            + rt::typed::len_opt(&self.callback_number, 0)
+            + rt::typed::len_opt(&self.framed_appletalk_link, 0)
+            + rt::typed::len_all(&self.framed_appletalk_network, 0)
+            + rt::typed::len_opt(&self.framed_appletalk_zone, 0)
+            + rt::typed::len_all(&self.framed_compression, 0)
+            + rt::typed::len_opt(&self.framed_interface_id, 0)
+            + rt::typed::len_opt(&self.framed_ip_address, 0)
+            + rt::typed::len_all(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_opt(&self.framed_ipv6_pool, 0)
+            + rt::typed::len_all(&self.framed_ipv6_route, 0)
+            + rt::typed::len_opt(&self.framed_ip_netmask, 0)
+            + rt::typed::len_all(&self.framed_route, 0)
+            + rt::typed::len_opt(&self.framed_pool, 0)
+            + rt::typed::len_opt(&self.framed_ipx_network, 0)
+            + rt::typed::len_opt(&self.framed_mtu, 0)
+            + rt::typed::len_opt(&self.framed_protocol, 0)
+            + rt::typed::len_opt(&self.framed_routing, 0)
+            + rt::typed::len_all(&self.nas_filter_rule, 0)
+            + rt::typed::len_all(&self.qos_filter_rule, 0)
+            + rt::typed::len_all(&self.tunneling, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.eap_payload, buf, &self.avp_flags, 462, 0, 0);
+        rt::typed::put_opt(&self.eap_reissued_payload, buf, &self.avp_flags, 463, 0, 0);
+        rt::typed::put_opt(
+            &self.eap_master_session_key,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            464,
+            0,
             0,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(&self.eap_key_name, buf, &self.avp_flags, 102, 0, 64);
+        rt::typed::put_opt(&self.multi_round_time_out, buf, &self.avp_flags, 272, 0, 64);
+        rt::typed::put_opt(
+            &self.accounting_eap_auth_method,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            465,
+            0,
             0,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_request_type,
+        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_all(&self.configuration_token, buf, &self.avp_flags, 78, 0, 64);
+        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.idle_timeout, buf, &self.avp_flags, 28, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            274,
-            self.avp_flags.get(rt::AvpKey::new(274, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
+        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_opt(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
+        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
+        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
+        rt::typed::put_all(&self.reply_message, buf, &self.avp_flags, 18, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.filter_id, buf, &self.avp_flags, 11, 0, 64);
+        rt::typed::put_opt(&self.port_limit, buf, &self.avp_flags, 62, 0, 64);
+        rt::typed::put_opt(&self.callback_id, buf, &self.avp_flags, 20, 0, 64);
+        rt::typed::put_opt(&self.callback_number, buf, &self.avp_flags, 19, 0, 64);
+        rt::typed::put_opt(&self.framed_appletalk_link, buf, &self.avp_flags, 37, 0, 64);
+        rt::typed::put_all(
+            &self.framed_appletalk_network,
             buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            38,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.framed_appletalk_zone, buf, &self.avp_flags, 39, 0, 64);
+        rt::typed::put_all(&self.framed_compression, buf, &self.avp_flags, 13, 0, 64);
+        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_all(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_opt(&self.framed_ipv6_pool, buf, &self.avp_flags, 100, 0, 64);
+        rt::typed::put_all(&self.framed_ipv6_route, buf, &self.avp_flags, 99, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_netmask, buf, &self.avp_flags, 9, 0, 64);
+        rt::typed::put_all(&self.framed_route, buf, &self.avp_flags, 22, 0, 64);
+        rt::typed::put_opt(&self.framed_pool, buf, &self.avp_flags, 88, 0, 64);
+        rt::typed::put_opt(&self.framed_ipx_network, buf, &self.avp_flags, 23, 0, 64);
+        rt::typed::put_opt(&self.framed_mtu, buf, &self.avp_flags, 12, 0, 64);
+        rt::typed::put_opt(&self.framed_protocol, buf, &self.avp_flags, 7, 0, 64);
+        rt::typed::put_opt(&self.framed_routing, buf, &self.avp_flags, 10, 0, 64);
+        rt::typed::put_all(&self.nas_filter_rule, buf, &self.avp_flags, 400, 0, 64);
+        rt::typed::put_all(&self.qos_filter_rule, buf, &self.avp_flags, 407, 0, 0);
+        rt::typed::put_all(&self.tunneling, buf, &self.avp_flags, 401, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.eap_payload {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                462,
-                self.avp_flags.get(rt::AvpKey::new(462, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.eap_reissued_payload {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                463,
-                self.avp_flags.get(rt::AvpKey::new(463, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.eap_master_session_key {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                464,
-                self.avp_flags.get(rt::AvpKey::new(464, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.eap_key_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                102,
-                self.avp_flags.get(rt::AvpKey::new(102, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.multi_round_time_out {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                272,
-                self.avp_flags.get(rt::AvpKey::new(272, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_eap_auth_method {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                465,
-                self.avp_flags.get(rt::AvpKey::new(465, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                6,
-                self.avp_flags.get(rt::AvpKey::new(6, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.configuration_token.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                78,
-                self.avp_flags.get(rt::AvpKey::new(78, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_interim_interval {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                85,
-                self.avp_flags.get(rt::AvpKey::new(85, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.failed_avp.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.idle_timeout {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                28,
-                self.avp_flags.get(rt::AvpKey::new(28, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_grace_period {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                276,
-                self.avp_flags.get(rt::AvpKey::new(276, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.re_auth_request_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                285,
-                self.avp_flags.get(rt::AvpKey::new(285, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.session_timeout {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                27,
-                self.avp_flags.get(rt::AvpKey::new(27, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                24,
-                self.avp_flags.get(rt::AvpKey::new(24, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.reply_message.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                18,
-                self.avp_flags.get(rt::AvpKey::new(18, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.filter_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                11,
-                self.avp_flags.get(rt::AvpKey::new(11, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.port_limit {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                62,
-                self.avp_flags.get(rt::AvpKey::new(62, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.callback_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                20,
-                self.avp_flags.get(rt::AvpKey::new(20, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.callback_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                19,
-                self.avp_flags.get(rt::AvpKey::new(19, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_appletalk_link {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                37,
-                self.avp_flags.get(rt::AvpKey::new(37, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_appletalk_network.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                38,
-                self.avp_flags.get(rt::AvpKey::new(38, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_appletalk_zone {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                39,
-                self.avp_flags.get(rt::AvpKey::new(39, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_compression.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                13,
-                self.avp_flags.get(rt::AvpKey::new(13, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_interface_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                96,
-                self.avp_flags.get(rt::AvpKey::new(96, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                8,
-                self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_ipv6_prefix.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipv6_pool {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                100,
-                self.avp_flags.get(rt::AvpKey::new(100, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_ipv6_route.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                99,
-                self.avp_flags.get(rt::AvpKey::new(99, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_netmask {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                9,
-                self.avp_flags.get(rt::AvpKey::new(9, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_route.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                22,
-                self.avp_flags.get(rt::AvpKey::new(22, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_pool {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                88,
-                self.avp_flags.get(rt::AvpKey::new(88, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipx_network {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                23,
-                self.avp_flags.get(rt::AvpKey::new(23, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_mtu {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                12,
-                self.avp_flags.get(rt::AvpKey::new(12, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                7,
-                self.avp_flags.get(rt::AvpKey::new(7, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_routing {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                10,
-                self.avp_flags.get(rt::AvpKey::new(10, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.nas_filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                400,
-                self.avp_flags.get(rt::AvpKey::new(400, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.qos_filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                407,
-                self.avp_flags.get(rt::AvpKey::new(407, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.tunneling.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                401,
-                self.avp_flags.get(rt::AvpKey::new(401, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "eap"))]
@@ -3110,170 +1647,162 @@ impl<'a> DiameterEapRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        super::base::AuthRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::base::AuthRequestType>,
+        )
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<super::nasreq::NasPortType> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::nasreq::NasPortType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<super::nasreq::NasPortType>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::text)
     }
     /// `{ EAP-Payload }`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
     #[inline]
     pub fn eap_payload(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[16], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[16], self.end, rt::view::octets)
     }
     /// `[ EAP-Key-Name ]`: EAP-Key-Name (code 102), IETF RFC 4072 §4.1.4.
     #[inline]
     pub fn eap_key_name(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<super::nasreq::ServiceType> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(super::nasreq::ServiceType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::enumerated::<super::nasreq::ServiceType>,
+        )
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
     }
     /// `[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7.
     #[inline]
     pub fn connect_info(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[27], self.end, rt::view::text)
     }
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
@@ -3287,20 +1816,18 @@ impl<'a> DiameterEapRequestView<'a> {
             self.count[0],
             13,
             0,
-            |avp| super::nasreq::FramedCompression(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<super::nasreq::FramedCompression>,
         )
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[29], self.end, rt::view::value::<u64>)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[30], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[30], self.end, rt::view::octets)
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
@@ -3312,26 +1839,28 @@ impl<'a> DiameterEapRequestView<'a> {
             self.count[1],
             97,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[32], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[32], self.end, rt::view::octets)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[33], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[33], self.end, rt::view::value::<u32>)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<super::nasreq::FramedProtocol> {
-        let avp = rt::view::get(self.root, self.first[34], self.end)?;
-        Some(super::nasreq::FramedProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[34],
+            self.end,
+            rt::view::enumerated::<super::nasreq::FramedProtocol>,
+        )
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
@@ -3343,7 +1872,7 @@ impl<'a> DiameterEapRequestView<'a> {
             self.count[2],
             401,
             0,
-            |avp| super::nasreq::TunnelingView::read(avp),
+            super::nasreq::TunnelingView::read,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -3356,7 +1885,7 @@ impl<'a> DiameterEapRequestView<'a> {
             self.count[3],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -3369,7 +1898,7 @@ impl<'a> DiameterEapRequestView<'a> {
             self.count[4],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -3377,12 +1906,7 @@ impl<'a> DiameterEapRequestView<'a> {
 impl std::fmt::Debug for DiameterEapRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(DiameterEapRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "DiameterEapRequestView", f)
     }
 }
 #[cfg(any(feature = "eap"))]
@@ -3943,86 +2467,82 @@ impl<'a> DiameterEapAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthRequestType>,
+        )
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ EAP-Payload ]`: EAP-Payload (code 462), IETF RFC 4072 §4.1.1.
     #[inline]
     pub fn eap_payload(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
     }
     /// `[ EAP-Reissued-Payload ]`: EAP-Reissued-Payload (code 463), IETF RFC 4072 §4.1.2.
     #[inline]
     pub fn eap_reissued_payload(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
     }
     /// `[ EAP-Master-Session-Key ]`: EAP-Master-Session-Key (code 464), IETF RFC 4072 §4.1.3.
     #[inline]
     pub fn eap_master_session_key(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `[ EAP-Key-Name ]`: EAP-Key-Name (code 102), IETF RFC 4072 §4.1.4.
     #[inline]
     pub fn eap_key_name(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
     }
     /// `[ Multi-Round-Time-Out ]`: Multi-Round-Time-Out (code 272), IETF RFC 6733 §8.19.
     #[inline]
     pub fn multi_round_time_out(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `[ Accounting-EAP-Auth-Method ]`: Accounting-EAP-Auth-Method (code 465), IETF RFC 4072 §4.1.5.
     #[inline]
     pub fn accounting_eap_auth_method(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u64>)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<super::nasreq::ServiceType> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::nasreq::ServiceType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::enumerated::<super::nasreq::ServiceType>,
+        )
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -4034,7 +2554,7 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[0],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8.
@@ -4047,26 +2567,23 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[1],
             78,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::text)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
@@ -4078,50 +2595,53 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[2],
             279,
             0,
-            |avp| super::base::FailedAvpView::read(avp),
+            super::base::FailedAvpView::read,
         )
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[22], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(super::base::ReAuthRequestType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            rt::view::enumerated::<super::base::ReAuthRequestType>,
+        )
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[25], self.end, rt::view::value::<u32>)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
     }
     /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
     #[inline]
@@ -4133,14 +2653,13 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[3],
             18,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[28], self.end, rt::view::value::<u32>)
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     #[inline]
@@ -4152,32 +2671,28 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[4],
             11,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[30], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[30], self.end, rt::view::value::<u32>)
     }
     /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
     #[inline]
     pub fn callback_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[31], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[31], self.end, rt::view::text)
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[32], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[32], self.end, rt::view::text)
     }
     /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
     #[inline]
     pub fn framed_appletalk_link(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[33], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[33], self.end, rt::view::value::<u32>)
     }
     /// `*[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
     #[inline]
@@ -4189,14 +2704,13 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[5],
             38,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
     #[inline]
     pub fn framed_appletalk_zone(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[35], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[35], self.end, rt::view::octets)
     }
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
@@ -4210,20 +2724,18 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[6],
             13,
             0,
-            |avp| super::nasreq::FramedCompression(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<super::nasreq::FramedCompression>,
         )
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[37], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[37], self.end, rt::view::value::<u64>)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[38], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[38], self.end, rt::view::octets)
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
@@ -4235,14 +2747,13 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[7],
             97,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
     #[inline]
     pub fn framed_ipv6_pool(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[40], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[40], self.end, rt::view::octets)
     }
     /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7.
     #[inline]
@@ -4254,14 +2765,13 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[8],
             99,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[42], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[42], self.end, rt::view::octets)
     }
     /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3.
     #[inline]
@@ -4273,38 +2783,43 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[9],
             22,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
     #[inline]
     pub fn framed_pool(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[44], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[44], self.end, rt::view::octets)
     }
     /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
     #[inline]
     pub fn framed_ipx_network(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[45], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[45], self.end, rt::view::value::<u32>)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[46], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[46], self.end, rt::view::value::<u32>)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<super::nasreq::FramedProtocol> {
-        let avp = rt::view::get(self.root, self.first[47], self.end)?;
-        Some(super::nasreq::FramedProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[47],
+            self.end,
+            rt::view::enumerated::<super::nasreq::FramedProtocol>,
+        )
     }
     /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
     #[inline]
     pub fn framed_routing(&self) -> Option<super::nasreq::FramedRouting> {
-        let avp = rt::view::get(self.root, self.first[48], self.end)?;
-        Some(super::nasreq::FramedRouting(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[48],
+            self.end,
+            rt::view::enumerated::<super::nasreq::FramedRouting>,
+        )
     }
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
     #[inline]
@@ -4316,7 +2831,7 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[10],
             400,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9.
@@ -4329,7 +2844,7 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[11],
             407,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
@@ -4342,7 +2857,7 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[12],
             401,
             0,
-            |avp| super::nasreq::TunnelingView::read(avp),
+            super::nasreq::TunnelingView::read,
         )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -4355,20 +2870,23 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[13],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[53], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[53],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[54], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[54], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -4380,7 +2898,7 @@ impl<'a> DiameterEapAnswerView<'a> {
             self.count[14],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -4388,12 +2906,7 @@ impl<'a> DiameterEapAnswerView<'a> {
 impl std::fmt::Debug for DiameterEapAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(DiameterEapAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "DiameterEapAnswerView", f)
     }
 }
 #[cfg(any(feature = "eap"))]

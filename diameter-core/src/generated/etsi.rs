@@ -171,10 +171,7 @@ impl EtsiExperimentalResultCode {
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for EtsiExperimentalResultCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(EtsiExperimentalResultCode), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "EtsiExperimentalResultCode", self.0, f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -228,10 +225,7 @@ impl IpConnectivityStatus {
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for IpConnectivityStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(IpConnectivityStatus), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "IpConnectivityStatus", self.0, f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -288,10 +282,7 @@ impl AggregationNetworkType {
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for AggregationNetworkType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AggregationNetworkType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AggregationNetworkType", self.0, f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -369,10 +360,7 @@ impl RequestedInformation {
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for RequestedInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(RequestedInformation), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "RequestedInformation", self.0, f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -455,10 +443,7 @@ impl EtsiEventType354 {
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for EtsiEventType354 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(EtsiEventType354), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "EtsiEventType354", self.0, f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -514,10 +499,7 @@ impl EtsiEventType420 {
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for EtsiEventType420 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(EtsiEventType420), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "EtsiEventType420", self.0, f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -571,10 +553,7 @@ impl LatchingIndication {
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for LatchingIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(LatchingIndication), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "LatchingIndication", self.0, f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -670,10 +649,7 @@ impl ReservationPriority {
 #[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for ReservationPriority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(ReservationPriority), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "ReservationPriority", self.0, f)
     }
 }
 #[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
@@ -746,41 +722,28 @@ impl GloballyUniqueAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (97, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
+                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
                 (301, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.address_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.address_realm, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -790,9 +753,7 @@ impl rt::AvpData for GloballyUniqueAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -800,7 +761,7 @@ impl rt::AvpData for GloballyUniqueAddress {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -810,52 +771,16 @@ impl rt::AvpData for GloballyUniqueAddress {
         GloballyUniqueAddressView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.framed_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.address_realm {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.framed_ip_address, 0)
+            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_opt(&self.address_realm, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.framed_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                8,
-                self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.address_realm {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_opt(&self.address_realm, buf, &self.avp_flags, 301, 13019, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -903,43 +828,49 @@ impl InitialGateSetting {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (400, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.nas_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.nas_filter_rule,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (308, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.maximum_allowed_bandwidth_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (309, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.maximum_allowed_bandwidth_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -949,9 +880,7 @@ impl rt::AvpData for InitialGateSetting {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -959,55 +888,33 @@ impl rt::AvpData for InitialGateSetting {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.nas_filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.maximum_allowed_bandwidth_ul {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.maximum_allowed_bandwidth_dl {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.nas_filter_rule, 0)
+            + rt::typed::len_opt(&self.maximum_allowed_bandwidth_ul, 13019)
+            + rt::typed::len_opt(&self.maximum_allowed_bandwidth_dl, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.nas_filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                400,
-                self.avp_flags.get(rt::AvpKey::new(400, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.maximum_allowed_bandwidth_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                308,
-                self.avp_flags.get(rt::AvpKey::new(308, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.maximum_allowed_bandwidth_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                309,
-                self.avp_flags.get(rt::AvpKey::new(309, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.nas_filter_rule, buf, &self.avp_flags, 400, 0, 64);
+        rt::typed::put_opt(
+            &self.maximum_allowed_bandwidth_ul,
+            buf,
+            &self.avp_flags,
+            308,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.maximum_allowed_bandwidth_dl,
+            buf,
+            &self.avp_flags,
+            309,
+            13019,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1067,69 +974,51 @@ impl QosProfile {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 6usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (312, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.application_class_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.application_class_id, &avp, &mut w, 192)
                 }
                 (520, 10415) => {
-                    self.avp_flags.note(&avp, self.media_type.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.media_type,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.media_type, &avp, &mut w, 1, 192, u32::MAX)
                 }
                 (458, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.reservation_priority,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reservation_priority, &avp, &mut w, 192)
                 }
                 (308, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.maximum_allowed_bandwidth_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (309, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.maximum_allowed_bandwidth_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (311, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.transport_class,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.transport_class, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1139,9 +1028,7 @@ impl rt::AvpData for QosProfile {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1149,91 +1036,53 @@ impl rt::AvpData for QosProfile {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.application_class_id {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for v in &self.media_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reservation_priority {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.maximum_allowed_bandwidth_ul {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.maximum_allowed_bandwidth_dl {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.transport_class {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.application_class_id, 13019)
+            + rt::typed::len_all(&self.media_type, 10415)
+            + rt::typed::len_opt(&self.reservation_priority, 13019)
+            + rt::typed::len_opt(&self.maximum_allowed_bandwidth_ul, 13019)
+            + rt::typed::len_opt(&self.maximum_allowed_bandwidth_dl, 13019)
+            + rt::typed::len_opt(&self.transport_class, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.application_class_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                312,
-                self.avp_flags.get(rt::AvpKey::new(312, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for (i, v) in self.media_type.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                520,
-                self.avp_flags.get(rt::AvpKey::new(520, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reservation_priority {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                458,
-                self.avp_flags.get(rt::AvpKey::new(458, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.maximum_allowed_bandwidth_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                308,
-                self.avp_flags.get(rt::AvpKey::new(308, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.maximum_allowed_bandwidth_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                309,
-                self.avp_flags.get(rt::AvpKey::new(309, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.transport_class {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                311,
-                self.avp_flags.get(rt::AvpKey::new(311, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.application_class_id,
+            buf,
+            &self.avp_flags,
+            312,
+            13019,
+            192,
+        );
+        rt::typed::put_all(&self.media_type, buf, &self.avp_flags, 520, 10415, 192);
+        rt::typed::put_opt(
+            &self.reservation_priority,
+            buf,
+            &self.avp_flags,
+            458,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.maximum_allowed_bandwidth_ul,
+            buf,
+            &self.avp_flags,
+            308,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.maximum_allowed_bandwidth_dl,
+            buf,
+            &self.avp_flags,
+            309,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(&self.transport_class, buf, &self.avp_flags, 311, 13019, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1277,43 +1126,36 @@ impl AccessNetworkType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_nas_port_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                61,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (61, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.nas_port_type,
-                        &mut seen_nas_port_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (61, 0) => rt::typed::one(&mut self.nas_port_type, &avp, &mut w, 0, 64),
                 (307, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.aggregation_network_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.aggregation_network_type, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_nas_port_type {
-            rt::typed::absent(
-                rt::AvpKey::new(61, 0),
-                <super::nasreq::NasPortType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1323,9 +1165,7 @@ impl rt::AvpData for AccessNetworkType {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1333,39 +1173,24 @@ impl rt::AvpData for AccessNetworkType {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.nas_port_type, 0);
-        if let Some(v) = &self.aggregation_network_type {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.nas_port_type, 0)
+            + rt::typed::len_opt(&self.aggregation_network_type, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.nas_port_type,
+        rt::typed::put_one(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
+        rt::typed::put_opt(
+            &self.aggregation_network_type,
             buf,
-            61,
-            self.avp_flags.get(rt::AvpKey::new(61, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            307,
+            13019,
+            192,
         );
-        if let Some(v) = &self.aggregation_network_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                307,
-                self.avp_flags.get(rt::AvpKey::new(307, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1415,41 +1240,32 @@ impl EtsiLocationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (500, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.line_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.line_identifier, &avp, &mut w, 192)
                 }
                 (355, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.civic_location,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.civic_location, &avp, &mut w, 192)
                 }
                 (356, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.geospatial_location,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.geospatial_location, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1459,9 +1275,7 @@ impl rt::AvpData for EtsiLocationInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1469,7 +1283,7 @@ impl rt::AvpData for EtsiLocationInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1479,52 +1293,23 @@ impl rt::AvpData for EtsiLocationInformation {
         EtsiLocationInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.line_identifier {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.civic_location {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.geospatial_location {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.line_identifier, 13019)
+            + rt::typed::len_opt(&self.civic_location, 13019)
+            + rt::typed::len_opt(&self.geospatial_location, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.line_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                500,
-                self.avp_flags.get(rt::AvpKey::new(500, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.civic_location {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                355,
-                self.avp_flags.get(rt::AvpKey::new(355, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.geospatial_location {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                356,
-                self.avp_flags.get(rt::AvpKey::new(356, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.line_identifier, buf, &self.avp_flags, 500, 13019, 192);
+        rt::typed::put_opt(&self.civic_location, buf, &self.avp_flags, 355, 13019, 192);
+        rt::typed::put_opt(
+            &self.geospatial_location,
+            buf,
+            &self.avp_flags,
+            356,
+            13019,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1568,43 +1353,38 @@ impl BindingInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_binding_input_list = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                451,
+                13019,
+                192,
+                rt::dictionary::AvpType::Grouped,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (451, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.binding_input_list,
-                        &mut seen_binding_input_list,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.binding_input_list, &avp, &mut w, 0, 192)
                 }
                 (452, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.binding_output_list,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.binding_output_list, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_binding_input_list {
-            rt::typed::absent(
-                rt::AvpKey::new(451, 13019),
-                <BindingInputList as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1614,9 +1394,7 @@ impl rt::AvpData for BindingInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1624,7 +1402,7 @@ impl rt::AvpData for BindingInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1634,36 +1412,28 @@ impl rt::AvpData for BindingInformation {
         BindingInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.binding_input_list, 13019);
-        if let Some(v) = &self.binding_output_list {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.binding_input_list, 13019)
+            + rt::typed::len_opt(&self.binding_output_list, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.binding_input_list,
             buf,
+            &self.avp_flags,
             451,
-            self.avp_flags.get(rt::AvpKey::new(451, 13019), 0, rt::AvpFlags(192)),
             13019,
+            192,
         );
-        if let Some(v) = &self.binding_output_list {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                452,
-                self.avp_flags.get(rt::AvpKey::new(452, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.binding_output_list,
+            buf,
+            &self.avp_flags,
+            452,
+            13019,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1707,36 +1477,43 @@ impl BindingInputList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (453, 13019) => {
-                    self.avp_flags
-                        .note(&avp, self.v6_transport_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.v6_transport_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (454, 13019) => {
-                    self.avp_flags
-                        .note(&avp, self.v4_transport_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.v4_transport_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1746,9 +1523,7 @@ impl rt::AvpData for BindingInputList {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1756,43 +1531,31 @@ impl rt::AvpData for BindingInputList {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.v6_transport_address {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for v in &self.v4_transport_address {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.v6_transport_address, 13019)
+            + rt::typed::len_all(&self.v4_transport_address, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.v6_transport_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                453,
-                self.avp_flags.get(rt::AvpKey::new(453, 13019), i, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for (i, v) in self.v4_transport_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                454,
-                self.avp_flags.get(rt::AvpKey::new(454, 13019), i, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.v6_transport_address,
+            buf,
+            &self.avp_flags,
+            453,
+            13019,
+            192,
+        );
+        rt::typed::put_all(
+            &self.v4_transport_address,
+            buf,
+            &self.avp_flags,
+            454,
+            13019,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1836,36 +1599,43 @@ impl BindingOutputList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (453, 13019) => {
-                    self.avp_flags
-                        .note(&avp, self.v6_transport_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.v6_transport_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (454, 13019) => {
-                    self.avp_flags
-                        .note(&avp, self.v4_transport_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.v4_transport_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1875,9 +1645,7 @@ impl rt::AvpData for BindingOutputList {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1885,43 +1653,31 @@ impl rt::AvpData for BindingOutputList {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.v6_transport_address {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for v in &self.v4_transport_address {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.v6_transport_address, 13019)
+            + rt::typed::len_all(&self.v4_transport_address, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.v6_transport_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                453,
-                self.avp_flags.get(rt::AvpKey::new(453, 13019), i, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for (i, v) in self.v4_transport_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                454,
-                self.avp_flags.get(rt::AvpKey::new(454, 13019), i, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.v6_transport_address,
+            buf,
+            &self.avp_flags,
+            453,
+            13019,
+            192,
+        );
+        rt::typed::put_all(
+            &self.v4_transport_address,
+            buf,
+            &self.avp_flags,
+            454,
+            13019,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1965,54 +1721,46 @@ impl V6TransportAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_framed_ipv6_prefix = false;
-        let mut seen_port_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                97,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                455,
+                13019,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (97, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.framed_ipv6_prefix,
-                        &mut seen_framed_ipv6_prefix,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.framed_ipv6_prefix, &avp, &mut w, 0, 64)
                 }
                 (455, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.port_number,
-                        &mut seen_port_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.port_number, &avp, &mut w, 1, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_framed_ipv6_prefix {
-            rt::typed::absent(
-                rt::AvpKey::new(97, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_port_number {
-            rt::typed::absent(
-                rt::AvpKey::new(455, 13019),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2022,9 +1770,7 @@ impl rt::AvpData for V6TransportAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2032,35 +1778,17 @@ impl rt::AvpData for V6TransportAddress {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.framed_ipv6_prefix, 0);
-        n += rt::AvpData::avp_len(&self.port_number, 13019);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_one(&self.port_number, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.framed_ipv6_prefix,
-            buf,
-            97,
-            self.avp_flags.get(rt::AvpKey::new(97, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.port_number,
-            buf,
-            455,
-            self.avp_flags.get(rt::AvpKey::new(455, 13019), 0, rt::AvpFlags(192)),
-            13019,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_one(&self.port_number, buf, &self.avp_flags, 455, 13019, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2104,54 +1832,46 @@ impl V4TransportAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_framed_ip_address = false;
-        let mut seen_port_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                8,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                455,
+                13019,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.framed_ip_address,
-                        &mut seen_framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.framed_ip_address, &avp, &mut w, 0, 64)
                 }
                 (455, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.port_number,
-                        &mut seen_port_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.port_number, &avp, &mut w, 1, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_framed_ip_address {
-            rt::typed::absent(
-                rt::AvpKey::new(8, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_port_number {
-            rt::typed::absent(
-                rt::AvpKey::new(455, 13019),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2161,9 +1881,7 @@ impl rt::AvpData for V4TransportAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2171,35 +1889,17 @@ impl rt::AvpData for V4TransportAddress {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.framed_ip_address, 0);
-        n += rt::AvpData::avp_len(&self.port_number, 13019);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.framed_ip_address, 0)
+            + rt::typed::len_one(&self.port_number, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.framed_ip_address,
-            buf,
-            8,
-            self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.port_number,
-            buf,
-            455,
-            self.avp_flags.get(rt::AvpKey::new(455, 13019), 0, rt::AvpFlags(192)),
-            13019,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_one(&self.port_number, buf, &self.avp_flags, 455, 13019, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2271,123 +1971,74 @@ impl EtsiSipAuthenticate {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_etsi_digest_realm = false;
-        let mut seen_etsi_digest_nonce = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                504,
+                13019,
+                192,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                505,
+                13019,
+                192,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 9usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (504, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.etsi_digest_realm,
-                        &mut seen_etsi_digest_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.etsi_digest_realm, &avp, &mut w, 0, 192)
                 }
                 (505, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.etsi_digest_nonce,
-                        &mut seen_etsi_digest_nonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.etsi_digest_nonce, &avp, &mut w, 1, 192)
                 }
                 (506, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_domain,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_domain, &avp, &mut w, 192)
                 }
                 (507, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_opaque,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_opaque, &avp, &mut w, 192)
                 }
                 (508, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_stale,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_stale, &avp, &mut w, 192)
                 }
                 (509, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_algorithm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_algorithm, &avp, &mut w, 192)
                 }
                 (510, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_qop,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_qop, &avp, &mut w, 192)
                 }
                 (511, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_ha1,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_ha1, &avp, &mut w, 192)
                 }
                 (512, 13019) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.etsi_digest_auth_param.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.etsi_digest_auth_param,
                         &avp,
-                        cx,
+                        &mut w,
+                        8,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_etsi_digest_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(504, 13019),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_etsi_digest_nonce {
-            rt::typed::absent(
-                rt::AvpKey::new(505, 13019),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2397,9 +2048,7 @@ impl rt::AvpData for EtsiSipAuthenticate {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2407,7 +2056,7 @@ impl rt::AvpData for EtsiSipAuthenticate {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -2417,116 +2066,77 @@ impl rt::AvpData for EtsiSipAuthenticate {
         EtsiSipAuthenticateView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.etsi_digest_realm, 13019);
-        n += rt::AvpData::avp_len(&self.etsi_digest_nonce, 13019);
-        if let Some(v) = &self.etsi_digest_domain {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_opaque {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_stale {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_algorithm {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_qop {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_ha1 {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for v in &self.etsi_digest_auth_param {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.etsi_digest_realm, 13019)
+            + rt::typed::len_one(&self.etsi_digest_nonce, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_domain, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_opaque, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_stale, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_algorithm, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_qop, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_ha1, 13019)
+            + rt::typed::len_all(&self.etsi_digest_auth_param, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.etsi_digest_realm,
             buf,
+            &self.avp_flags,
             504,
-            self.avp_flags.get(rt::AvpKey::new(504, 13019), 0, rt::AvpFlags(192)),
             13019,
+            192,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.etsi_digest_nonce,
             buf,
+            &self.avp_flags,
             505,
-            self.avp_flags.get(rt::AvpKey::new(505, 13019), 0, rt::AvpFlags(192)),
             13019,
+            192,
         );
-        if let Some(v) = &self.etsi_digest_domain {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                506,
-                self.avp_flags.get(rt::AvpKey::new(506, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_opaque {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                507,
-                self.avp_flags.get(rt::AvpKey::new(507, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_stale {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                508,
-                self.avp_flags.get(rt::AvpKey::new(508, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_algorithm {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                509,
-                self.avp_flags.get(rt::AvpKey::new(509, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_qop {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                510,
-                self.avp_flags.get(rt::AvpKey::new(510, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_ha1 {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                511,
-                self.avp_flags.get(rt::AvpKey::new(511, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for (i, v) in self.etsi_digest_auth_param.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                512,
-                self.avp_flags.get(rt::AvpKey::new(512, 13019), i, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.etsi_digest_domain,
+            buf,
+            &self.avp_flags,
+            506,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.etsi_digest_opaque,
+            buf,
+            &self.avp_flags,
+            507,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.etsi_digest_stale,
+            buf,
+            &self.avp_flags,
+            508,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.etsi_digest_algorithm,
+            buf,
+            &self.avp_flags,
+            509,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(&self.etsi_digest_qop, buf, &self.avp_flags, 510, 13019, 192);
+        rt::typed::put_opt(&self.etsi_digest_ha1, buf, &self.avp_flags, 511, 13019, 192);
+        rt::typed::put_all(
+            &self.etsi_digest_auth_param,
+            buf,
+            &self.avp_flags,
+            512,
+            13019,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2614,192 +2224,115 @@ impl EtsiSipAuthorization {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_etsi_digest_username = false;
-        let mut seen_etsi_digest_realm = false;
-        let mut seen_etsi_digest_nonce = false;
-        let mut seen_etsi_digest_uri = false;
-        let mut seen_etsi_digest_response = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                513,
+                13019,
+                192,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                504,
+                13019,
+                192,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                505,
+                13019,
+                192,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                514,
+                13019,
+                192,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                515,
+                13019,
+                192,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 13usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (513, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.etsi_digest_username,
-                        &mut seen_etsi_digest_username,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.etsi_digest_username, &avp, &mut w, 0, 192)
                 }
                 (504, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.etsi_digest_realm,
-                        &mut seen_etsi_digest_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.etsi_digest_realm, &avp, &mut w, 1, 192)
                 }
                 (505, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.etsi_digest_nonce,
-                        &mut seen_etsi_digest_nonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.etsi_digest_nonce, &avp, &mut w, 2, 192)
                 }
                 (514, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.etsi_digest_uri,
-                        &mut seen_etsi_digest_uri,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.etsi_digest_uri, &avp, &mut w, 3, 192)
                 }
                 (515, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.etsi_digest_response,
-                        &mut seen_etsi_digest_response,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.etsi_digest_response, &avp, &mut w, 4, 192)
                 }
                 (509, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_algorithm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_algorithm, &avp, &mut w, 192)
                 }
                 (516, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_cnonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_cnonce, &avp, &mut w, 192)
                 }
                 (507, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_opaque,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_opaque, &avp, &mut w, 192)
                 }
                 (510, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_qop,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_qop, &avp, &mut w, 192)
                 }
                 (517, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_nonce_count,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_nonce_count, &avp, &mut w, 192)
                 }
                 (518, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_method,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_method, &avp, &mut w, 192)
                 }
                 (519, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.etsi_digest_entity_body_hash,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (512, 13019) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.etsi_digest_auth_param.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.etsi_digest_auth_param,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_etsi_digest_username {
-            rt::typed::absent(
-                rt::AvpKey::new(513, 13019),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_etsi_digest_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(504, 13019),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_etsi_digest_nonce {
-            rt::typed::absent(
-                rt::AvpKey::new(505, 13019),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_etsi_digest_uri {
-            rt::typed::absent(
-                rt::AvpKey::new(514, 13019),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_etsi_digest_response {
-            rt::typed::absent(
-                rt::AvpKey::new(515, 13019),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2809,9 +2342,7 @@ impl rt::AvpData for EtsiSipAuthorization {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2819,7 +2350,7 @@ impl rt::AvpData for EtsiSipAuthorization {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -2829,152 +2360,113 @@ impl rt::AvpData for EtsiSipAuthorization {
         EtsiSipAuthorizationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.etsi_digest_username, 13019);
-        n += rt::AvpData::avp_len(&self.etsi_digest_realm, 13019);
-        n += rt::AvpData::avp_len(&self.etsi_digest_nonce, 13019);
-        n += rt::AvpData::avp_len(&self.etsi_digest_uri, 13019);
-        n += rt::AvpData::avp_len(&self.etsi_digest_response, 13019);
-        if let Some(v) = &self.etsi_digest_algorithm {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_cnonce {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_opaque {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_qop {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_nonce_count {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_method {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_entity_body_hash {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for v in &self.etsi_digest_auth_param {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.etsi_digest_username, 13019)
+            + rt::typed::len_one(&self.etsi_digest_realm, 13019)
+            + rt::typed::len_one(&self.etsi_digest_nonce, 13019)
+            + rt::typed::len_one(&self.etsi_digest_uri, 13019)
+            + rt::typed::len_one(&self.etsi_digest_response, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_algorithm, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_cnonce, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_opaque, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_qop, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_nonce_count, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_method, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_entity_body_hash, 13019)
+            + rt::typed::len_all(&self.etsi_digest_auth_param, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.etsi_digest_username,
             buf,
+            &self.avp_flags,
             513,
-            self.avp_flags.get(rt::AvpKey::new(513, 13019), 0, rt::AvpFlags(192)),
             13019,
+            192,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.etsi_digest_realm,
             buf,
+            &self.avp_flags,
             504,
-            self.avp_flags.get(rt::AvpKey::new(504, 13019), 0, rt::AvpFlags(192)),
             13019,
+            192,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.etsi_digest_nonce,
             buf,
+            &self.avp_flags,
             505,
-            self.avp_flags.get(rt::AvpKey::new(505, 13019), 0, rt::AvpFlags(192)),
             13019,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.etsi_digest_uri,
-            buf,
-            514,
-            self.avp_flags.get(rt::AvpKey::new(514, 13019), 0, rt::AvpFlags(192)),
-            13019,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.etsi_digest_uri, buf, &self.avp_flags, 514, 13019, 192);
+        rt::typed::put_one(
             &self.etsi_digest_response,
             buf,
+            &self.avp_flags,
             515,
-            self.avp_flags.get(rt::AvpKey::new(515, 13019), 0, rt::AvpFlags(192)),
             13019,
+            192,
         );
-        if let Some(v) = &self.etsi_digest_algorithm {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                509,
-                self.avp_flags.get(rt::AvpKey::new(509, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_cnonce {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                516,
-                self.avp_flags.get(rt::AvpKey::new(516, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_opaque {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                507,
-                self.avp_flags.get(rt::AvpKey::new(507, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_qop {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                510,
-                self.avp_flags.get(rt::AvpKey::new(510, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_nonce_count {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                517,
-                self.avp_flags.get(rt::AvpKey::new(517, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_method {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                518,
-                self.avp_flags.get(rt::AvpKey::new(518, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_entity_body_hash {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                519,
-                self.avp_flags.get(rt::AvpKey::new(519, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for (i, v) in self.etsi_digest_auth_param.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                512,
-                self.avp_flags.get(rt::AvpKey::new(512, 13019), i, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.etsi_digest_algorithm,
+            buf,
+            &self.avp_flags,
+            509,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.etsi_digest_cnonce,
+            buf,
+            &self.avp_flags,
+            516,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.etsi_digest_opaque,
+            buf,
+            &self.avp_flags,
+            507,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(&self.etsi_digest_qop, buf, &self.avp_flags, 510, 13019, 192);
+        rt::typed::put_opt(
+            &self.etsi_digest_nonce_count,
+            buf,
+            &self.avp_flags,
+            517,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.etsi_digest_method,
+            buf,
+            &self.avp_flags,
+            518,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.etsi_digest_entity_body_hash,
+            buf,
+            &self.avp_flags,
+            519,
+            13019,
+            192,
+        );
+        rt::typed::put_all(
+            &self.etsi_digest_auth_param,
+            buf,
+            &self.avp_flags,
+            512,
+            13019,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3030,59 +2522,43 @@ impl EtsiSipAuthenticationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (520, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_nextnonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_nextnonce, &avp, &mut w, 192)
                 }
                 (510, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_qop,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_qop, &avp, &mut w, 192)
                 }
                 (521, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.etsi_digest_response_auth,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (516, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_cnonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_cnonce, &avp, &mut w, 192)
                 }
                 (517, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.etsi_digest_nonce_count,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.etsi_digest_nonce_count, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3092,9 +2568,7 @@ impl rt::AvpData for EtsiSipAuthenticationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3102,7 +2576,7 @@ impl rt::AvpData for EtsiSipAuthenticationInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -3112,76 +2586,48 @@ impl rt::AvpData for EtsiSipAuthenticationInfo {
         EtsiSipAuthenticationInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.etsi_digest_nextnonce {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_qop {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_response_auth {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_cnonce {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.etsi_digest_nonce_count {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.etsi_digest_nextnonce, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_qop, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_response_auth, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_cnonce, 13019)
+            + rt::typed::len_opt(&self.etsi_digest_nonce_count, 13019)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.etsi_digest_nextnonce {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                520,
-                self.avp_flags.get(rt::AvpKey::new(520, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_qop {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                510,
-                self.avp_flags.get(rt::AvpKey::new(510, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_response_auth {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                521,
-                self.avp_flags.get(rt::AvpKey::new(521, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_cnonce {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                516,
-                self.avp_flags.get(rt::AvpKey::new(516, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.etsi_digest_nonce_count {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                517,
-                self.avp_flags.get(rt::AvpKey::new(517, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.etsi_digest_nextnonce,
+            buf,
+            &self.avp_flags,
+            520,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(&self.etsi_digest_qop, buf, &self.avp_flags, 510, 13019, 192);
+        rt::typed::put_opt(
+            &self.etsi_digest_response_auth,
+            buf,
+            &self.avp_flags,
+            521,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.etsi_digest_cnonce,
+            buf,
+            &self.avp_flags,
+            516,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.etsi_digest_nonce_count,
+            buf,
+            &self.avp_flags,
+            517,
+            13019,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3315,34 +2761,24 @@ impl<'a> GloballyUniqueAddressView<'a> {
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ Address-Realm ]`: Address-Realm (code 301, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn address_realm(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for GloballyUniqueAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(GloballyUniqueAddressView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "GloballyUniqueAddressView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3497,32 +2933,25 @@ impl<'a> InitialGateSettingView<'a> {
             self.count[0],
             400,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Maximum-Allowed-Bandwidth-UL ]`: Maximum-Allowed-Bandwidth-UL (code 308, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn maximum_allowed_bandwidth_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Maximum-Allowed-Bandwidth-DL ]`: Maximum-Allowed-Bandwidth-DL (code 309, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn maximum_allowed_bandwidth_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for InitialGateSettingView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(InitialGateSettingView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "InitialGateSettingView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3688,8 +3117,7 @@ impl<'a> QosProfileView<'a> {
     /// `[ Application-Class-ID ]`: Application-Class-ID (code 312, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn application_class_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `*[ Media-Type ]`: Media-Type (code 520, vendor 10415), 3GPP TS 29.214 §5.3.19.
     #[inline]
@@ -3701,42 +3129,40 @@ impl<'a> QosProfileView<'a> {
             self.count[0],
             520,
             10415,
-            |avp| super::ts29214::MediaType(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<super::ts29214::MediaType>,
         )
     }
     /// `[ Reservation-Priority ]`: Reservation-Priority (code 458, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn reservation_priority(&self) -> Option<ReservationPriority> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(ReservationPriority(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<ReservationPriority>,
+        )
     }
     /// `[ Maximum-Allowed-Bandwidth-UL ]`: Maximum-Allowed-Bandwidth-UL (code 308, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn maximum_allowed_bandwidth_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Maximum-Allowed-Bandwidth-DL ]`: Maximum-Allowed-Bandwidth-DL (code 309, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn maximum_allowed_bandwidth_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Transport-Class ]`: Transport-Class (code 311, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn transport_class(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for QosProfileView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(QosProfileView), e),
-        }
+        rt::view::debug(self.to_struct(), "QosProfileView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -3881,26 +3307,29 @@ impl<'a> AccessNetworkTypeView<'a> {
     /// `{ NAS-Port-Type }`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> super::nasreq::NasPortType {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        super::nasreq::NasPortType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<super::nasreq::NasPortType>,
+        )
     }
     /// `[ Aggregation-Network-Type ]`: Aggregation-Network-Type (code 307, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn aggregation_network_type(&self) -> Option<AggregationNetworkType> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(AggregationNetworkType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<AggregationNetworkType>,
+        )
     }
 }
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for AccessNetworkTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AccessNetworkTypeView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AccessNetworkTypeView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -4034,34 +3463,24 @@ impl<'a> EtsiLocationInformationView<'a> {
     /// `[ Line-Identifier ]`: Line-Identifier (code 500, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 §6.3.34.
     #[inline]
     pub fn line_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ Civic-Location ]`: Civic-Location (code 355, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
     #[inline]
     pub fn civic_location(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ Geospatial-Location ]`: Geospatial-Location (code 356, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 035 e2 AVPs.
     #[inline]
     pub fn geospatial_location(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for EtsiLocationInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(EtsiLocationInformationView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "EtsiLocationInformationView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -4206,26 +3625,19 @@ impl<'a> BindingInformationView<'a> {
     /// `{ Binding-Input-List }`: Binding-Input-List (code 451, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn binding_input_list(&self) -> BindingInputListView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        BindingInputListView::read(avp)
+        rt::view::one(self.root, self.first[0], self.end, BindingInputListView::read)
     }
     /// `[ Binding-Output-List ]`: Binding-Output-List (code 452, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn binding_output_list(&self) -> Option<BindingOutputListView<'a>> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(BindingOutputListView::read(avp))
+        rt::view::opt(self.root, self.first[1], self.end, BindingOutputListView::read)
     }
 }
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for BindingInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(BindingInformationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "BindingInformationView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -4381,7 +3793,7 @@ impl<'a> BindingInputListView<'a> {
             self.count[0],
             453,
             13019,
-            |avp| V6TransportAddressView::read(avp),
+            V6TransportAddressView::read,
         )
     }
     /// `*[ V4-Transport-Address ]`: V4-Transport-Address (code 454, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
@@ -4396,7 +3808,7 @@ impl<'a> BindingInputListView<'a> {
             self.count[1],
             454,
             13019,
-            |avp| V4TransportAddressView::read(avp),
+            V4TransportAddressView::read,
         )
     }
 }
@@ -4404,12 +3816,7 @@ impl<'a> BindingInputListView<'a> {
 impl std::fmt::Debug for BindingInputListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(BindingInputListView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "BindingInputListView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -4565,7 +3972,7 @@ impl<'a> BindingOutputListView<'a> {
             self.count[0],
             453,
             13019,
-            |avp| V6TransportAddressView::read(avp),
+            V6TransportAddressView::read,
         )
     }
     /// `*[ V4-Transport-Address ]`: V4-Transport-Address (code 454, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
@@ -4580,7 +3987,7 @@ impl<'a> BindingOutputListView<'a> {
             self.count[1],
             454,
             13019,
-            |avp| V4TransportAddressView::read(avp),
+            V4TransportAddressView::read,
         )
     }
 }
@@ -4588,12 +3995,7 @@ impl<'a> BindingOutputListView<'a> {
 impl std::fmt::Debug for BindingOutputListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(BindingOutputListView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "BindingOutputListView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -4746,26 +4148,19 @@ impl<'a> V6TransportAddressView<'a> {
     /// `{ Framed-IPv6-Prefix }`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `{ Port-Number }`: Port-Number (code 455, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn port_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for V6TransportAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(V6TransportAddressView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "V6TransportAddressView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -4918,26 +4313,19 @@ impl<'a> V4TransportAddressView<'a> {
     /// `{ Framed-IP-Address }`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `{ Port-Number }`: Port-Number (code 455, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn port_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for V4TransportAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(V4TransportAddressView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "V4TransportAddressView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -5144,50 +4532,42 @@ impl<'a> EtsiSipAuthenticateView<'a> {
     /// `{ ETSI-Digest-Realm }`: ETSI-Digest-Realm (code 504, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ ETSI-Digest-Nonce }`: ETSI-Digest-Nonce (code 505, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_nonce(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-Domain ]`: ETSI-Digest-Domain (code 506, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_domain(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-Opaque ]`: ETSI-Digest-Opaque (code 507, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_opaque(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-Stale ]`: ETSI-Digest-Stale (code 508, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_stale(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-Algorithm ]`: ETSI-Digest-Algorithm (code 509, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_algorithm(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-QoP ]`: ETSI-Digest-QoP (code 510, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_qop(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-HA1 ]`: ETSI-Digest-HA1 (code 511, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_ha1(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `*[ ETSI-Digest-Auth-Param ]`: ETSI-Digest-Auth-Param (code 512, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
@@ -5199,7 +4579,7 @@ impl<'a> EtsiSipAuthenticateView<'a> {
             self.count[0],
             512,
             13019,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -5207,12 +4587,7 @@ impl<'a> EtsiSipAuthenticateView<'a> {
 impl std::fmt::Debug for EtsiSipAuthenticateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(EtsiSipAuthenticateView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "EtsiSipAuthenticateView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -5474,74 +4849,62 @@ impl<'a> EtsiSipAuthorizationView<'a> {
     /// `{ ETSI-Digest-Username }`: ETSI-Digest-Username (code 513, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_username(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ ETSI-Digest-Realm }`: ETSI-Digest-Realm (code 504, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ ETSI-Digest-Nonce }`: ETSI-Digest-Nonce (code 505, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_nonce(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ ETSI-Digest-URI }`: ETSI-Digest-URI (code 514, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_uri(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ ETSI-Digest-Response }`: ETSI-Digest-Response (code 515, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_response(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-Algorithm ]`: ETSI-Digest-Algorithm (code 509, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_algorithm(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-CNonce ]`: ETSI-Digest-CNonce (code 516, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_cnonce(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-Opaque ]`: ETSI-Digest-Opaque (code 507, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_opaque(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-QoP ]`: ETSI-Digest-QoP (code 510, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_qop(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-Nonce-Count ]`: ETSI-Digest-Nonce-Count (code 517, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_nonce_count(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-Method ]`: ETSI-Digest-Method (code 518, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_method(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-Entity-Body-Hash ]`: ETSI-Digest-Entity-Body-Hash (code 519, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_entity_body_hash(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `*[ ETSI-Digest-Auth-Param ]`: ETSI-Digest-Auth-Param (code 512, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
@@ -5553,7 +4916,7 @@ impl<'a> EtsiSipAuthorizationView<'a> {
             self.count[0],
             512,
             13019,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -5561,12 +4924,7 @@ impl<'a> EtsiSipAuthorizationView<'a> {
 impl std::fmt::Debug for EtsiSipAuthorizationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(EtsiSipAuthorizationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "EtsiSipAuthorizationView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -5721,47 +5079,34 @@ impl<'a> EtsiSipAuthenticationInfoView<'a> {
     /// `[ ETSI-Digest-Nextnonce ]`: ETSI-Digest-Nextnonce (code 520, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_nextnonce(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-QoP ]`: ETSI-Digest-QoP (code 510, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_qop(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-Response-Auth ]`: ETSI-Digest-Response-Auth (code 521, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_response_auth(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-CNonce ]`: ETSI-Digest-CNonce (code 516, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_cnonce(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ ETSI-Digest-Nonce-Count ]`: ETSI-Digest-Nonce-Count (code 517, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 033 Cx AVPs.
     #[inline]
     pub fn etsi_digest_nonce_count(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "etsi"))]
 impl std::fmt::Debug for EtsiSipAuthenticationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(EtsiSipAuthenticationInfoView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "EtsiSipAuthenticationInfoView", f)
     }
 }
 #[cfg(any(feature = "etsi"))]

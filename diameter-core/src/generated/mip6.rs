@@ -62,10 +62,7 @@ impl Mip6AuthMode {
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl std::fmt::Debug for Mip6AuthMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(Mip6AuthMode), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "Mip6AuthMode", self.0, f)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -180,43 +177,39 @@ impl Mip6AgentInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (334, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.mip_home_agent_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.mip_home_agent_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        64,
                         2,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (348, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_home_agent_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_home_agent_host, &avp, &mut w, 64)
                 }
                 (125, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip6_home_link_prefix,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip6_home_link_prefix, &avp, &mut w, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -240,9 +233,7 @@ impl rt::AvpData for Mip6AgentInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -250,7 +241,7 @@ impl rt::AvpData for Mip6AgentInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -260,52 +251,30 @@ impl rt::AvpData for Mip6AgentInfo {
         Mip6AgentInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.mip_home_agent_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_home_agent_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip6_home_link_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.mip_home_agent_address, 0)
+            + rt::typed::len_opt(&self.mip_home_agent_host, 0)
+            + rt::typed::len_opt(&self.mip6_home_link_prefix, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.mip_home_agent_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                334,
-                self.avp_flags.get(rt::AvpKey::new(334, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_home_agent_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                348,
-                self.avp_flags.get(rt::AvpKey::new(348, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip6_home_link_prefix {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                125,
-                self.avp_flags.get(rt::AvpKey::new(125, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.mip_home_agent_address,
+            buf,
+            &self.avp_flags,
+            334,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.mip_home_agent_host, buf, &self.avp_flags, 348, 0, 64);
+        rt::typed::put_opt(
+            &self.mip6_home_link_prefix,
+            buf,
+            &self.avp_flags,
+            125,
+            0,
+            64,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -361,81 +330,51 @@ impl MipMnHaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_session_key = false;
-        let mut seen_mip_msa_lifetime = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                367,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (343, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_session_key,
-                        &mut seen_mip_session_key,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 0, 64)
                 }
                 (367, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_msa_lifetime,
-                        &mut seen_mip_msa_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_msa_lifetime, &avp, &mut w, 1, 64)
                 }
-                (491, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mn_ha_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (491, 0) => rt::typed::opt(&mut self.mip_mn_ha_spi, &avp, &mut w, 64),
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_algorithm_type, &avp, &mut w, 64)
                 }
-                (346, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_replay_mode,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (346, 0) => rt::typed::opt(&mut self.mip_replay_mode, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_session_key {
-            rt::typed::absent(
-                rt::AvpKey::new(343, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_msa_lifetime {
-            rt::typed::absent(
-                rt::AvpKey::new(367, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -445,9 +384,7 @@ impl rt::AvpData for MipMnHaMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -455,71 +392,23 @@ impl rt::AvpData for MipMnHaMsa {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_session_key, 0);
-        n += rt::AvpData::avp_len(&self.mip_msa_lifetime, 0);
-        if let Some(v) = &self.mip_mn_ha_spi {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_algorithm_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_replay_mode {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_session_key, 0)
+            + rt::typed::len_one(&self.mip_msa_lifetime, 0)
+            + rt::typed::len_opt(&self.mip_mn_ha_spi, 0)
+            + rt::typed::len_opt(&self.mip_algorithm_type, 0)
+            + rt::typed::len_opt(&self.mip_replay_mode, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_session_key,
-            buf,
-            343,
-            self.avp_flags.get(rt::AvpKey::new(343, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_msa_lifetime,
-            buf,
-            367,
-            self.avp_flags.get(rt::AvpKey::new(367, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.mip_mn_ha_spi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                491,
-                self.avp_flags.get(rt::AvpKey::new(491, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_algorithm_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                345,
-                self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_replay_mode {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                346,
-                self.avp_flags.get(rt::AvpKey::new(346, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
+        rt::typed::put_one(&self.mip_msa_lifetime, buf, &self.avp_flags, 367, 0, 64);
+        rt::typed::put_opt(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
+        rt::typed::put_opt(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_opt(&self.mip_replay_mode, buf, &self.avp_flags, 346, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -690,440 +579,189 @@ impl Mip6Request {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_user_name = false;
-        let mut seen_destination_realm = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_auth_request_type = false;
-        let mut seen_mip6_auth_mode = false;
-        let mut seen_mip6_agent_info = false;
-        let mut seen_mip_careof_address = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                1,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                274,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                16,
+                1,
+                494,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                19,
+                1,
+                333,
+                0,
+                64,
+                rt::dictionary::AvpType::Address,
+            ),
+            rt::typed::Required::new(
+                20,
+                1,
+                486,
+                0,
+                64,
+                rt::dictionary::AvpType::Grouped,
+            ),
+            rt::typed::Required::new(21, 1, 487, 0, 64, rt::dictionary::AvpType::Address),
+        ];
+        let mut count = [0u32; 33usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.user_name,
-                        &mut seen_user_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 2, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (274, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_request_type,
-                        &mut seen_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 6, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (32, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (4, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (95, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ipv6_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (61, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (31, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.calling_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
+                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
+                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
+                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
+                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
                 (124, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip6_feature_vector,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
                 }
                 (494, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip6_auth_mode,
-                        &mut seen_mip6_auth_mode,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip6_auth_mode, &avp, &mut w, 16, 64)
                 }
-                (341, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mn_aaa_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (491, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mn_ha_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (341, 0) => rt::typed::opt(&mut self.mip_mn_aaa_spi, &avp, &mut w, 64),
+                (491, 0) => rt::typed::opt(&mut self.mip_mn_ha_spi, &avp, &mut w, 64),
                 (333, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.mip_mobile_node_address.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.mip_mobile_node_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        19,
+                        64,
                         2,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (486, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip6_agent_info,
-                        &mut seen_mip6_agent_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip6_agent_info, &avp, &mut w, 20, 64)
                 }
                 (487, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_careof_address,
-                        &mut seen_mip_careof_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_careof_address, &avp, &mut w, 21, 64)
                 }
-                (488, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_authenticator,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (488, 0) => rt::typed::opt(&mut self.mip_authenticator, &avp, &mut w, 64),
                 (489, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mac_mobility_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_mac_mobility_data, &avp, &mut w, 64)
                 }
-                (490, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_timestamp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (578, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.qos_capability,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (490, 0) => rt::typed::opt(&mut self.mip_timestamp, &avp, &mut w, 64),
+                (578, 0) => rt::typed::opt(&mut self.qos_capability, &avp, &mut w, 64),
                 (508, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_resources.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_resources,
                         &avp,
-                        cx,
+                        &mut w,
+                        26,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (89, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.chargeable_user_identity,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.chargeable_user_identity, &avp, &mut w, 64)
                 }
-                (493, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_selection,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 31, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        32,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_user_name {
-            rt::typed::absent(
-                rt::AvpKey::new(1, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(274, 0),
-                <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_mip6_auth_mode {
-            rt::typed::absent(
-                rt::AvpKey::new(494, 0),
-                <Mip6AuthMode as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if self.mip_mobile_node_address.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(333, 0),
-                <rt::data::Address as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_mip6_agent_info {
-            rt::typed::absent(
-                rt::AvpKey::new(486, 0),
-                <rt::lazy::Lazy<Mip6AgentInfo> as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_mip_careof_address {
-            rt::typed::absent(
-                rt::AvpKey::new(487, 0),
-                <rt::data::Address as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1149,372 +787,104 @@ impl rt::typed::Command for Mip6Request {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.user_name, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.auth_request_type, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_identifier {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.calling_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip6_feature_vector {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.mip6_auth_mode, 0);
-        if let Some(v) = &self.mip_mn_aaa_spi {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mn_ha_spi {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.mip_mobile_node_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.mip6_agent_info, 0);
-        n += rt::AvpData::avp_len(&self.mip_careof_address, 0);
-        if let Some(v) = &self.mip_authenticator {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mac_mobility_data {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_timestamp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.qos_capability {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.qos_resources {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.chargeable_user_identity {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_selection {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.user_name, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.auth_request_type, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.nas_identifier, 0)
+            + rt::typed::len_opt(&self.nas_ip_address, 0)
+            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
+            + rt::typed::len_opt(&self.nas_port_type, 0)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_opt(&self.calling_station_id, 0)
+            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
+            + rt::typed::len_one(&self.mip6_auth_mode, 0)
+            + rt::typed::len_opt(&self.mip_mn_aaa_spi, 0)
+            + rt::typed::len_opt(&self.mip_mn_ha_spi, 0)
+            + rt::typed::len_all(&self.mip_mobile_node_address, 0)
+            + rt::typed::len_one(&self.mip6_agent_info, 0)
+            + rt::typed::len_one(&self.mip_careof_address, 0)
+            + rt::typed::len_opt(&self.mip_authenticator, 0)
+            + rt::typed::len_opt(&self.mip_mac_mobility_data, 0)
+            + rt::typed::len_opt(&self.mip_timestamp, 0)
+            + rt::typed::len_opt(&self.qos_capability, 0)
+            + rt::typed::len_all(&self.qos_resources, 0)
+            + rt::typed::len_opt(&self.chargeable_user_identity, 0)
+            + rt::typed::len_opt(&self.service_selection, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
+        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
+        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
+        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
+        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
+        rt::typed::put_one(&self.mip6_auth_mode, buf, &self.avp_flags, 494, 0, 64);
+        rt::typed::put_opt(&self.mip_mn_aaa_spi, buf, &self.avp_flags, 341, 0, 64);
+        rt::typed::put_opt(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
+        rt::typed::put_all(
+            &self.mip_mobile_node_address,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            333,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_one(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
+        rt::typed::put_one(&self.mip_careof_address, buf, &self.avp_flags, 487, 0, 64);
+        rt::typed::put_opt(&self.mip_authenticator, buf, &self.avp_flags, 488, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_mac_mobility_data,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            489,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.user_name,
+        rt::typed::put_opt(&self.mip_timestamp, buf, &self.avp_flags, 490, 0, 64);
+        rt::typed::put_opt(&self.qos_capability, buf, &self.avp_flags, 578, 0, 64);
+        rt::typed::put_all(&self.qos_resources, buf, &self.avp_flags, 508, 0, 64);
+        rt::typed::put_opt(
+            &self.chargeable_user_identity,
             buf,
-            1,
-            self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            89,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
+        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_request_type,
-            buf,
-            274,
-            self.avp_flags.get(rt::AvpKey::new(274, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                32,
-                self.avp_flags.get(rt::AvpKey::new(32, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4,
-                self.avp_flags.get(rt::AvpKey::new(4, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                95,
-                self.avp_flags.get(rt::AvpKey::new(95, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                61,
-                self.avp_flags.get(rt::AvpKey::new(61, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.calling_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                31,
-                self.avp_flags.get(rt::AvpKey::new(31, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip6_feature_vector {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                124,
-                self.avp_flags.get(rt::AvpKey::new(124, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.mip6_auth_mode,
-            buf,
-            494,
-            self.avp_flags.get(rt::AvpKey::new(494, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.mip_mn_aaa_spi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                341,
-                self.avp_flags.get(rt::AvpKey::new(341, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mn_ha_spi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                491,
-                self.avp_flags.get(rt::AvpKey::new(491, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.mip_mobile_node_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                333,
-                self.avp_flags.get(rt::AvpKey::new(333, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.mip6_agent_info,
-            buf,
-            486,
-            self.avp_flags.get(rt::AvpKey::new(486, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_careof_address,
-            buf,
-            487,
-            self.avp_flags.get(rt::AvpKey::new(487, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.mip_authenticator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                488,
-                self.avp_flags.get(rt::AvpKey::new(488, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mac_mobility_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                489,
-                self.avp_flags.get(rt::AvpKey::new(489, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_timestamp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                490,
-                self.avp_flags.get(rt::AvpKey::new(490, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.qos_capability {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                578,
-                self.avp_flags.get(rt::AvpKey::new(578, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.qos_resources.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                508,
-                self.avp_flags.get(rt::AvpKey::new(508, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.chargeable_user_identity {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                89,
-                self.avp_flags.get(rt::AvpKey::new(89, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_selection {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                493,
-                self.avp_flags.get(rt::AvpKey::new(493, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1653,312 +1023,148 @@ impl Mip6Answer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_auth_request_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                274,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 25usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (274, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_request_type,
-                        &mut seen_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 5, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
                 (285, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.re_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.re_auth_request_type, &avp, &mut w, 64)
                 }
                 (124, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip6_feature_vector,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
                 }
-                (486, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip6_agent_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
                 (333, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.mip_mobile_node_address.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.mip_mobile_node_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         2,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (492, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mn_ha_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (492, 0) => rt::typed::opt(&mut self.mip_mn_ha_msa, &avp, &mut w, 64),
                 (508, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_resources.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_resources,
                         &avp,
-                        cx,
+                        &mut w,
+                        16,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (89, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.chargeable_user_identity,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.chargeable_user_identity, &avp, &mut w, 64)
                 }
-                (493, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_selection,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 20, 64, u32::MAX)
                 }
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        21,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (279, 0) => {
-                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 24, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(274, 0),
-                <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1984,292 +1190,87 @@ impl rt::typed::Command for Mip6Answer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.auth_request_type, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.re_auth_request_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip6_feature_vector {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip6_agent_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.mip_mobile_node_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mn_ha_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.qos_resources {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.chargeable_user_identity {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_selection {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.auth_request_type, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.re_auth_request_type, 0)
+            + rt::typed::len_opt(&self.mip6_feature_vector, 0)
+            + rt::typed::len_opt(&self.mip6_agent_info, 0)
+            + rt::typed::len_all(&self.mip_mobile_node_address, 0)
+            + rt::typed::len_opt(&self.mip_mn_ha_msa, 0)
+            + rt::typed::len_all(&self.qos_resources, 0)
+            + rt::typed::len_opt(&self.chargeable_user_identity, 0)
+            + rt::typed::len_opt(&self.service_selection, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.failed_avp, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
+        rt::typed::put_opt(&self.mip6_feature_vector, buf, &self.avp_flags, 124, 0, 64);
+        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
+        rt::typed::put_all(
+            &self.mip_mobile_node_address,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            333,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
+        rt::typed::put_opt(&self.mip_mn_ha_msa, buf, &self.avp_flags, 492, 0, 64);
+        rt::typed::put_all(&self.qos_resources, buf, &self.avp_flags, 508, 0, 64);
+        rt::typed::put_opt(
+            &self.chargeable_user_identity,
             buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            89,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_request_type,
-            buf,
-            274,
-            self.avp_flags.get(rt::AvpKey::new(274, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.re_auth_request_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                285,
-                self.avp_flags.get(rt::AvpKey::new(285, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip6_feature_vector {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                124,
-                self.avp_flags.get(rt::AvpKey::new(124, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip6_agent_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                486,
-                self.avp_flags.get(rt::AvpKey::new(486, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.mip_mobile_node_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                333,
-                self.avp_flags.get(rt::AvpKey::new(333, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mn_ha_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                492,
-                self.avp_flags.get(rt::AvpKey::new(492, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.qos_resources.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                508,
-                self.avp_flags.get(rt::AvpKey::new(508, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.chargeable_user_identity {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                89,
-                self.avp_flags.get(rt::AvpKey::new(89, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_selection {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                493,
-                self.avp_flags.get(rt::AvpKey::new(493, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.failed_avp.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -2510,20 +1511,23 @@ impl<'a> Mip6AgentInfoView<'a> {
             self.count[0],
             334,
             0,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `[ MIP-Home-Agent-Host ]`: MIP-Home-Agent-Host (code 348), IETF RFC 4004 §7.11.
     #[inline]
     pub fn mip_home_agent_host(&self) -> Option<super::mipv4::MipHomeAgentHostView<'a>> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::mipv4::MipHomeAgentHostView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            super::mipv4::MipHomeAgentHostView::read,
+        )
     }
     /// `[ MIP6-Home-Link-Prefix ]`: MIP6-Home-Link-Prefix (code 125), IETF RFC 5447, RFC 5778 RFC 5447 4.2.4.
     #[inline]
     pub fn mip6_home_link_prefix(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(
@@ -2544,10 +1548,7 @@ impl<'a> Mip6AgentInfoView<'a> {
 impl std::fmt::Debug for Mip6AgentInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(Mip6AgentInfoView), e),
-        }
+        rt::view::debug(self.to_struct(), "Mip6AgentInfoView", f)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -2715,42 +1716,44 @@ impl<'a> MipMnHaMsaView<'a> {
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `{ MIP-MSA-Lifetime }`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-MN-HA-SPI ]`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-Algorithm-Type ]`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> Option<super::mipv4::MipAlgorithmType> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(super::mipv4::MipAlgorithmType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::mipv4::MipAlgorithmType>,
+        )
     }
     /// `[ MIP-Replay-Mode ]`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&self) -> Option<super::mipv4::MipReplayMode> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(super::mipv4::MipReplayMode(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<super::mipv4::MipReplayMode>,
+        )
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl std::fmt::Debug for MipMnHaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipMnHaMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipMnHaMsaView", f)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -3174,116 +2177,112 @@ impl<'a> Mip6RequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        super::base::AuthRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::enumerated::<super::base::AuthRequestType>,
+        )
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<super::nasreq::NasPortType> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::nasreq::NasPortType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<super::nasreq::NasPortType>,
+        )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::text)
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u64>)
     }
     /// `{ MIP6-Auth-Mode }`: MIP6-Auth-Mode (code 494), IETF RFC 5447, RFC 5778 RFC 5778 6.20.
     #[inline]
     pub fn mip6_auth_mode(&self) -> Mip6AuthMode {
-        let avp = rt::view::get_required(self.root, self.first[16], self.end);
-        Mip6AuthMode(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[16],
+            self.end,
+            rt::view::enumerated::<Mip6AuthMode>,
+        )
     }
     /// `[ MIP-MN-AAA-SPI ]`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     #[inline]
     pub fn mip_mn_aaa_spi(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-MN-HA-SPI ]`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
     }
     /// `*2{ MIP-Mobile-Node-Address }`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
@@ -3295,44 +2294,48 @@ impl<'a> Mip6RequestView<'a> {
             self.count[0],
             333,
             0,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `{ MIP6-Agent-Info }`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Mip6AgentInfoView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[20], self.end);
-        Mip6AgentInfoView::read(avp)
+        rt::view::one(self.root, self.first[20], self.end, Mip6AgentInfoView::read)
     }
     /// `{ MIP-Careof-Address }`: MIP-Careof-Address (code 487), IETF RFC 5447, RFC 5778 RFC 5778 6.7.
     #[inline]
     pub fn mip_careof_address(&self) -> rt::data::Address {
-        let avp = rt::view::get_required(self.root, self.first[21], self.end);
-        rt::view::read::<rt::data::Address>(&avp)
+        rt::view::one(
+            self.root,
+            self.first[21],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-Authenticator ]`: MIP-Authenticator (code 488), IETF RFC 5447, RFC 5778 RFC 5778 6.8.
     #[inline]
     pub fn mip_authenticator(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[22], self.end, rt::view::octets)
     }
     /// `[ MIP-MAC-Mobility-Data ]`: MIP-MAC-Mobility-Data (code 489), IETF RFC 5447, RFC 5778 RFC 5778 6.9.
     #[inline]
     pub fn mip_mac_mobility_data(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::octets)
     }
     /// `[ MIP-Timestamp ]`: MIP-Timestamp (code 490), IETF RFC 5447, RFC 5778 RFC 5778 6.16.
     #[inline]
     pub fn mip_timestamp(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[24], self.end, rt::view::octets)
     }
     /// `[ QoS-Capability ]`: QoS-Capability (code 578), IETF RFC 5777 §6.
     #[inline]
     pub fn qos_capability(&self) -> Option<super::qos::QosCapabilityView<'a>> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(super::qos::QosCapabilityView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[25],
+            self.end,
+            super::qos::QosCapabilityView::read,
+        )
     }
     /// `*[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1.
     #[inline]
@@ -3346,32 +2349,33 @@ impl<'a> Mip6RequestView<'a> {
             self.count[1],
             508,
             0,
-            |avp| super::qos::QosResourcesView::read(avp),
+            super::qos::QosResourcesView::read,
         )
     }
     /// `[ Chargeable-User-Identity ]`: Chargeable-User-Identity (code 89), IETF RFC 5447, RFC 5778 RFC 5778 6.19.
     #[inline]
     pub fn chargeable_user_identity(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[27], self.end, rt::view::octets)
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[28], self.end, rt::view::text)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[29], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[30], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[30],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -3383,7 +2387,7 @@ impl<'a> Mip6RequestView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -3396,7 +2400,7 @@ impl<'a> Mip6RequestView<'a> {
             self.count[3],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -3404,10 +2408,7 @@ impl<'a> Mip6RequestView<'a> {
 impl std::fmt::Debug for Mip6RequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(Mip6RequestView), e),
-        }
+        rt::view::debug(self.to_struct(), "Mip6RequestView", f)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -3747,86 +2748,87 @@ impl<'a> Mip6AnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        super::base::AuthRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::base::AuthRequestType>,
+        )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::base::ReAuthRequestType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::enumerated::<super::base::ReAuthRequestType>,
+        )
     }
     /// `[ MIP6-Feature-Vector ]`: MIP6-Feature-Vector (code 124), IETF RFC 5447, RFC 5778 RFC 5447 4.2.5.
     #[inline]
     pub fn mip6_feature_vector(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u64>)
     }
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Option<Mip6AgentInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(Mip6AgentInfoView::read(avp))
+        rt::view::opt(self.root, self.first[13], self.end, Mip6AgentInfoView::read)
     }
     /// `*2[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
@@ -3838,14 +2840,13 @@ impl<'a> Mip6AnswerView<'a> {
             self.count[0],
             333,
             0,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `[ MIP-MN-HA-MSA ]`: MIP-MN-HA-MSA (code 492), IETF RFC 5447, RFC 5778 RFC 5778 6.12.
     #[inline]
     pub fn mip_mn_ha_msa(&self) -> Option<MipMnHaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(MipMnHaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[15], self.end, MipMnHaMsaView::read)
     }
     /// `*[ QoS-Resources ]`: QoS-Resources (code 508), IETF RFC 5777 §3.1.
     #[inline]
@@ -3859,26 +2860,23 @@ impl<'a> Mip6AnswerView<'a> {
             self.count[1],
             508,
             0,
-            |avp| super::qos::QosResourcesView::read(avp),
+            super::qos::QosResourcesView::read,
         )
     }
     /// `[ Chargeable-User-Identity ]`: Chargeable-User-Identity (code 89), IETF RFC 5447, RFC 5778 RFC 5778 6.19.
     #[inline]
     pub fn chargeable_user_identity(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -3890,7 +2888,7 @@ impl<'a> Mip6AnswerView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -3903,20 +2901,23 @@ impl<'a> Mip6AnswerView<'a> {
             self.count[3],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::value::<u32>)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
@@ -3928,7 +2929,7 @@ impl<'a> Mip6AnswerView<'a> {
             self.count[4],
             279,
             0,
-            |avp| super::base::FailedAvpView::read(avp),
+            super::base::FailedAvpView::read,
         )
     }
 }
@@ -3936,10 +2937,7 @@ impl<'a> Mip6AnswerView<'a> {
 impl std::fmt::Debug for Mip6AnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(Mip6AnswerView), e),
-        }
+        rt::view::debug(self.to_struct(), "Mip6AnswerView", f)
     }
 }
 #[cfg(

@@ -133,10 +133,7 @@ impl MipAlgorithmType {
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl std::fmt::Debug for MipAlgorithmType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MipAlgorithmType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MipAlgorithmType", self.0, f)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
@@ -195,10 +192,7 @@ impl MipReplayMode {
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
 impl std::fmt::Debug for MipReplayMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MipReplayMode), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MipReplayMode", self.0, f)
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a", feature = "mipv4"))]
@@ -275,94 +269,84 @@ impl MipMnAaaAuth {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_mn_aaa_spi = false;
-        let mut seen_mip_auth_input_data_length = false;
-        let mut seen_mip_authenticator_length = false;
-        let mut seen_mip_authenticator_offset = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                341,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                338,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                339,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                340,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (341, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_mn_aaa_spi,
-                        &mut seen_mip_mn_aaa_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (341, 0) => rt::typed::one(&mut self.mip_mn_aaa_spi, &avp, &mut w, 0, 64),
                 (338, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.mip_auth_input_data_length,
-                        &mut seen_mip_auth_input_data_length,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        64,
+                    )
                 }
                 (339, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.mip_authenticator_length,
-                        &mut seen_mip_authenticator_length,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        2,
+                        64,
+                    )
                 }
                 (340, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.mip_authenticator_offset,
-                        &mut seen_mip_authenticator_offset,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        3,
+                        64,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_mn_aaa_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(341, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_auth_input_data_length {
-            rt::typed::absent(
-                rt::AvpKey::new(338, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_authenticator_length {
-            rt::typed::absent(
-                rt::AvpKey::new(339, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_authenticator_offset {
-            rt::typed::absent(
-                rt::AvpKey::new(340, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -372,9 +356,7 @@ impl rt::AvpData for MipMnAaaAuth {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -382,51 +364,42 @@ impl rt::AvpData for MipMnAaaAuth {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_mn_aaa_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_auth_input_data_length, 0);
-        n += rt::AvpData::avp_len(&self.mip_authenticator_length, 0);
-        n += rt::AvpData::avp_len(&self.mip_authenticator_offset, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_mn_aaa_spi, 0)
+            + rt::typed::len_one(&self.mip_auth_input_data_length, 0)
+            + rt::typed::len_one(&self.mip_authenticator_length, 0)
+            + rt::typed::len_one(&self.mip_authenticator_offset, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_mn_aaa_spi,
-            buf,
-            341,
-            self.avp_flags.get(rt::AvpKey::new(341, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.mip_mn_aaa_spi, buf, &self.avp_flags, 341, 0, 64);
+        rt::typed::put_one(
             &self.mip_auth_input_data_length,
             buf,
+            &self.avp_flags,
             338,
-            self.avp_flags.get(rt::AvpKey::new(338, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mip_authenticator_length,
             buf,
+            &self.avp_flags,
             339,
-            self.avp_flags.get(rt::AvpKey::new(339, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mip_authenticator_offset,
             buf,
+            &self.avp_flags,
             340,
-            self.avp_flags.get(rt::AvpKey::new(340, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -470,54 +443,42 @@ impl MipOriginatingForeignAaa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_origin_realm = false;
-        let mut seen_origin_host = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -527,9 +488,7 @@ impl rt::AvpData for MipOriginatingForeignAaa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -537,35 +496,17 @@ impl rt::AvpData for MipOriginatingForeignAaa {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -656,54 +597,46 @@ impl MipHomeAgentHost {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 0, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 1, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -728,9 +661,7 @@ impl rt::AvpData for MipHomeAgentHost {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -738,35 +669,17 @@ impl rt::AvpData for MipHomeAgentHost {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -814,74 +727,57 @@ impl MipFaToMnMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_fa_to_mn_spi = false;
-        let mut seen_mip_algorithm_type = false;
-        let mut seen_mip_session_key = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                319,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (319, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_fa_to_mn_spi,
-                        &mut seen_mip_fa_to_mn_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_fa_to_mn_spi, &avp, &mut w, 0, 64)
                 }
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_algorithm_type,
-                        &mut seen_mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
                 }
                 (343, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_session_key,
-                        &mut seen_mip_session_key,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_fa_to_mn_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(319, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_algorithm_type {
-            rt::typed::absent(
-                rt::AvpKey::new(345, 0),
-                <MipAlgorithmType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_session_key {
-            rt::typed::absent(
-                rt::AvpKey::new(343, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -891,9 +787,7 @@ impl rt::AvpData for MipFaToMnMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -901,43 +795,19 @@ impl rt::AvpData for MipFaToMnMsa {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_fa_to_mn_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_algorithm_type, 0);
-        n += rt::AvpData::avp_len(&self.mip_session_key, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_fa_to_mn_spi, 0)
+            + rt::typed::len_one(&self.mip_algorithm_type, 0)
+            + rt::typed::len_one(&self.mip_session_key, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_fa_to_mn_spi,
-            buf,
-            319,
-            self.avp_flags.get(rt::AvpKey::new(319, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_algorithm_type,
-            buf,
-            345,
-            self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_session_key,
-            buf,
-            343,
-            self.avp_flags.get(rt::AvpKey::new(343, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_fa_to_mn_spi, buf, &self.avp_flags, 319, 0, 64);
+        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -985,74 +855,57 @@ impl MipFaToHaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_fa_to_ha_spi = false;
-        let mut seen_mip_algorithm_type = false;
-        let mut seen_mip_session_key = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                318,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (318, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_fa_to_ha_spi,
-                        &mut seen_mip_fa_to_ha_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_fa_to_ha_spi, &avp, &mut w, 0, 64)
                 }
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_algorithm_type,
-                        &mut seen_mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
                 }
                 (343, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_session_key,
-                        &mut seen_mip_session_key,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_fa_to_ha_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(318, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_algorithm_type {
-            rt::typed::absent(
-                rt::AvpKey::new(345, 0),
-                <MipAlgorithmType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_session_key {
-            rt::typed::absent(
-                rt::AvpKey::new(343, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1062,9 +915,7 @@ impl rt::AvpData for MipFaToHaMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1072,43 +923,19 @@ impl rt::AvpData for MipFaToHaMsa {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_fa_to_ha_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_algorithm_type, 0);
-        n += rt::AvpData::avp_len(&self.mip_session_key, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_fa_to_ha_spi, 0)
+            + rt::typed::len_one(&self.mip_algorithm_type, 0)
+            + rt::typed::len_one(&self.mip_session_key, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_fa_to_ha_spi,
-            buf,
-            318,
-            self.avp_flags.get(rt::AvpKey::new(318, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_algorithm_type,
-            buf,
-            345,
-            self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_session_key,
-            buf,
-            343,
-            self.avp_flags.get(rt::AvpKey::new(343, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_fa_to_ha_spi, buf, &self.avp_flags, 318, 0, 64);
+        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1156,74 +983,57 @@ impl MipHaToFaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_ha_to_fa_spi = false;
-        let mut seen_mip_algorithm_type = false;
-        let mut seen_mip_session_key = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                323,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (323, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_ha_to_fa_spi,
-                        &mut seen_mip_ha_to_fa_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_ha_to_fa_spi, &avp, &mut w, 0, 64)
                 }
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_algorithm_type,
-                        &mut seen_mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
                 }
                 (343, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_session_key,
-                        &mut seen_mip_session_key,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_ha_to_fa_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(323, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_algorithm_type {
-            rt::typed::absent(
-                rt::AvpKey::new(345, 0),
-                <MipAlgorithmType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_session_key {
-            rt::typed::absent(
-                rt::AvpKey::new(343, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1233,9 +1043,7 @@ impl rt::AvpData for MipHaToFaMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1243,43 +1051,19 @@ impl rt::AvpData for MipHaToFaMsa {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_ha_to_fa_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_algorithm_type, 0);
-        n += rt::AvpData::avp_len(&self.mip_session_key, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_ha_to_fa_spi, 0)
+            + rt::typed::len_one(&self.mip_algorithm_type, 0)
+            + rt::typed::len_one(&self.mip_session_key, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_ha_to_fa_spi,
-            buf,
-            323,
-            self.avp_flags.get(rt::AvpKey::new(323, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_algorithm_type,
-            buf,
-            345,
-            self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_session_key,
-            buf,
-            343,
-            self.avp_flags.get(rt::AvpKey::new(343, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_ha_to_fa_spi, buf, &self.avp_flags, 323, 0, 64);
+        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1334,94 +1118,66 @@ impl MipHaToMnMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_mn_ha_spi = false;
-        let mut seen_mip_algorithm_type = false;
-        let mut seen_mip_replay_mode = false;
-        let mut seen_mip_session_key = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                491,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                346,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                343,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (491, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_mn_ha_spi,
-                        &mut seen_mip_mn_ha_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (491, 0) => rt::typed::one(&mut self.mip_mn_ha_spi, &avp, &mut w, 0, 64),
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_algorithm_type,
-                        &mut seen_mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
                 }
                 (346, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_replay_mode,
-                        &mut seen_mip_replay_mode,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_replay_mode, &avp, &mut w, 2, 64)
                 }
                 (343, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_session_key,
-                        &mut seen_mip_session_key,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 3, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_mn_ha_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(491, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_algorithm_type {
-            rt::typed::absent(
-                rt::AvpKey::new(345, 0),
-                <MipAlgorithmType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_replay_mode {
-            rt::typed::absent(
-                rt::AvpKey::new(346, 0),
-                <MipReplayMode as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_session_key {
-            rt::typed::absent(
-                rt::AvpKey::new(343, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1431,9 +1187,7 @@ impl rt::AvpData for MipHaToMnMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1441,51 +1195,21 @@ impl rt::AvpData for MipHaToMnMsa {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_mn_ha_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_algorithm_type, 0);
-        n += rt::AvpData::avp_len(&self.mip_replay_mode, 0);
-        n += rt::AvpData::avp_len(&self.mip_session_key, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_mn_ha_spi, 0)
+            + rt::typed::len_one(&self.mip_algorithm_type, 0)
+            + rt::typed::len_one(&self.mip_replay_mode, 0)
+            + rt::typed::len_one(&self.mip_session_key, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_mn_ha_spi,
-            buf,
-            491,
-            self.avp_flags.get(rt::AvpKey::new(491, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_algorithm_type,
-            buf,
-            345,
-            self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_replay_mode,
-            buf,
-            346,
-            self.avp_flags.get(rt::AvpKey::new(346, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_session_key,
-            buf,
-            343,
-            self.avp_flags.get(rt::AvpKey::new(343, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
+        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_one(&self.mip_replay_mode, buf, &self.avp_flags, 346, 0, 64);
+        rt::typed::put_one(&self.mip_session_key, buf, &self.avp_flags, 343, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1535,74 +1259,55 @@ impl MipMnToFaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_mn_to_fa_spi = false;
-        let mut seen_mip_algorithm_type = false;
-        let mut seen_mip_nonce = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                324,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                335,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (324, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_mn_to_fa_spi,
-                        &mut seen_mip_mn_to_fa_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_mn_to_fa_spi, &avp, &mut w, 0, 64)
                 }
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_algorithm_type,
-                        &mut seen_mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
                 }
-                (335, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_nonce,
-                        &mut seen_mip_nonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (335, 0) => rt::typed::one(&mut self.mip_nonce, &avp, &mut w, 2, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_mn_to_fa_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(324, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_algorithm_type {
-            rt::typed::absent(
-                rt::AvpKey::new(345, 0),
-                <MipAlgorithmType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_nonce {
-            rt::typed::absent(
-                rt::AvpKey::new(335, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1612,9 +1317,7 @@ impl rt::AvpData for MipMnToFaMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1622,43 +1325,18 @@ impl rt::AvpData for MipMnToFaMsa {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_mn_to_fa_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_algorithm_type, 0);
-        n += rt::AvpData::avp_len(&self.mip_nonce, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_mn_to_fa_spi, 0)
+            + rt::typed::len_one(&self.mip_algorithm_type, 0)
+            + rt::typed::len_one(&self.mip_nonce, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_mn_to_fa_spi,
-            buf,
-            324,
-            self.avp_flags.get(rt::AvpKey::new(324, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_algorithm_type,
-            buf,
-            345,
-            self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_nonce,
-            buf,
-            335,
-            self.avp_flags.get(rt::AvpKey::new(335, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_mn_to_fa_spi, buf, &self.avp_flags, 324, 0, 64);
+        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_one(&self.mip_nonce, buf, &self.avp_flags, 335, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1712,94 +1390,64 @@ impl MipMnToHaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mip_mn_ha_spi = false;
-        let mut seen_mip_algorithm_type = false;
-        let mut seen_mip_replay_mode = false;
-        let mut seen_mip_nonce = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                491,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                345,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                346,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                335,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (491, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_mn_ha_spi,
-                        &mut seen_mip_mn_ha_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (491, 0) => rt::typed::one(&mut self.mip_mn_ha_spi, &avp, &mut w, 0, 64),
                 (345, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_algorithm_type,
-                        &mut seen_mip_algorithm_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
                 }
                 (346, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_replay_mode,
-                        &mut seen_mip_replay_mode,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_replay_mode, &avp, &mut w, 2, 64)
                 }
-                (335, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_nonce,
-                        &mut seen_mip_nonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (335, 0) => rt::typed::one(&mut self.mip_nonce, &avp, &mut w, 3, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mip_mn_ha_spi {
-            rt::typed::absent(
-                rt::AvpKey::new(491, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_algorithm_type {
-            rt::typed::absent(
-                rt::AvpKey::new(345, 0),
-                <MipAlgorithmType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_replay_mode {
-            rt::typed::absent(
-                rt::AvpKey::new(346, 0),
-                <MipReplayMode as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mip_nonce {
-            rt::typed::absent(
-                rt::AvpKey::new(335, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1809,9 +1457,7 @@ impl rt::AvpData for MipMnToHaMsa {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1819,51 +1465,20 @@ impl rt::AvpData for MipMnToHaMsa {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mip_mn_ha_spi, 0);
-        n += rt::AvpData::avp_len(&self.mip_algorithm_type, 0);
-        n += rt::AvpData::avp_len(&self.mip_replay_mode, 0);
-        n += rt::AvpData::avp_len(&self.mip_nonce, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mip_mn_ha_spi, 0)
+            + rt::typed::len_one(&self.mip_algorithm_type, 0)
+            + rt::typed::len_one(&self.mip_replay_mode, 0)
+            + rt::typed::len_one(&self.mip_nonce, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mip_mn_ha_spi,
-            buf,
-            491,
-            self.avp_flags.get(rt::AvpKey::new(491, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_algorithm_type,
-            buf,
-            345,
-            self.avp_flags.get(rt::AvpKey::new(345, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_replay_mode,
-            buf,
-            346,
-            self.avp_flags.get(rt::AvpKey::new(346, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_nonce,
-            buf,
-            335,
-            self.avp_flags.get(rt::AvpKey::new(335, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.mip_mn_ha_spi, buf, &self.avp_flags, 491, 0, 64);
+        rt::typed::put_one(&self.mip_algorithm_type, buf, &self.avp_flags, 345, 0, 64);
+        rt::typed::put_one(&self.mip_replay_mode, buf, &self.avp_flags, 346, 0, 64);
+        rt::typed::put_one(&self.mip_nonce, buf, &self.avp_flags, 335, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2000,311 +1615,151 @@ impl AaMobileNodeRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_user_name = false;
-        let mut seen_destination_realm = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_mip_reg_request = false;
-        let mut seen_mip_mn_aaa_auth = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                1,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                320,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+            rt::typed::Required::new(7, 1, 322, 0, 64, rt::dictionary::AvpType::Grouped),
+        ];
+        let mut count = [0u32; 23usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.user_name,
-                        &mut seen_user_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 2, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (320, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_reg_request,
-                        &mut seen_mip_reg_request,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_reg_request, &avp, &mut w, 6, 64)
                 }
                 (322, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_mn_aaa_auth,
-                        &mut seen_mip_mn_aaa_auth,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_mn_aaa_auth, &avp, &mut w, 7, 64)
                 }
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (333, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mobile_node_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_mobile_node_address, &avp, &mut w, 64)
                 }
                 (334, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_home_agent_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_home_agent_address, &avp, &mut w, 64)
                 }
                 (337, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_feature_vector,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_feature_vector, &avp, &mut w, 64)
                 }
                 (347, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.mip_originating_foreign_aaa,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
-                (344, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_fa_challenge,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (344, 0) => rt::typed::opt(&mut self.mip_fa_challenge, &avp, &mut w, 64),
                 (336, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.mip_candidate_home_agent_host,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (348, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_home_agent_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_home_agent_host, &avp, &mut w, 64)
                 }
-                (323, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_ha_to_fa_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (323, 0) => rt::typed::opt(&mut self.mip_ha_to_fa_spi, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 21, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_user_name {
-            rt::typed::absent(
-                rt::AvpKey::new(1, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_mip_reg_request {
-            rt::typed::absent(
-                rt::AvpKey::new(320, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_mip_mn_aaa_auth {
-            rt::typed::absent(
-                rt::AvpKey::new(322, 0),
-                <MipMnAaaAuth as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2330,260 +1785,91 @@ impl rt::typed::Command for AaMobileNodeRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.user_name, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.mip_reg_request, 0);
-        n += rt::AvpData::avp_len(&self.mip_mn_aaa_auth, 0);
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_feature_vector {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_originating_foreign_aaa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_fa_challenge {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_candidate_home_agent_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_home_agent_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_ha_to_fa_spi {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.user_name, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.mip_reg_request, 0)
+            + rt::typed::len_one(&self.mip_mn_aaa_auth, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.mip_mobile_node_address, 0)
+            + rt::typed::len_opt(&self.mip_home_agent_address, 0)
+            + rt::typed::len_opt(&self.mip_feature_vector, 0)
+            + rt::typed::len_opt(&self.mip_originating_foreign_aaa, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_opt(&self.mip_fa_challenge, 0)
+            + rt::typed::len_opt(&self.mip_candidate_home_agent_host, 0)
+            + rt::typed::len_opt(&self.mip_home_agent_host, 0)
+            + rt::typed::len_opt(&self.mip_ha_to_fa_spi, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.mip_reg_request, buf, &self.avp_flags, 320, 0, 64);
+        rt::typed::put_one(&self.mip_mn_aaa_auth, buf, &self.avp_flags, 322, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_mobile_node_address,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            333,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(
+            &self.mip_home_agent_address,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            334,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.user_name,
+        rt::typed::put_opt(&self.mip_feature_vector, buf, &self.avp_flags, 337, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_originating_foreign_aaa,
             buf,
-            1,
-            self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            347,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_opt(&self.mip_fa_challenge, buf, &self.avp_flags, 344, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_candidate_home_agent_host,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            336,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_reg_request,
-            buf,
-            320,
-            self.avp_flags.get(rt::AvpKey::new(320, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_mn_aaa_auth,
-            buf,
-            322,
-            self.avp_flags.get(rt::AvpKey::new(322, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                333,
-                self.avp_flags.get(rt::AvpKey::new(333, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                334,
-                self.avp_flags.get(rt::AvpKey::new(334, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_feature_vector {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                337,
-                self.avp_flags.get(rt::AvpKey::new(337, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_originating_foreign_aaa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                347,
-                self.avp_flags.get(rt::AvpKey::new(347, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_fa_challenge {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                344,
-                self.avp_flags.get(rt::AvpKey::new(344, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_candidate_home_agent_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                336,
-                self.avp_flags.get(rt::AvpKey::new(336, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_home_agent_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                348,
-                self.avp_flags.get(rt::AvpKey::new(348, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_ha_to_fa_spi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                323,
-                self.avp_flags.get(rt::AvpKey::new(323, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.mip_home_agent_host, buf, &self.avp_flags, 348, 0, 64);
+        rt::typed::put_opt(&self.mip_ha_to_fa_spi, buf, &self.avp_flags, 323, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2728,292 +2014,118 @@ impl AaMobileNodeAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 25usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
                 (285, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.re_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.re_auth_request_type, &avp, &mut w, 64)
                 }
                 (337, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_feature_vector,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_feature_vector, &avp, &mut w, 64)
                 }
-                (321, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_reg_reply,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (325, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mn_to_fa_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (331, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mn_to_ha_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (326, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_fa_to_mn_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (328, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_fa_to_ha_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (332, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_ha_to_mn_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (367, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_msa_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (321, 0) => rt::typed::opt(&mut self.mip_reg_reply, &avp, &mut w, 64),
+                (325, 0) => rt::typed::opt(&mut self.mip_mn_to_fa_msa, &avp, &mut w, 64),
+                (331, 0) => rt::typed::opt(&mut self.mip_mn_to_ha_msa, &avp, &mut w, 64),
+                (326, 0) => rt::typed::opt(&mut self.mip_fa_to_mn_msa, &avp, &mut w, 64),
+                (328, 0) => rt::typed::opt(&mut self.mip_fa_to_ha_msa, &avp, &mut w, 64),
+                (332, 0) => rt::typed::opt(&mut self.mip_ha_to_mn_msa, &avp, &mut w, 64),
+                (367, 0) => rt::typed::opt(&mut self.mip_msa_lifetime, &avp, &mut w, 64),
                 (334, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_home_agent_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_home_agent_address, &avp, &mut w, 64)
                 }
                 (333, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mobile_node_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_mobile_node_address, &avp, &mut w, 64)
                 }
                 (342, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.mip_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.mip_filter_rule,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 24, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3039,296 +2151,80 @@ impl rt::typed::Command for AaMobileNodeAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.re_auth_request_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_feature_vector {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_reg_reply {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mn_to_fa_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mn_to_ha_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_fa_to_mn_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_fa_to_ha_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_ha_to_mn_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_msa_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.mip_filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.re_auth_request_type, 0)
+            + rt::typed::len_opt(&self.mip_feature_vector, 0)
+            + rt::typed::len_opt(&self.mip_reg_reply, 0)
+            + rt::typed::len_opt(&self.mip_mn_to_fa_msa, 0)
+            + rt::typed::len_opt(&self.mip_mn_to_ha_msa, 0)
+            + rt::typed::len_opt(&self.mip_fa_to_mn_msa, 0)
+            + rt::typed::len_opt(&self.mip_fa_to_ha_msa, 0)
+            + rt::typed::len_opt(&self.mip_ha_to_mn_msa, 0)
+            + rt::typed::len_opt(&self.mip_msa_lifetime, 0)
+            + rt::typed::len_opt(&self.mip_home_agent_address, 0)
+            + rt::typed::len_opt(&self.mip_mobile_node_address, 0)
+            + rt::typed::len_all(&self.mip_filter_rule, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
+        rt::typed::put_opt(&self.mip_feature_vector, buf, &self.avp_flags, 337, 0, 64);
+        rt::typed::put_opt(&self.mip_reg_reply, buf, &self.avp_flags, 321, 0, 64);
+        rt::typed::put_opt(&self.mip_mn_to_fa_msa, buf, &self.avp_flags, 325, 0, 64);
+        rt::typed::put_opt(&self.mip_mn_to_ha_msa, buf, &self.avp_flags, 331, 0, 64);
+        rt::typed::put_opt(&self.mip_fa_to_mn_msa, buf, &self.avp_flags, 326, 0, 64);
+        rt::typed::put_opt(&self.mip_fa_to_ha_msa, buf, &self.avp_flags, 328, 0, 64);
+        rt::typed::put_opt(&self.mip_ha_to_mn_msa, buf, &self.avp_flags, 332, 0, 64);
+        rt::typed::put_opt(&self.mip_msa_lifetime, buf, &self.avp_flags, 367, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_home_agent_address,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            334,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
+        rt::typed::put_opt(
+            &self.mip_mobile_node_address,
             buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            333,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.re_auth_request_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                285,
-                self.avp_flags.get(rt::AvpKey::new(285, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_feature_vector {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                337,
-                self.avp_flags.get(rt::AvpKey::new(337, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_reg_reply {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                321,
-                self.avp_flags.get(rt::AvpKey::new(321, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mn_to_fa_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                325,
-                self.avp_flags.get(rt::AvpKey::new(325, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mn_to_ha_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                331,
-                self.avp_flags.get(rt::AvpKey::new(331, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_fa_to_mn_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                326,
-                self.avp_flags.get(rt::AvpKey::new(326, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_fa_to_ha_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                328,
-                self.avp_flags.get(rt::AvpKey::new(328, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_ha_to_mn_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                332,
-                self.avp_flags.get(rt::AvpKey::new(332, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_msa_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                367,
-                self.avp_flags.get(rt::AvpKey::new(367, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                334,
-                self.avp_flags.get(rt::AvpKey::new(334, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                333,
-                self.avp_flags.get(rt::AvpKey::new(333, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.mip_filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                342,
-                self.avp_flags.get(rt::AvpKey::new(342, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.mip_filter_rule, buf, &self.avp_flags, 342, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3523,335 +2419,170 @@ impl HomeAgentMipRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_authorization_lifetime = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_mip_reg_request = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_user_name = false;
-        let mut seen_destination_realm = false;
-        let mut seen_mip_feature_vector = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                291,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                320,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                1,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                8,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                9,
+                1,
+                337,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 23usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.authorization_lifetime,
-                        &mut seen_authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.authorization_lifetime, &avp, &mut w, 2, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
                 (320, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_reg_request,
-                        &mut seen_mip_reg_request,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_reg_request, &avp, &mut w, 4, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.user_name,
-                        &mut seen_user_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
+                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 7, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 8, 64)
                 }
                 (337, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mip_feature_vector,
-                        &mut seen_mip_feature_vector,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mip_feature_vector, &avp, &mut w, 9, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (331, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mn_to_ha_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (325, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mn_to_fa_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (332, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_ha_to_mn_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (329, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_ha_to_fa_msa,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (367, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_msa_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (331, 0) => rt::typed::opt(&mut self.mip_mn_to_ha_msa, &avp, &mut w, 64),
+                (325, 0) => rt::typed::opt(&mut self.mip_mn_to_fa_msa, &avp, &mut w, 64),
+                (332, 0) => rt::typed::opt(&mut self.mip_ha_to_mn_msa, &avp, &mut w, 64),
+                (329, 0) => rt::typed::opt(&mut self.mip_ha_to_fa_msa, &avp, &mut w, 64),
+                (367, 0) => rt::typed::opt(&mut self.mip_msa_lifetime, &avp, &mut w, 64),
                 (347, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.mip_originating_foreign_aaa,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (333, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mobile_node_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_mobile_node_address, &avp, &mut w, 64)
                 }
                 (334, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_home_agent_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_home_agent_address, &avp, &mut w, 64)
                 }
                 (342, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.mip_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.mip_filter_rule,
                         &avp,
-                        cx,
+                        &mut w,
+                        19,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 21, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_authorization_lifetime {
-            rt::typed::absent(
-                rt::AvpKey::new(291, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_mip_reg_request {
-            rt::typed::absent(
-                rt::AvpKey::new(320, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_user_name {
-            rt::typed::absent(
-                rt::AvpKey::new(1, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_mip_feature_vector {
-            rt::typed::absent(
-                rt::AvpKey::new(337, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3877,252 +2608,84 @@ impl rt::typed::Command for HomeAgentMipRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.authorization_lifetime, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.mip_reg_request, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.user_name, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.mip_feature_vector, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mn_to_ha_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mn_to_fa_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_ha_to_mn_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_ha_to_fa_msa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_msa_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_originating_foreign_aaa {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.mip_filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.authorization_lifetime, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.mip_reg_request, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.user_name, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.mip_feature_vector, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.mip_mn_to_ha_msa, 0)
+            + rt::typed::len_opt(&self.mip_mn_to_fa_msa, 0)
+            + rt::typed::len_opt(&self.mip_ha_to_mn_msa, 0)
+            + rt::typed::len_opt(&self.mip_ha_to_fa_msa, 0)
+            + rt::typed::len_opt(&self.mip_msa_lifetime, 0)
+            + rt::typed::len_opt(&self.mip_originating_foreign_aaa, 0)
+            + rt::typed::len_opt(&self.mip_mobile_node_address, 0)
+            + rt::typed::len_opt(&self.mip_home_agent_address, 0)
+            + rt::typed::len_all(&self.mip_filter_rule, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(
             &self.authorization_lifetime,
             buf,
+            &self.avp_flags,
             291,
-            self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.mip_reg_request, buf, &self.avp_flags, 320, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.mip_feature_vector, buf, &self.avp_flags, 337, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.mip_mn_to_ha_msa, buf, &self.avp_flags, 331, 0, 64);
+        rt::typed::put_opt(&self.mip_mn_to_fa_msa, buf, &self.avp_flags, 325, 0, 64);
+        rt::typed::put_opt(&self.mip_ha_to_mn_msa, buf, &self.avp_flags, 332, 0, 64);
+        rt::typed::put_opt(&self.mip_ha_to_fa_msa, buf, &self.avp_flags, 329, 0, 64);
+        rt::typed::put_opt(&self.mip_msa_lifetime, buf, &self.avp_flags, 367, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_originating_foreign_aaa,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            347,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.mip_reg_request,
+        rt::typed::put_opt(
+            &self.mip_mobile_node_address,
             buf,
-            320,
-            self.avp_flags.get(rt::AvpKey::new(320, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            333,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.mip_home_agent_address,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            334,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.user_name,
-            buf,
-            1,
-            self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.mip_feature_vector,
-            buf,
-            337,
-            self.avp_flags.get(rt::AvpKey::new(337, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mn_to_ha_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                331,
-                self.avp_flags.get(rt::AvpKey::new(331, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mn_to_fa_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                325,
-                self.avp_flags.get(rt::AvpKey::new(325, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_ha_to_mn_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                332,
-                self.avp_flags.get(rt::AvpKey::new(332, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_ha_to_fa_msa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                329,
-                self.avp_flags.get(rt::AvpKey::new(329, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_msa_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                367,
-                self.avp_flags.get(rt::AvpKey::new(367, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_originating_foreign_aaa {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                347,
-                self.avp_flags.get(rt::AvpKey::new(347, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                333,
-                self.avp_flags.get(rt::AvpKey::new(333, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                334,
-                self.avp_flags.get(rt::AvpKey::new(334, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.mip_filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                342,
-                self.avp_flags.get(rt::AvpKey::new(342, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.mip_filter_rule, buf, &self.avp_flags, 342, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4223,209 +2786,92 @@ impl HomeAgentMipAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 16usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (321, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_reg_reply,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
+                (321, 0) => rt::typed::opt(&mut self.mip_reg_reply, &avp, &mut w, 64),
                 (334, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_home_agent_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_home_agent_address, &avp, &mut w, 64)
                 }
                 (333, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_mobile_node_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mip_mobile_node_address, &avp, &mut w, 64)
                 }
-                (318, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_fa_to_ha_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (319, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip_fa_to_mn_spi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (318, 0) => rt::typed::opt(&mut self.mip_fa_to_ha_spi, &avp, &mut w, 64),
+                (319, 0) => rt::typed::opt(&mut self.mip_fa_to_mn_spi, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4451,188 +2897,55 @@ impl rt::typed::Command for HomeAgentMipAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_reg_reply {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_fa_to_ha_spi {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.mip_fa_to_mn_spi {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.mip_reg_reply, 0)
+            + rt::typed::len_opt(&self.mip_home_agent_address, 0)
+            + rt::typed::len_opt(&self.mip_mobile_node_address, 0)
+            + rt::typed::len_opt(&self.mip_fa_to_ha_spi, 0)
+            + rt::typed::len_opt(&self.mip_fa_to_mn_spi, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.mip_reg_reply, buf, &self.avp_flags, 321, 0, 64);
+        rt::typed::put_opt(
+            &self.mip_home_agent_address,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            334,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(
+            &self.mip_mobile_node_address,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            333,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_reg_reply {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                321,
-                self.avp_flags.get(rt::AvpKey::new(321, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_home_agent_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                334,
-                self.avp_flags.get(rt::AvpKey::new(334, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_mobile_node_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                333,
-                self.avp_flags.get(rt::AvpKey::new(333, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_fa_to_ha_spi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                318,
-                self.avp_flags.get(rt::AvpKey::new(318, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.mip_fa_to_mn_spi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                319,
-                self.avp_flags.get(rt::AvpKey::new(319, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.mip_fa_to_ha_spi, buf, &self.avp_flags, 318, 0, 64);
+        rt::typed::put_opt(&self.mip_fa_to_mn_spi, buf, &self.avp_flags, 319, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -4880,36 +3193,29 @@ impl<'a> MipMnAaaAuthView<'a> {
     /// `{ MIP-MN-AAA-SPI }`: MIP-MN-AAA-SPI (code 341), IETF RFC 4004 §7.6.1.
     #[inline]
     pub fn mip_mn_aaa_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Auth-Input-Data-Length }`: MIP-Auth-Input-Data-Length (code 338), IETF RFC 4004 §7.6.2.
     #[inline]
     pub fn mip_auth_input_data_length(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Authenticator-Length }`: MIP-Authenticator-Length (code 339), IETF RFC 4004 §7.6.3.
     #[inline]
     pub fn mip_authenticator_length(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Authenticator-Offset }`: MIP-Authenticator-Offset (code 340), IETF RFC 4004 §7.6.4.
     #[inline]
     pub fn mip_authenticator_offset(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipMnAaaAuthView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipMnAaaAuthView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipMnAaaAuthView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -5064,28 +3370,19 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipOriginatingForeignAaaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(MipOriginatingForeignAaaView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "MipOriginatingForeignAaaView", f)
     }
 }
 #[cfg(
@@ -5270,14 +3567,12 @@ impl<'a> MipHomeAgentHostView<'a> {
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(
@@ -5299,12 +3594,7 @@ impl<'a> MipHomeAgentHostView<'a> {
 impl std::fmt::Debug for MipHomeAgentHostView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(MipHomeAgentHostView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "MipHomeAgentHostView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -5470,30 +3760,29 @@ impl<'a> MipFaToMnMsaView<'a> {
     /// `{ MIP-FA-to-MN-SPI }`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     #[inline]
     pub fn mip_fa_to_mn_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        MipAlgorithmType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<MipAlgorithmType>,
+        )
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipFaToMnMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipFaToMnMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipFaToMnMsaView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -5659,30 +3948,29 @@ impl<'a> MipFaToHaMsaView<'a> {
     /// `{ MIP-FA-to-HA-SPI }`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     #[inline]
     pub fn mip_fa_to_ha_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        MipAlgorithmType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<MipAlgorithmType>,
+        )
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipFaToHaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipFaToHaMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipFaToHaMsaView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -5848,30 +4136,29 @@ impl<'a> MipHaToFaMsaView<'a> {
     /// `{ MIP-HA-to-FA-SPI }`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     #[inline]
     pub fn mip_ha_to_fa_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        MipAlgorithmType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<MipAlgorithmType>,
+        )
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipHaToFaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipHaToFaMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipHaToFaMsaView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -6053,36 +4340,39 @@ impl<'a> MipHaToMnMsaView<'a> {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        MipAlgorithmType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<MipAlgorithmType>,
+        )
     }
     /// `{ MIP-Replay-Mode }`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&self) -> MipReplayMode {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        MipReplayMode(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<MipReplayMode>,
+        )
     }
     /// `{ MIP-Session-Key }`: MIP-Session-Key (code 343), IETF RFC 4004 §9.7.
     #[inline]
     pub fn mip_session_key(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipHaToMnMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipHaToMnMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipHaToMnMsaView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -6248,30 +4538,29 @@ impl<'a> MipMnToFaMsaView<'a> {
     /// `{ MIP-MN-to-FA-SPI }`: MIP-MN-to-FA-SPI (code 324), IETF RFC 4004 §11.1.
     #[inline]
     pub fn mip_mn_to_fa_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        MipAlgorithmType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<MipAlgorithmType>,
+        )
     }
     /// `{ MIP-Nonce }`: MIP-Nonce (code 335), IETF RFC 4004 §9.12.
     #[inline]
     pub fn mip_nonce(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipMnToFaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipMnToFaMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipMnToFaMsaView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -6453,36 +4742,39 @@ impl<'a> MipMnToHaMsaView<'a> {
     /// `{ MIP-MN-HA-SPI }`: MIP-MN-HA-SPI (code 491), IETF RFC 5447, RFC 5778 RFC 5778 6.4.
     #[inline]
     pub fn mip_mn_ha_spi(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MIP-Algorithm-Type }`: MIP-Algorithm-Type (code 345), IETF RFC 4004 §9.8.
     #[inline]
     pub fn mip_algorithm_type(&self) -> MipAlgorithmType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        MipAlgorithmType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<MipAlgorithmType>,
+        )
     }
     /// `{ MIP-Replay-Mode }`: MIP-Replay-Mode (code 346), IETF RFC 4004 §9.9.
     #[inline]
     pub fn mip_replay_mode(&self) -> MipReplayMode {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        MipReplayMode(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<MipReplayMode>,
+        )
     }
     /// `{ MIP-Nonce }`: MIP-Nonce (code 335), IETF RFC 4004 §9.12.
     #[inline]
     pub fn mip_nonce(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipMnToHaMsaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MipMnToHaMsaView), e),
-        }
+        rt::view::debug(self.to_struct(), "MipMnToHaMsaView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -6818,130 +5110,129 @@ impl<'a> AaMobileNodeRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ MIP-Reg-Request }`: MIP-Reg-Request (code 320), IETF RFC 4004 §7.1.
     #[inline]
     pub fn mip_reg_request(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[6], self.end, rt::view::octets)
     }
     /// `{ MIP-MN-AAA-Auth }`: MIP-MN-AAA-Auth (code 322), IETF RFC 4004 §7.6.
     #[inline]
     pub fn mip_mn_aaa_auth(&self) -> MipMnAaaAuthView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        MipMnAaaAuthView::read(avp)
+        rt::view::one(self.root, self.first[7], self.end, MipMnAaaAuthView::read)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-Feature-Vector ]`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-Originating-Foreign-AAA ]`: MIP-Originating-Foreign-AAA (code 347), IETF RFC 4004 §7.10.
     #[inline]
     pub fn mip_originating_foreign_aaa(
         &self,
     ) -> Option<MipOriginatingForeignAaaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(MipOriginatingForeignAaaView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            MipOriginatingForeignAaaView::read,
+        )
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `[ MIP-FA-Challenge ]`: MIP-FA-Challenge (code 344), IETF RFC 4004 §7.7.
     #[inline]
     pub fn mip_fa_challenge(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
     }
     /// `[ MIP-Candidate-Home-Agent-Host ]`: MIP-Candidate-Home-Agent-Host (code 336), IETF RFC 4004 §7.9.
     #[inline]
     pub fn mip_candidate_home_agent_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::text)
     }
     /// `[ MIP-Home-Agent-Host ]`: MIP-Home-Agent-Host (code 348), IETF RFC 4004 §7.11.
     #[inline]
     pub fn mip_home_agent_host(&self) -> Option<MipHomeAgentHostView<'a>> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(MipHomeAgentHostView::read(avp))
+        rt::view::opt(self.root, self.first[19], self.end, MipHomeAgentHostView::read)
     }
     /// `[ MIP-HA-to-FA-SPI ]`: MIP-HA-to-FA-SPI (code 323), IETF RFC 4004 §9.14.
     #[inline]
     pub fn mip_ha_to_fa_spi(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -6953,7 +5244,7 @@ impl<'a> AaMobileNodeRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -6966,7 +5257,7 @@ impl<'a> AaMobileNodeRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -6974,12 +5265,7 @@ impl<'a> AaMobileNodeRequestView<'a> {
 impl std::fmt::Debug for AaMobileNodeRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AaMobileNodeRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AaMobileNodeRequestView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -7299,134 +5585,132 @@ impl<'a> AaMobileNodeAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::base::ReAuthRequestType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::enumerated::<super::base::ReAuthRequestType>,
+        )
     }
     /// `[ MIP-Feature-Vector ]`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-Reg-Reply ]`: MIP-Reg-Reply (code 321), IETF RFC 4004 §7.2.
     #[inline]
     pub fn mip_reg_reply(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
     }
     /// `[ MIP-MN-to-FA-MSA ]`: MIP-MN-to-FA-MSA (code 325), IETF RFC 4004 §9.5.
     #[inline]
     pub fn mip_mn_to_fa_msa(&self) -> Option<MipMnToFaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(MipMnToFaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[14], self.end, MipMnToFaMsaView::read)
     }
     /// `[ MIP-MN-to-HA-MSA ]`: MIP-MN-to-HA-MSA (code 331), IETF RFC 4004 §9.6.
     #[inline]
     pub fn mip_mn_to_ha_msa(&self) -> Option<MipMnToHaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(MipMnToHaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[15], self.end, MipMnToHaMsaView::read)
     }
     /// `[ MIP-FA-to-MN-MSA ]`: MIP-FA-to-MN-MSA (code 326), IETF RFC 4004 §9.1.
     #[inline]
     pub fn mip_fa_to_mn_msa(&self) -> Option<MipFaToMnMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(MipFaToMnMsaView::read(avp))
+        rt::view::opt(self.root, self.first[16], self.end, MipFaToMnMsaView::read)
     }
     /// `[ MIP-FA-to-HA-MSA ]`: MIP-FA-to-HA-MSA (code 328), IETF RFC 4004 §9.2.
     #[inline]
     pub fn mip_fa_to_ha_msa(&self) -> Option<MipFaToHaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(MipFaToHaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[17], self.end, MipFaToHaMsaView::read)
     }
     /// `[ MIP-HA-to-MN-MSA ]`: MIP-HA-to-MN-MSA (code 332), IETF RFC 4004 §9.4.
     #[inline]
     pub fn mip_ha_to_mn_msa(&self) -> Option<MipHaToMnMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(MipHaToMnMsaView::read(avp))
+        rt::view::opt(self.root, self.first[18], self.end, MipHaToMnMsaView::read)
     }
     /// `[ MIP-MSA-Lifetime ]`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[20],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[21],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `*[ MIP-Filter-Rule ]`: MIP-Filter-Rule (code 342), IETF RFC 4004 §7.8.
     #[inline]
@@ -7438,14 +5722,13 @@ impl<'a> AaMobileNodeAnswerView<'a> {
             self.count[0],
             342,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -7457,7 +5740,7 @@ impl<'a> AaMobileNodeAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -7465,12 +5748,7 @@ impl<'a> AaMobileNodeAnswerView<'a> {
 impl std::fmt::Debug for AaMobileNodeAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AaMobileNodeAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AaMobileNodeAnswerView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -7833,118 +6111,119 @@ impl<'a> HomeAgentMipRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Authorization-Lifetime }`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ MIP-Reg-Request }`: MIP-Reg-Request (code 320), IETF RFC 4004 §7.1.
     #[inline]
     pub fn mip_reg_request(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[4], self.end, rt::view::octets)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[8], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `{ MIP-Feature-Vector }`: MIP-Feature-Vector (code 337), IETF RFC 4004 §7.5.
     #[inline]
     pub fn mip_feature_vector(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[9], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ MIP-MN-to-HA-MSA ]`: MIP-MN-to-HA-MSA (code 331), IETF RFC 4004 §9.6.
     #[inline]
     pub fn mip_mn_to_ha_msa(&self) -> Option<MipMnToHaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(MipMnToHaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[11], self.end, MipMnToHaMsaView::read)
     }
     /// `[ MIP-MN-to-FA-MSA ]`: MIP-MN-to-FA-MSA (code 325), IETF RFC 4004 §9.5.
     #[inline]
     pub fn mip_mn_to_fa_msa(&self) -> Option<MipMnToFaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(MipMnToFaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[12], self.end, MipMnToFaMsaView::read)
     }
     /// `[ MIP-HA-to-MN-MSA ]`: MIP-HA-to-MN-MSA (code 332), IETF RFC 4004 §9.4.
     #[inline]
     pub fn mip_ha_to_mn_msa(&self) -> Option<MipHaToMnMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(MipHaToMnMsaView::read(avp))
+        rt::view::opt(self.root, self.first[13], self.end, MipHaToMnMsaView::read)
     }
     /// `[ MIP-HA-to-FA-MSA ]`: MIP-HA-to-FA-MSA (code 329), IETF RFC 4004 §9.3.
     #[inline]
     pub fn mip_ha_to_fa_msa(&self) -> Option<MipHaToFaMsaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(MipHaToFaMsaView::read(avp))
+        rt::view::opt(self.root, self.first[14], self.end, MipHaToFaMsaView::read)
     }
     /// `[ MIP-MSA-Lifetime ]`: MIP-MSA-Lifetime (code 367), IETF RFC 4004 §9.13.
     #[inline]
     pub fn mip_msa_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-Originating-Foreign-AAA ]`: MIP-Originating-Foreign-AAA (code 347), IETF RFC 4004 §7.10.
     #[inline]
     pub fn mip_originating_foreign_aaa(
         &self,
     ) -> Option<MipOriginatingForeignAaaView<'a>> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(MipOriginatingForeignAaaView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            MipOriginatingForeignAaaView::read,
+        )
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `*[ MIP-Filter-Rule ]`: MIP-Filter-Rule (code 342), IETF RFC 4004 §7.8.
     #[inline]
@@ -7956,14 +6235,13 @@ impl<'a> HomeAgentMipRequestView<'a> {
             self.count[0],
             342,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -7975,7 +6253,7 @@ impl<'a> HomeAgentMipRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7988,7 +6266,7 @@ impl<'a> HomeAgentMipRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -7996,12 +6274,7 @@ impl<'a> HomeAgentMipRequestView<'a> {
 impl std::fmt::Debug for HomeAgentMipRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(HomeAgentMipRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "HomeAgentMipRequestView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -8261,92 +6534,87 @@ impl<'a> HomeAgentMipAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ MIP-Reg-Reply ]`: MIP-Reg-Reply (code 321), IETF RFC 4004 §7.2.
     #[inline]
     pub fn mip_reg_reply(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `[ MIP-Home-Agent-Address ]`: MIP-Home-Agent-Address (code 334), IETF RFC 4004 §7.4.
     #[inline]
     pub fn mip_home_agent_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-Mobile-Node-Address ]`: MIP-Mobile-Node-Address (code 333), IETF RFC 4004 §7.3.
     #[inline]
     pub fn mip_mobile_node_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MIP-FA-to-HA-SPI ]`: MIP-FA-to-HA-SPI (code 318), IETF RFC 4004 §9.11.
     #[inline]
     pub fn mip_fa_to_ha_spi(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ MIP-FA-to-MN-SPI ]`: MIP-FA-to-MN-SPI (code 319), IETF RFC 4004 §9.10.
     #[inline]
     pub fn mip_fa_to_mn_spi(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -8358,7 +6626,7 @@ impl<'a> HomeAgentMipAnswerView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -8366,12 +6634,7 @@ impl<'a> HomeAgentMipAnswerView<'a> {
 impl std::fmt::Debug for HomeAgentMipAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(HomeAgentMipAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "HomeAgentMipAnswerView", f)
     }
 }
 #[cfg(any(feature = "mipv4"))]

@@ -321,10 +321,7 @@ impl NasPortType {
 )]
 impl std::fmt::Debug for NasPortType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(NasPortType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "NasPortType", self.0, f)
     }
 }
 #[cfg(
@@ -396,10 +393,7 @@ impl Prompt {
 #[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for Prompt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(Prompt), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "Prompt", self.0, f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -452,10 +446,7 @@ impl ChapAlgorithm {
 #[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for ChapAlgorithm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(ChapAlgorithm), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "ChapAlgorithm", self.0, f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -559,10 +550,7 @@ impl ServiceType {
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for ServiceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(ServiceType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "ServiceType", self.0, f)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -633,10 +621,7 @@ impl FramedProtocol {
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for FramedProtocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(FramedProtocol), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "FramedProtocol", self.0, f)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -698,10 +683,7 @@ impl FramedRouting {
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for FramedRouting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(FramedRouting), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "FramedRouting", self.0, f)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -763,10 +745,7 @@ impl FramedCompression {
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for FramedCompression {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(FramedCompression), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "FramedCompression", self.0, f)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -825,10 +804,7 @@ impl ArapZoneAccess {
 #[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for ArapZoneAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(ArapZoneAccess), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "ArapZoneAccess", self.0, f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -902,10 +878,7 @@ impl LoginService {
 #[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for LoginService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(LoginService), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "LoginService", self.0, f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -994,10 +967,7 @@ impl TunnelType {
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for TunnelType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(TunnelType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "TunnelType", self.0, f)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1092,10 +1062,7 @@ impl TunnelMediumType {
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for TunnelMediumType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(TunnelMediumType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "TunnelMediumType", self.0, f)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1157,10 +1124,7 @@ impl AcctAuthentic {
 #[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AcctAuthentic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AcctAuthentic), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AcctAuthentic", self.0, f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -1228,10 +1192,7 @@ impl AccountingAuthMethod {
 #[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for AccountingAuthMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AccountingAuthMethod), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AccountingAuthMethod", self.0, f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -1304,63 +1265,43 @@ impl ChapAuth {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_chap_algorithm = false;
-        let mut seen_chap_ident = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                403,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                404,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (403, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.chap_algorithm,
-                        &mut seen_chap_algorithm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (404, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.chap_ident,
-                        &mut seen_chap_ident,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (405, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.chap_response,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (403, 0) => rt::typed::one(&mut self.chap_algorithm, &avp, &mut w, 0, 64),
+                (404, 0) => rt::typed::one(&mut self.chap_ident, &avp, &mut w, 1, 64),
+                (405, 0) => rt::typed::opt(&mut self.chap_response, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_chap_algorithm {
-            rt::typed::absent(
-                rt::AvpKey::new(403, 0),
-                <ChapAlgorithm as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_chap_ident {
-            rt::typed::absent(
-                rt::AvpKey::new(404, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -1370,9 +1311,7 @@ impl rt::AvpData for ChapAuth {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1380,47 +1319,19 @@ impl rt::AvpData for ChapAuth {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.chap_algorithm, 0);
-        n += rt::AvpData::avp_len(&self.chap_ident, 0);
-        if let Some(v) = &self.chap_response {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.chap_algorithm, 0)
+            + rt::typed::len_one(&self.chap_ident, 0)
+            + rt::typed::len_opt(&self.chap_response, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.chap_algorithm,
-            buf,
-            403,
-            self.avp_flags.get(rt::AvpKey::new(403, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.chap_ident,
-            buf,
-            404,
-            self.avp_flags.get(rt::AvpKey::new(404, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.chap_response {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                405,
-                self.avp_flags.get(rt::AvpKey::new(405, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.chap_algorithm, buf, &self.avp_flags, 403, 0, 64);
+        rt::typed::put_one(&self.chap_ident, buf, &self.avp_flags, 404, 0, 64);
+        rt::typed::put_opt(&self.chap_response, buf, &self.avp_flags, 405, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1495,148 +1406,80 @@ impl Tunneling {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_tunnel_type = false;
-        let mut seen_tunnel_medium_type = false;
-        let mut seen_tunnel_client_endpoint = false;
-        let mut seen_tunnel_server_endpoint = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                64,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                65,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                66,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                67,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 10usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (64, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.tunnel_type,
-                        &mut seen_tunnel_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (64, 0) => rt::typed::one(&mut self.tunnel_type, &avp, &mut w, 0, 64),
                 (65, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.tunnel_medium_type,
-                        &mut seen_tunnel_medium_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.tunnel_medium_type, &avp, &mut w, 1, 64)
                 }
                 (66, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.tunnel_client_endpoint,
-                        &mut seen_tunnel_client_endpoint,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.tunnel_client_endpoint, &avp, &mut w, 2, 64)
                 }
                 (67, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.tunnel_server_endpoint,
-                        &mut seen_tunnel_server_endpoint,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.tunnel_server_endpoint, &avp, &mut w, 3, 64)
                 }
-                (83, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.tunnel_preference,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (83, 0) => rt::typed::opt(&mut self.tunnel_preference, &avp, &mut w, 64),
                 (90, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.tunnel_client_auth_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tunnel_client_auth_id, &avp, &mut w, 64)
                 }
                 (91, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.tunnel_server_auth_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tunnel_server_auth_id, &avp, &mut w, 64)
                 }
                 (82, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.tunnel_assignment_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tunnel_assignment_id, &avp, &mut w, 64)
                 }
-                (69, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.tunnel_password,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (69, 0) => rt::typed::opt(&mut self.tunnel_password, &avp, &mut w, 64),
                 (81, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.tunnel_private_group_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tunnel_private_group_id, &avp, &mut w, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_tunnel_type {
-            rt::typed::absent(
-                rt::AvpKey::new(64, 0),
-                <TunnelType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_tunnel_medium_type {
-            rt::typed::absent(
-                rt::AvpKey::new(65, 0),
-                <TunnelMediumType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_tunnel_client_endpoint {
-            rt::typed::absent(
-                rt::AvpKey::new(66, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_tunnel_server_endpoint {
-            rt::typed::absent(
-                rt::AvpKey::new(67, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1646,9 +1489,7 @@ impl rt::AvpData for Tunneling {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1656,7 +1497,7 @@ impl rt::AvpData for Tunneling {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1666,120 +1507,51 @@ impl rt::AvpData for Tunneling {
         TunnelingView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.tunnel_type, 0);
-        n += rt::AvpData::avp_len(&self.tunnel_medium_type, 0);
-        n += rt::AvpData::avp_len(&self.tunnel_client_endpoint, 0);
-        n += rt::AvpData::avp_len(&self.tunnel_server_endpoint, 0);
-        if let Some(v) = &self.tunnel_preference {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.tunnel_client_auth_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.tunnel_server_auth_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.tunnel_assignment_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.tunnel_password {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.tunnel_private_group_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.tunnel_type, 0)
+            + rt::typed::len_one(&self.tunnel_medium_type, 0)
+            + rt::typed::len_one(&self.tunnel_client_endpoint, 0)
+            + rt::typed::len_one(&self.tunnel_server_endpoint, 0)
+            + rt::typed::len_opt(&self.tunnel_preference, 0)
+            + rt::typed::len_opt(&self.tunnel_client_auth_id, 0)
+            + rt::typed::len_opt(&self.tunnel_server_auth_id, 0)
+            + rt::typed::len_opt(&self.tunnel_assignment_id, 0)
+            + rt::typed::len_opt(&self.tunnel_password, 0)
+            + rt::typed::len_opt(&self.tunnel_private_group_id, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.tunnel_type,
-            buf,
-            64,
-            self.avp_flags.get(rt::AvpKey::new(64, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.tunnel_medium_type,
-            buf,
-            65,
-            self.avp_flags.get(rt::AvpKey::new(65, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.tunnel_type, buf, &self.avp_flags, 64, 0, 64);
+        rt::typed::put_one(&self.tunnel_medium_type, buf, &self.avp_flags, 65, 0, 64);
+        rt::typed::put_one(
             &self.tunnel_client_endpoint,
             buf,
+            &self.avp_flags,
             66,
-            self.avp_flags.get(rt::AvpKey::new(66, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.tunnel_server_endpoint,
             buf,
+            &self.avp_flags,
             67,
-            self.avp_flags.get(rt::AvpKey::new(67, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        if let Some(v) = &self.tunnel_preference {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                83,
-                self.avp_flags.get(rt::AvpKey::new(83, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.tunnel_client_auth_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                90,
-                self.avp_flags.get(rt::AvpKey::new(90, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.tunnel_server_auth_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                91,
-                self.avp_flags.get(rt::AvpKey::new(91, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.tunnel_assignment_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                82,
-                self.avp_flags.get(rt::AvpKey::new(82, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.tunnel_password {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                69,
-                self.avp_flags.get(rt::AvpKey::new(69, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.tunnel_private_group_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                81,
-                self.avp_flags.get(rt::AvpKey::new(81, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.tunnel_preference, buf, &self.avp_flags, 83, 0, 64);
+        rt::typed::put_opt(&self.tunnel_client_auth_id, buf, &self.avp_flags, 90, 0, 64);
+        rt::typed::put_opt(&self.tunnel_server_auth_id, buf, &self.avp_flags, 91, 0, 64);
+        rt::typed::put_opt(&self.tunnel_assignment_id, buf, &self.avp_flags, 82, 0, 64);
+        rt::typed::put_opt(&self.tunnel_password, buf, &self.avp_flags, 69, 0, 64);
+        rt::typed::put_opt(
+            &self.tunnel_private_group_id,
+            buf,
+            &self.avp_flags,
+            81,
+            0,
+            64,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -2012,514 +1784,195 @@ impl AaRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_auth_request_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                274,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 49usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
                 }
                 (274, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_request_type,
-                        &mut seen_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 5, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (32, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (4, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (95, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ipv6_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (5, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port, &avp, cx, &mut self.extra)?;
-                }
-                (87, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (61, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
+                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
+                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
+                (5, 0) => rt::typed::opt(&mut self.nas_port, &avp, &mut w, 64),
+                (87, 0) => rt::typed::opt(&mut self.nas_port_id, &avp, &mut w, 64),
+                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
                 (408, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_aaa_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (62, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.port_limit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (2, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.user_password,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (6, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (24, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (62, 0) => rt::typed::opt(&mut self.port_limit, &avp, &mut w, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (2, 0) => rt::typed::opt(&mut self.user_password, &avp, &mut w, 64),
+                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
+                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
-                (276, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_grace_period,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
-                (19, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.callback_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (31, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.calling_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (19, 0) => rt::typed::opt(&mut self.callback_number, &avp, &mut w, 64),
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
+                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
                 (94, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.originating_line_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.originating_line_info, &avp, &mut w, 64)
                 }
-                (77, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.connect_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (402, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.chap_auth, &avp, cx, &mut self.extra)?;
-                }
-                (60, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.chap_challenge,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (77, 0) => rt::typed::opt(&mut self.connect_info, &avp, &mut w, 64),
+                (402, 0) => rt::typed::opt(&mut self.chap_auth, &avp, &mut w, 64),
+                (60, 0) => rt::typed::opt(&mut self.chap_challenge, &avp, &mut w, 64),
                 (13, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.framed_compression.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_compression,
                         &avp,
-                        cx,
+                        &mut w,
+                        30,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (96, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_interface_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
                 }
-                (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
                 (97, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_ipv6_prefix,
                         &avp,
-                        cx,
+                        &mut w,
+                        33,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (9, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_netmask,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (12, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_mtu,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (7, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (70, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.arap_password,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (73, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.arap_security,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (9, 0) => rt::typed::opt(&mut self.framed_ip_netmask, &avp, &mut w, 64),
+                (12, 0) => rt::typed::opt(&mut self.framed_mtu, &avp, &mut w, 64),
+                (7, 0) => rt::typed::opt(&mut self.framed_protocol, &avp, &mut w, 64),
+                (70, 0) => rt::typed::opt(&mut self.arap_password, &avp, &mut w, 64),
+                (73, 0) => rt::typed::opt(&mut self.arap_security, &avp, &mut w, 64),
                 (74, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.arap_security_data.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.arap_security_data,
                         &avp,
-                        cx,
+                        &mut w,
+                        39,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (14, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.login_ip_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.login_ip_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        40,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (98, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.login_ipv6_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.login_ipv6_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        41,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (36, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_lat_group,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (35, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_lat_node,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (63, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_lat_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (34, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_lat_service,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (36, 0) => rt::typed::opt(&mut self.login_lat_group, &avp, &mut w, 64),
+                (35, 0) => rt::typed::opt(&mut self.login_lat_node, &avp, &mut w, 64),
+                (63, 0) => rt::typed::opt(&mut self.login_lat_port, &avp, &mut w, 64),
+                (34, 0) => rt::typed::opt(&mut self.login_lat_service, &avp, &mut w, 64),
                 (401, 0) => {
-                    self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.tunneling,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.tunneling, &avp, &mut w, 46, 64, u32::MAX)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 47, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        48,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(274, 0),
-                <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -2545,580 +1998,115 @@ impl rt::typed::Command for AaRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.auth_request_type, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_identifier {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.port_limit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_password {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_grace_period {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.callback_number {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.calling_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.originating_line_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.connect_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.chap_auth {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.chap_challenge {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_compression {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_interface_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_netmask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_mtu {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.arap_password {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.arap_security {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.arap_security_data {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.login_ip_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.login_ipv6_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_lat_group {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_lat_node {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_lat_port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_lat_service {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.tunneling {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.auth_request_type, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.nas_identifier, 0)
+            + rt::typed::len_opt(&self.nas_ip_address, 0)
+            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
+            + rt::typed::len_opt(&self.nas_port, 0)
+            + rt::typed::len_opt(&self.nas_port_id, 0)
+            + rt::typed::len_opt(&self.nas_port_type, 0)
+            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.port_limit, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.user_password, 0)
+            + rt::typed::len_opt(&self.service_type, 0)
+            + rt::typed::len_opt(&self.state, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_grace_period, 0)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_opt(&self.callback_number, 0)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_opt(&self.calling_station_id, 0)
+            + rt::typed::len_opt(&self.originating_line_info, 0)
+            + rt::typed::len_opt(&self.connect_info, 0)
+            + rt::typed::len_opt(&self.chap_auth, 0)
+            + rt::typed::len_opt(&self.chap_challenge, 0)
+            + rt::typed::len_all(&self.framed_compression, 0)
+            + rt::typed::len_opt(&self.framed_interface_id, 0)
+            + rt::typed::len_opt(&self.framed_ip_address, 0)
+            + rt::typed::len_all(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_opt(&self.framed_ip_netmask, 0)
+            + rt::typed::len_opt(&self.framed_mtu, 0)
+            + rt::typed::len_opt(&self.framed_protocol, 0)
+            + rt::typed::len_opt(&self.arap_password, 0)
+            + rt::typed::len_opt(&self.arap_security, 0)
+            + rt::typed::len_all(&self.arap_security_data, 0)
+            + rt::typed::len_all(&self.login_ip_host, 0)
+            + rt::typed::len_all(&self.login_ipv6_host, 0)
+            + rt::typed::len_opt(&self.login_lat_group, 0)
+            + rt::typed::len_opt(&self.login_lat_node, 0)
+            + rt::typed::len_opt(&self.login_lat_port, 0)
+            + rt::typed::len_opt(&self.login_lat_service, 0)
+            + rt::typed::len_all(&self.tunneling, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
+        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
+        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
+        rt::typed::put_opt(&self.nas_port, buf, &self.avp_flags, 5, 0, 64);
+        rt::typed::put_opt(&self.nas_port_id, buf, &self.avp_flags, 87, 0, 64);
+        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
+        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.port_limit, buf, &self.avp_flags, 62, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.user_password, buf, &self.avp_flags, 2, 0, 64);
+        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
+        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_request_type,
-            buf,
-            274,
-            self.avp_flags.get(rt::AvpKey::new(274, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                32,
-                self.avp_flags.get(rt::AvpKey::new(32, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4,
-                self.avp_flags.get(rt::AvpKey::new(4, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                95,
-                self.avp_flags.get(rt::AvpKey::new(95, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                5,
-                self.avp_flags.get(rt::AvpKey::new(5, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                87,
-                self.avp_flags.get(rt::AvpKey::new(87, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                61,
-                self.avp_flags.get(rt::AvpKey::new(61, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                408,
-                self.avp_flags.get(rt::AvpKey::new(408, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.port_limit {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                62,
-                self.avp_flags.get(rt::AvpKey::new(62, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_password {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2,
-                self.avp_flags.get(rt::AvpKey::new(2, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                6,
-                self.avp_flags.get(rt::AvpKey::new(6, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                24,
-                self.avp_flags.get(rt::AvpKey::new(24, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_grace_period {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                276,
-                self.avp_flags.get(rt::AvpKey::new(276, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.callback_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                19,
-                self.avp_flags.get(rt::AvpKey::new(19, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.calling_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                31,
-                self.avp_flags.get(rt::AvpKey::new(31, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.originating_line_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                94,
-                self.avp_flags.get(rt::AvpKey::new(94, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.connect_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                77,
-                self.avp_flags.get(rt::AvpKey::new(77, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.chap_auth {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                402,
-                self.avp_flags.get(rt::AvpKey::new(402, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.chap_challenge {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                60,
-                self.avp_flags.get(rt::AvpKey::new(60, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_compression.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                13,
-                self.avp_flags.get(rt::AvpKey::new(13, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_interface_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                96,
-                self.avp_flags.get(rt::AvpKey::new(96, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                8,
-                self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_ipv6_prefix.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_netmask {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                9,
-                self.avp_flags.get(rt::AvpKey::new(9, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_mtu {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                12,
-                self.avp_flags.get(rt::AvpKey::new(12, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                7,
-                self.avp_flags.get(rt::AvpKey::new(7, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.arap_password {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                70,
-                self.avp_flags.get(rt::AvpKey::new(70, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.arap_security {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                73,
-                self.avp_flags.get(rt::AvpKey::new(73, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.arap_security_data.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                74,
-                self.avp_flags.get(rt::AvpKey::new(74, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.login_ip_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                14,
-                self.avp_flags.get(rt::AvpKey::new(14, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.login_ipv6_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                98,
-                self.avp_flags.get(rt::AvpKey::new(98, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_lat_group {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                36,
-                self.avp_flags.get(rt::AvpKey::new(36, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_lat_node {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                35,
-                self.avp_flags.get(rt::AvpKey::new(35, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_lat_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                63,
-                self.avp_flags.get(rt::AvpKey::new(63, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_lat_service {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                34,
-                self.avp_flags.get(rt::AvpKey::new(34, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.tunneling.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                401,
-                self.avp_flags.get(rt::AvpKey::new(401, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_opt(&self.callback_number, buf, &self.avp_flags, 19, 0, 64);
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
+        rt::typed::put_opt(&self.originating_line_info, buf, &self.avp_flags, 94, 0, 64);
+        rt::typed::put_opt(&self.connect_info, buf, &self.avp_flags, 77, 0, 64);
+        rt::typed::put_opt(&self.chap_auth, buf, &self.avp_flags, 402, 0, 64);
+        rt::typed::put_opt(&self.chap_challenge, buf, &self.avp_flags, 60, 0, 64);
+        rt::typed::put_all(&self.framed_compression, buf, &self.avp_flags, 13, 0, 64);
+        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_all(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_netmask, buf, &self.avp_flags, 9, 0, 64);
+        rt::typed::put_opt(&self.framed_mtu, buf, &self.avp_flags, 12, 0, 64);
+        rt::typed::put_opt(&self.framed_protocol, buf, &self.avp_flags, 7, 0, 64);
+        rt::typed::put_opt(&self.arap_password, buf, &self.avp_flags, 70, 0, 64);
+        rt::typed::put_opt(&self.arap_security, buf, &self.avp_flags, 73, 0, 64);
+        rt::typed::put_all(&self.arap_security_data, buf, &self.avp_flags, 74, 0, 64);
+        rt::typed::put_all(&self.login_ip_host, buf, &self.avp_flags, 14, 0, 64);
+        rt::typed::put_all(&self.login_ipv6_host, buf, &self.avp_flags, 98, 0, 64);
+        rt::typed::put_opt(&self.login_lat_group, buf, &self.avp_flags, 36, 0, 64);
+        rt::typed::put_opt(&self.login_lat_node, buf, &self.avp_flags, 35, 0, 64);
+        rt::typed::put_opt(&self.login_lat_port, buf, &self.avp_flags, 63, 0, 64);
+        rt::typed::put_opt(&self.login_lat_service, buf, &self.avp_flags, 34, 0, 64);
+        rt::typed::put_all(&self.tunneling, buf, &self.avp_flags, 401, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3423,702 +2411,296 @@ impl AaAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_request_type = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                274,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 67usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (274, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_request_type,
-                        &mut seen_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_request_type, &avp, &mut w, 2, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (6, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 3, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 8, 64, u32::MAX)
                 }
                 (78, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.configuration_token.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.configuration_token,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (85, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_interim_interval,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_interim_interval, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
                 (279, 0) => {
-                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 13, 64, u32::MAX)
                 }
-                (28, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.idle_timeout,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (28, 0) => rt::typed::opt(&mut self.idle_timeout, &avp, &mut w, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
-                (276, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_grace_period,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
                 (285, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.re_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.re_auth_request_type, &avp, &mut w, 64)
                 }
                 (272, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.multi_round_time_out,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.multi_round_time_out, &avp, &mut w, 64)
                 }
-                (27, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.session_timeout,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (24, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
-                }
+                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
+                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
                 (18, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.reply_message.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.reply_message,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (408, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_aaa_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (11, 0) => {
-                    self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.filter_id,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.filter_id, &avp, &mut w, 25, 64, u32::MAX)
                 }
-                (75, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.password_retry,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (62, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.port_limit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (76, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.prompt, &avp, cx, &mut self.extra)?;
-                }
+                (75, 0) => rt::typed::opt(&mut self.password_retry, &avp, &mut w, 64),
+                (62, 0) => rt::typed::opt(&mut self.port_limit, &avp, &mut w, 64),
+                (76, 0) => rt::typed::opt(&mut self.prompt, &avp, &mut w, 64),
                 (84, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.arap_challenge_response,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.arap_challenge_response, &avp, &mut w, 64)
                 }
-                (71, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.arap_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (73, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.arap_security,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (71, 0) => rt::typed::opt(&mut self.arap_features, &avp, &mut w, 64),
+                (73, 0) => rt::typed::opt(&mut self.arap_security, &avp, &mut w, 64),
                 (74, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.arap_security_data.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.arap_security_data,
                         &avp,
-                        cx,
+                        &mut w,
+                        32,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (72, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.arap_zone_access,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (20, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.callback_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (19, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.callback_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (72, 0) => rt::typed::opt(&mut self.arap_zone_access, &avp, &mut w, 64),
+                (20, 0) => rt::typed::opt(&mut self.callback_id, &avp, &mut w, 64),
+                (19, 0) => rt::typed::opt(&mut self.callback_number, &avp, &mut w, 64),
                 (37, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_appletalk_link,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_appletalk_link, &avp, &mut w, 64)
                 }
                 (38, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.framed_appletalk_network.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_appletalk_network,
                         &avp,
-                        cx,
+                        &mut w,
+                        37,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (39, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_appletalk_zone,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_appletalk_zone, &avp, &mut w, 64)
                 }
                 (13, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.framed_compression.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_compression,
                         &avp,
-                        cx,
+                        &mut w,
+                        39,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (96, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_interface_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
                 }
-                (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
                 (97, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_ipv6_prefix,
                         &avp,
-                        cx,
+                        &mut w,
+                        42,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (100, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipv6_pool,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (100, 0) => rt::typed::opt(&mut self.framed_ipv6_pool, &avp, &mut w, 64),
                 (99, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.framed_ipv6_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_ipv6_route,
                         &avp,
-                        cx,
+                        &mut w,
+                        44,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (9, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_netmask,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (9, 0) => rt::typed::opt(&mut self.framed_ip_netmask, &avp, &mut w, 64),
                 (22, 0) => {
-                    self.avp_flags.note(&avp, self.framed_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_route,
                         &avp,
-                        cx,
+                        &mut w,
+                        46,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (88, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_pool,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (23, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipx_network,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (12, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_mtu,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (7, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (10, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_routing,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (88, 0) => rt::typed::opt(&mut self.framed_pool, &avp, &mut w, 64),
+                (23, 0) => rt::typed::opt(&mut self.framed_ipx_network, &avp, &mut w, 64),
+                (12, 0) => rt::typed::opt(&mut self.framed_mtu, &avp, &mut w, 64),
+                (7, 0) => rt::typed::opt(&mut self.framed_protocol, &avp, &mut w, 64),
+                (10, 0) => rt::typed::opt(&mut self.framed_routing, &avp, &mut w, 64),
                 (14, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.login_ip_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.login_ip_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        52,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (98, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.login_ipv6_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.login_ipv6_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        53,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (36, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_lat_group,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (35, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_lat_node,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (63, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_lat_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (34, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_lat_service,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (15, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_service,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (16, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_tcp_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (36, 0) => rt::typed::opt(&mut self.login_lat_group, &avp, &mut w, 64),
+                (35, 0) => rt::typed::opt(&mut self.login_lat_node, &avp, &mut w, 64),
+                (63, 0) => rt::typed::opt(&mut self.login_lat_port, &avp, &mut w, 64),
+                (34, 0) => rt::typed::opt(&mut self.login_lat_service, &avp, &mut w, 64),
+                (15, 0) => rt::typed::opt(&mut self.login_service, &avp, &mut w, 64),
+                (16, 0) => rt::typed::opt(&mut self.login_tcp_port, &avp, &mut w, 64),
                 (400, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.nas_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.nas_filter_rule,
                         &avp,
-                        cx,
+                        &mut w,
+                        60,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (407, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_filter_rule.len(), rt::AvpFlags(0));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_filter_rule,
                         &avp,
-                        cx,
+                        &mut w,
+                        61,
+                        0,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (401, 0) => {
-                    self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.tunneling,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.tunneling, &avp, &mut w, 62, 64, u32::MAX)
                 }
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        63,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 66, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(274, 0),
-                <super::base::AuthRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4144,796 +2726,171 @@ impl rt::typed::Command for AaAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_request_type, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.configuration_token {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_interim_interval {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.idle_timeout {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_grace_period {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.re_auth_request_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.multi_round_time_out {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.session_timeout {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.reply_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.filter_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.password_retry {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.port_limit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.prompt {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.arap_challenge_response {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.arap_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.arap_security {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.arap_security_data {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.arap_zone_access {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.callback_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.callback_number {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_appletalk_link {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_appletalk_network {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_appletalk_zone {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_compression {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_interface_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipv6_pool {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_ipv6_route {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_netmask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_route {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_pool {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipx_network {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_mtu {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_routing {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.login_ip_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.login_ipv6_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_lat_group {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_lat_node {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_lat_port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_lat_service {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_service {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_tcp_port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.nas_filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.qos_filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.tunneling {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_request_type, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.service_type, 0)
+            + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_all(&self.configuration_token, 0)
+            + rt::typed::len_opt(&self.acct_interim_interval, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_all(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.idle_timeout, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_grace_period, 0)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_opt(&self.re_auth_request_type, 0)
+            + rt::typed::len_opt(&self.multi_round_time_out, 0)
+            + rt::typed::len_opt(&self.session_timeout, 0)
+            + rt::typed::len_opt(&self.state, 0)
+            + rt::typed::len_all(&self.reply_message, 0)
+            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.filter_id, 0)
+            + rt::typed::len_opt(&self.password_retry, 0)
+            + rt::typed::len_opt(&self.port_limit, 0)
+            + rt::typed::len_opt(&self.prompt, 0)
+            + rt::typed::len_opt(&self.arap_challenge_response, 0)
+            + rt::typed::len_opt(&self.arap_features, 0)
+            + rt::typed::len_opt(&self.arap_security, 0)
+            + rt::typed::len_all(&self.arap_security_data, 0)
+            + rt::typed::len_opt(&self.arap_zone_access, 0)
+            + rt::typed::len_opt(&self.callback_id, 0)
+            + rt::typed::len_opt(&self.callback_number, 0)
+            + rt::typed::len_opt(&self.framed_appletalk_link, 0)
+            + rt::typed::len_all(&self.framed_appletalk_network, 0)
+            + rt::typed::len_opt(&self.framed_appletalk_zone, 0)
+            + rt::typed::len_all(&self.framed_compression, 0)
+            + rt::typed::len_opt(&self.framed_interface_id, 0)
+            + rt::typed::len_opt(&self.framed_ip_address, 0)
+            + rt::typed::len_all(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_opt(&self.framed_ipv6_pool, 0)
+            + rt::typed::len_all(&self.framed_ipv6_route, 0)
+            + rt::typed::len_opt(&self.framed_ip_netmask, 0)
+            + rt::typed::len_all(&self.framed_route, 0)
+            + rt::typed::len_opt(&self.framed_pool, 0)
+            + rt::typed::len_opt(&self.framed_ipx_network, 0)
+            + rt::typed::len_opt(&self.framed_mtu, 0)
+            + rt::typed::len_opt(&self.framed_protocol, 0)
+            + rt::typed::len_opt(&self.framed_routing, 0)
+            + rt::typed::len_all(&self.login_ip_host, 0)
+            + rt::typed::len_all(&self.login_ipv6_host, 0)
+            + rt::typed::len_opt(&self.login_lat_group, 0)
+            + rt::typed::len_opt(&self.login_lat_node, 0)
+            + rt::typed::len_opt(&self.login_lat_port, 0)
+            + rt::typed::len_opt(&self.login_lat_service, 0)
+            + rt::typed::len_opt(&self.login_service, 0)
+            + rt::typed::len_opt(&self.login_tcp_port, 0)
+            + rt::typed::len_all(&self.nas_filter_rule, 0)
+            + rt::typed::len_all(&self.qos_filter_rule, 0)
+            + rt::typed::len_all(&self.tunneling, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_request_type, buf, &self.avp_flags, 274, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_all(&self.configuration_token, buf, &self.avp_flags, 78, 0, 64);
+        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.idle_timeout, buf, &self.avp_flags, 28, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_opt(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
+        rt::typed::put_opt(&self.multi_round_time_out, buf, &self.avp_flags, 272, 0, 64);
+        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
+        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
+        rt::typed::put_all(&self.reply_message, buf, &self.avp_flags, 18, 0, 64);
+        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.filter_id, buf, &self.avp_flags, 11, 0, 64);
+        rt::typed::put_opt(&self.password_retry, buf, &self.avp_flags, 75, 0, 64);
+        rt::typed::put_opt(&self.port_limit, buf, &self.avp_flags, 62, 0, 64);
+        rt::typed::put_opt(&self.prompt, buf, &self.avp_flags, 76, 0, 64);
+        rt::typed::put_opt(
+            &self.arap_challenge_response,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            84,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_request_type,
+        rt::typed::put_opt(&self.arap_features, buf, &self.avp_flags, 71, 0, 64);
+        rt::typed::put_opt(&self.arap_security, buf, &self.avp_flags, 73, 0, 64);
+        rt::typed::put_all(&self.arap_security_data, buf, &self.avp_flags, 74, 0, 64);
+        rt::typed::put_opt(&self.arap_zone_access, buf, &self.avp_flags, 72, 0, 64);
+        rt::typed::put_opt(&self.callback_id, buf, &self.avp_flags, 20, 0, 64);
+        rt::typed::put_opt(&self.callback_number, buf, &self.avp_flags, 19, 0, 64);
+        rt::typed::put_opt(&self.framed_appletalk_link, buf, &self.avp_flags, 37, 0, 64);
+        rt::typed::put_all(
+            &self.framed_appletalk_network,
             buf,
-            274,
-            self.avp_flags.get(rt::AvpKey::new(274, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            38,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
+        rt::typed::put_opt(&self.framed_appletalk_zone, buf, &self.avp_flags, 39, 0, 64);
+        rt::typed::put_all(&self.framed_compression, buf, &self.avp_flags, 13, 0, 64);
+        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_all(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_opt(&self.framed_ipv6_pool, buf, &self.avp_flags, 100, 0, 64);
+        rt::typed::put_all(&self.framed_ipv6_route, buf, &self.avp_flags, 99, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_netmask, buf, &self.avp_flags, 9, 0, 64);
+        rt::typed::put_all(&self.framed_route, buf, &self.avp_flags, 22, 0, 64);
+        rt::typed::put_opt(&self.framed_pool, buf, &self.avp_flags, 88, 0, 64);
+        rt::typed::put_opt(&self.framed_ipx_network, buf, &self.avp_flags, 23, 0, 64);
+        rt::typed::put_opt(&self.framed_mtu, buf, &self.avp_flags, 12, 0, 64);
+        rt::typed::put_opt(&self.framed_protocol, buf, &self.avp_flags, 7, 0, 64);
+        rt::typed::put_opt(&self.framed_routing, buf, &self.avp_flags, 10, 0, 64);
+        rt::typed::put_all(&self.login_ip_host, buf, &self.avp_flags, 14, 0, 64);
+        rt::typed::put_all(&self.login_ipv6_host, buf, &self.avp_flags, 98, 0, 64);
+        rt::typed::put_opt(&self.login_lat_group, buf, &self.avp_flags, 36, 0, 64);
+        rt::typed::put_opt(&self.login_lat_node, buf, &self.avp_flags, 35, 0, 64);
+        rt::typed::put_opt(&self.login_lat_port, buf, &self.avp_flags, 63, 0, 64);
+        rt::typed::put_opt(&self.login_lat_service, buf, &self.avp_flags, 34, 0, 64);
+        rt::typed::put_opt(&self.login_service, buf, &self.avp_flags, 15, 0, 64);
+        rt::typed::put_opt(&self.login_tcp_port, buf, &self.avp_flags, 16, 0, 64);
+        rt::typed::put_all(&self.nas_filter_rule, buf, &self.avp_flags, 400, 0, 64);
+        rt::typed::put_all(&self.qos_filter_rule, buf, &self.avp_flags, 407, 0, 0);
+        rt::typed::put_all(&self.tunneling, buf, &self.avp_flags, 401, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                6,
-                self.avp_flags.get(rt::AvpKey::new(6, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.configuration_token.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                78,
-                self.avp_flags.get(rt::AvpKey::new(78, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_interim_interval {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                85,
-                self.avp_flags.get(rt::AvpKey::new(85, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.failed_avp.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.idle_timeout {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                28,
-                self.avp_flags.get(rt::AvpKey::new(28, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_grace_period {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                276,
-                self.avp_flags.get(rt::AvpKey::new(276, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.re_auth_request_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                285,
-                self.avp_flags.get(rt::AvpKey::new(285, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.multi_round_time_out {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                272,
-                self.avp_flags.get(rt::AvpKey::new(272, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.session_timeout {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                27,
-                self.avp_flags.get(rt::AvpKey::new(27, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                24,
-                self.avp_flags.get(rt::AvpKey::new(24, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.reply_message.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                18,
-                self.avp_flags.get(rt::AvpKey::new(18, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                408,
-                self.avp_flags.get(rt::AvpKey::new(408, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.filter_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                11,
-                self.avp_flags.get(rt::AvpKey::new(11, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.password_retry {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                75,
-                self.avp_flags.get(rt::AvpKey::new(75, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.port_limit {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                62,
-                self.avp_flags.get(rt::AvpKey::new(62, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.prompt {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                76,
-                self.avp_flags.get(rt::AvpKey::new(76, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.arap_challenge_response {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                84,
-                self.avp_flags.get(rt::AvpKey::new(84, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.arap_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                71,
-                self.avp_flags.get(rt::AvpKey::new(71, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.arap_security {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                73,
-                self.avp_flags.get(rt::AvpKey::new(73, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.arap_security_data.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                74,
-                self.avp_flags.get(rt::AvpKey::new(74, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.arap_zone_access {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                72,
-                self.avp_flags.get(rt::AvpKey::new(72, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.callback_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                20,
-                self.avp_flags.get(rt::AvpKey::new(20, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.callback_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                19,
-                self.avp_flags.get(rt::AvpKey::new(19, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_appletalk_link {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                37,
-                self.avp_flags.get(rt::AvpKey::new(37, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_appletalk_network.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                38,
-                self.avp_flags.get(rt::AvpKey::new(38, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_appletalk_zone {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                39,
-                self.avp_flags.get(rt::AvpKey::new(39, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_compression.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                13,
-                self.avp_flags.get(rt::AvpKey::new(13, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_interface_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                96,
-                self.avp_flags.get(rt::AvpKey::new(96, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                8,
-                self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_ipv6_prefix.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipv6_pool {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                100,
-                self.avp_flags.get(rt::AvpKey::new(100, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_ipv6_route.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                99,
-                self.avp_flags.get(rt::AvpKey::new(99, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_netmask {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                9,
-                self.avp_flags.get(rt::AvpKey::new(9, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_route.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                22,
-                self.avp_flags.get(rt::AvpKey::new(22, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_pool {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                88,
-                self.avp_flags.get(rt::AvpKey::new(88, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipx_network {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                23,
-                self.avp_flags.get(rt::AvpKey::new(23, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_mtu {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                12,
-                self.avp_flags.get(rt::AvpKey::new(12, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                7,
-                self.avp_flags.get(rt::AvpKey::new(7, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_routing {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                10,
-                self.avp_flags.get(rt::AvpKey::new(10, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.login_ip_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                14,
-                self.avp_flags.get(rt::AvpKey::new(14, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.login_ipv6_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                98,
-                self.avp_flags.get(rt::AvpKey::new(98, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_lat_group {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                36,
-                self.avp_flags.get(rt::AvpKey::new(36, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_lat_node {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                35,
-                self.avp_flags.get(rt::AvpKey::new(35, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_lat_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                63,
-                self.avp_flags.get(rt::AvpKey::new(63, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_lat_service {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                34,
-                self.avp_flags.get(rt::AvpKey::new(34, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_service {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                15,
-                self.avp_flags.get(rt::AvpKey::new(15, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_tcp_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                16,
-                self.avp_flags.get(rt::AvpKey::new(16, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.nas_filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                400,
-                self.avp_flags.get(rt::AvpKey::new(400, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.qos_filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                407,
-                self.avp_flags.get(rt::AvpKey::new(407, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.tunneling.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                401,
-                self.avp_flags.get(rt::AvpKey::new(401, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5152,349 +3109,139 @@ impl ReAuthRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_re_auth_request_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                285,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 30usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 4, 64)
                 }
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
                 }
                 (285, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.re_auth_request_type,
-                        &mut seen_re_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.re_auth_request_type, &avp, &mut w, 6, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (408, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_aaa_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (32, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (4, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (95, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ipv6_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (5, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port, &avp, cx, &mut self.extra)?;
-                }
-                (87, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (61, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (6, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (97, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
+                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
+                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
+                (5, 0) => rt::typed::opt(&mut self.nas_port, &avp, &mut w, 64),
+                (87, 0) => rt::typed::opt(&mut self.nas_port_id, &avp, &mut w, 64),
+                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
+                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
+                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
+                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
                 (96, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_interface_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
                 }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (31, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.calling_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
+                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
                 (94, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.originating_line_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.originating_line_info, &avp, &mut w, 64)
                 }
-                (44, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (44, 0) => rt::typed::opt(&mut self.acct_session_id, &avp, &mut w, 64),
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
-                (24, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
-                }
+                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 26, 64, u32::MAX)
                 }
-                (18, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.reply_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (18, 0) => rt::typed::opt(&mut self.reply_message, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 28, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        29,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_re_auth_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(285, 0),
-                <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5520,348 +3267,69 @@ impl rt::typed::Command for ReAuthRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.re_auth_request_type, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_identifier {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_interface_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.calling_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.originating_line_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.reply_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.re_auth_request_type, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.nas_identifier, 0)
+            + rt::typed::len_opt(&self.nas_ip_address, 0)
+            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
+            + rt::typed::len_opt(&self.nas_port, 0)
+            + rt::typed::len_opt(&self.nas_port_id, 0)
+            + rt::typed::len_opt(&self.nas_port_type, 0)
+            + rt::typed::len_opt(&self.service_type, 0)
+            + rt::typed::len_opt(&self.framed_ip_address, 0)
+            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_opt(&self.framed_interface_id, 0)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_opt(&self.calling_station_id, 0)
+            + rt::typed::len_opt(&self.originating_line_info, 0)
+            + rt::typed::len_opt(&self.acct_session_id, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.state, 0) + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_opt(&self.reply_message, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.re_auth_request_type,
-            buf,
-            285,
-            self.avp_flags.get(rt::AvpKey::new(285, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                408,
-                self.avp_flags.get(rt::AvpKey::new(408, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                32,
-                self.avp_flags.get(rt::AvpKey::new(32, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4,
-                self.avp_flags.get(rt::AvpKey::new(4, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                95,
-                self.avp_flags.get(rt::AvpKey::new(95, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                5,
-                self.avp_flags.get(rt::AvpKey::new(5, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                87,
-                self.avp_flags.get(rt::AvpKey::new(87, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                61,
-                self.avp_flags.get(rt::AvpKey::new(61, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                6,
-                self.avp_flags.get(rt::AvpKey::new(6, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                8,
-                self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_interface_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                96,
-                self.avp_flags.get(rt::AvpKey::new(96, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.calling_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                31,
-                self.avp_flags.get(rt::AvpKey::new(31, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.originating_line_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                94,
-                self.avp_flags.get(rt::AvpKey::new(94, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                44,
-                self.avp_flags.get(rt::AvpKey::new(44, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                24,
-                self.avp_flags.get(rt::AvpKey::new(24, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.reply_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                18,
-                self.avp_flags.get(rt::AvpKey::new(18, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
+        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
+        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
+        rt::typed::put_opt(&self.nas_port, buf, &self.avp_flags, 5, 0, 64);
+        rt::typed::put_opt(&self.nas_port_id, buf, &self.avp_flags, 87, 0, 64);
+        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
+        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
+        rt::typed::put_opt(&self.originating_line_info, buf, &self.avp_flags, 94, 0, 64);
+        rt::typed::put_opt(&self.acct_session_id, buf, &self.avp_flags, 44, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_opt(&self.reply_message, buf, &self.avp_flags, 18, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5997,268 +3465,125 @@ impl ReAuthAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 24usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (408, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_aaa_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
                 (279, 0) => {
-                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 9, 64, u32::MAX)
                 }
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
-                (6, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
                 (78, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.configuration_token.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.configuration_token,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (28, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.idle_timeout,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (28, 0) => rt::typed::opt(&mut self.idle_timeout, &avp, &mut w, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
-                (276, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_grace_period,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
                 (285, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.re_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.re_auth_request_type, &avp, &mut w, 64)
                 }
-                (24, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
-                }
+                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 20, 64, u32::MAX)
                 }
                 (18, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.reply_message.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.reply_message,
                         &avp,
-                        cx,
+                        &mut w,
+                        21,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (76, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.prompt, &avp, cx, &mut self.extra)?;
-                }
+                (76, 0) => rt::typed::opt(&mut self.prompt, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 23, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6284,288 +3609,70 @@ impl rt::typed::Command for ReAuthAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.configuration_token {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.idle_timeout {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_grace_period {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.re_auth_request_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.reply_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.prompt {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_all(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_opt(&self.service_type, 0)
+            + rt::typed::len_all(&self.configuration_token, 0)
+            + rt::typed::len_opt(&self.idle_timeout, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_grace_period, 0)
+            + rt::typed::len_opt(&self.re_auth_request_type, 0)
+            + rt::typed::len_opt(&self.state, 0) + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_all(&self.reply_message, 0)
+            + rt::typed::len_opt(&self.prompt, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
+        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
+        rt::typed::put_all(&self.configuration_token, buf, &self.avp_flags, 78, 0, 64);
+        rt::typed::put_opt(&self.idle_timeout, buf, &self.avp_flags, 28, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                408,
-                self.avp_flags.get(rt::AvpKey::new(408, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.failed_avp.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                6,
-                self.avp_flags.get(rt::AvpKey::new(6, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.configuration_token.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                78,
-                self.avp_flags.get(rt::AvpKey::new(78, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.idle_timeout {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                28,
-                self.avp_flags.get(rt::AvpKey::new(28, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_grace_period {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                276,
-                self.avp_flags.get(rt::AvpKey::new(276, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.re_auth_request_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                285,
-                self.avp_flags.get(rt::AvpKey::new(285, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                24,
-                self.avp_flags.get(rt::AvpKey::new(24, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.reply_message.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                18,
-                self.avp_flags.get(rt::AvpKey::new(18, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.prompt {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                76,
-                self.avp_flags.get(rt::AvpKey::new(76, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
+        rt::typed::put_opt(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
+        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_all(&self.reply_message, buf, &self.avp_flags, 18, 0, 64);
+        rt::typed::put_opt(&self.prompt, buf, &self.avp_flags, 76, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6714,195 +3821,106 @@ impl SessionTerminationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_termination_cause = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                295,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 13usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
                 }
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 4, 64)
                 }
                 (295, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.termination_cause,
-                        &mut seen_termination_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.termination_cause, &avp, &mut w, 5, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 8, 64, u32::MAX)
                 }
                 (408, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_aaa_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 11, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_termination_cause {
-            rt::typed::absent(
-                rt::AvpKey::new(295, 0),
-                <super::base::TerminationCause as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -6928,148 +3946,36 @@ impl rt::typed::Command for SessionTerminationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.termination_cause, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.termination_cause, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.termination_cause,
-            buf,
-            295,
-            self.avp_flags.get(rt::AvpKey::new(295, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                408,
-                self.avp_flags.get(rt::AvpKey::new(408, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -7166,193 +4072,94 @@ impl SessionTerminationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 15usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 5, 64, u32::MAX)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
                 (279, 0) => {
-                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 8, 64, u32::MAX)
                 }
                 (408, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_aaa_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -7378,180 +4185,45 @@ impl rt::typed::Command for SessionTerminationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_all(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.failed_avp.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                408,
-                self.avp_flags.get(rt::AvpKey::new(408, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -7764,331 +4436,137 @@ impl AbortSessionRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_auth_application_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 29usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 4, 64)
                 }
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (408, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_aaa_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (32, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (4, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (95, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ipv6_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (5, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port, &avp, cx, &mut self.extra)?;
-                }
-                (87, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (61, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (6, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (97, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
+                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
+                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
+                (5, 0) => rt::typed::opt(&mut self.nas_port, &avp, &mut w, 64),
+                (87, 0) => rt::typed::opt(&mut self.nas_port_id, &avp, &mut w, 64),
+                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
+                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
+                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
+                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
                 (96, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_interface_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
                 }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (31, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.calling_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
+                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
                 (94, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.originating_line_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.originating_line_info, &avp, &mut w, 64)
                 }
-                (44, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (44, 0) => rt::typed::opt(&mut self.acct_session_id, &avp, &mut w, 64),
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
-                (24, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
-                }
+                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 25, 64, u32::MAX)
                 }
                 (18, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.reply_message.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.reply_message,
                         &avp,
-                        cx,
+                        &mut w,
+                        26,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 27, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        28,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -8114,340 +4592,67 @@ impl rt::typed::Command for AbortSessionRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_identifier {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_interface_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.calling_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.originating_line_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.reply_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.nas_identifier, 0)
+            + rt::typed::len_opt(&self.nas_ip_address, 0)
+            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
+            + rt::typed::len_opt(&self.nas_port, 0)
+            + rt::typed::len_opt(&self.nas_port_id, 0)
+            + rt::typed::len_opt(&self.nas_port_type, 0)
+            + rt::typed::len_opt(&self.service_type, 0)
+            + rt::typed::len_opt(&self.framed_ip_address, 0)
+            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_opt(&self.framed_interface_id, 0)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_opt(&self.calling_station_id, 0)
+            + rt::typed::len_opt(&self.originating_line_info, 0)
+            + rt::typed::len_opt(&self.acct_session_id, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.state, 0) + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_all(&self.reply_message, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                408,
-                self.avp_flags.get(rt::AvpKey::new(408, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                32,
-                self.avp_flags.get(rt::AvpKey::new(32, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4,
-                self.avp_flags.get(rt::AvpKey::new(4, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                95,
-                self.avp_flags.get(rt::AvpKey::new(95, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                5,
-                self.avp_flags.get(rt::AvpKey::new(5, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                87,
-                self.avp_flags.get(rt::AvpKey::new(87, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                61,
-                self.avp_flags.get(rt::AvpKey::new(61, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                6,
-                self.avp_flags.get(rt::AvpKey::new(6, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                8,
-                self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_interface_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                96,
-                self.avp_flags.get(rt::AvpKey::new(96, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.calling_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                31,
-                self.avp_flags.get(rt::AvpKey::new(31, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.originating_line_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                94,
-                self.avp_flags.get(rt::AvpKey::new(94, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                44,
-                self.avp_flags.get(rt::AvpKey::new(44, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                24,
-                self.avp_flags.get(rt::AvpKey::new(24, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.reply_message.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                18,
-                self.avp_flags.get(rt::AvpKey::new(18, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
+        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
+        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
+        rt::typed::put_opt(&self.nas_port, buf, &self.avp_flags, 5, 0, 64);
+        rt::typed::put_opt(&self.nas_port_id, buf, &self.avp_flags, 87, 0, 64);
+        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
+        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
+        rt::typed::put_opt(&self.originating_line_info, buf, &self.avp_flags, 94, 0, 64);
+        rt::typed::put_opt(&self.acct_session_id, buf, &self.avp_flags, 44, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_all(&self.reply_message, buf, &self.avp_flags, 18, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -8547,187 +4752,92 @@ impl AbortSessionAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 15usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (408, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_aaa_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (24, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.state, &avp, cx, &mut self.extra)?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (24, 0) => rt::typed::opt(&mut self.state, &avp, &mut w, 64),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
                 (279, 0) => {
-                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 10, 64, u32::MAX)
                 }
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -8753,180 +4863,46 @@ impl rt::typed::Command for AbortSessionAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.state, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_all(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.state, buf, &self.avp_flags, 24, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                408,
-                self.avp_flags.get(rt::AvpKey::new(408, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                24,
-                self.avp_flags.get(rt::AvpKey::new(24, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.failed_avp.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -9333,793 +5309,301 @@ impl AccountingRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_accounting_record_type = false;
-        let mut seen_accounting_record_number = false;
-        let mut seen_acct_application_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                480,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                485,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                259,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 77usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 2, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 3, 64)
                 }
                 (480, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.accounting_record_type,
-                        &mut seen_accounting_record_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.accounting_record_type, &avp, &mut w, 4, 64)
                 }
                 (485, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.accounting_record_number,
-                        &mut seen_accounting_record_number,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        5,
+                        64,
+                    )
                 }
                 (259, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.acct_application_id,
-                        &mut seen_acct_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.acct_application_id, &avp, &mut w, 6, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (287, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.accounting_sub_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.accounting_sub_session_id, &avp, &mut w, 64)
                 }
-                (44, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (44, 0) => rt::typed::opt(&mut self.acct_session_id, &avp, &mut w, 64),
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
                 (408, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_aaa_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (55, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.event_timestamp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (41, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_delay_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (32, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (4, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (95, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ipv6_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (5, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port, &avp, cx, &mut self.extra)?;
-                }
-                (87, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (61, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
+                (41, 0) => rt::typed::opt(&mut self.acct_delay_time, &avp, &mut w, 64),
+                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
+                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
+                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
+                (5, 0) => rt::typed::opt(&mut self.nas_port, &avp, &mut w, 64),
+                (87, 0) => rt::typed::opt(&mut self.nas_port_id, &avp, &mut w, 64),
+                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 22, 64, u32::MAX)
                 }
-                (6, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (295, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.termination_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
+                (295, 0) => rt::typed::opt(&mut self.termination_cause, &avp, &mut w, 64),
                 (363, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.accounting_input_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.accounting_input_octets, &avp, &mut w, 64)
                 }
                 (365, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.accounting_input_packets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.accounting_input_packets, &avp, &mut w, 64)
                 }
                 (364, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.accounting_output_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.accounting_output_octets, &avp, &mut w, 64)
                 }
                 (366, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.accounting_output_packets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.accounting_output_packets, &avp, &mut w, 64)
                 }
-                (45, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_authentic,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (45, 0) => rt::typed::opt(&mut self.acct_authentic, &avp, &mut w, 64),
                 (406, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.accounting_auth_method,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.accounting_auth_method, &avp, &mut w, 64)
                 }
-                (51, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_link_count,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (46, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_session_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (51, 0) => rt::typed::opt(&mut self.acct_link_count, &avp, &mut w, 64),
+                (46, 0) => rt::typed::opt(&mut self.acct_session_time, &avp, &mut w, 64),
                 (68, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_tunnel_connection,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_tunnel_connection, &avp, &mut w, 64)
                 }
                 (86, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_tunnel_packets_lost,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_tunnel_packets_lost, &avp, &mut w, 64)
                 }
-                (20, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.callback_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (19, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.callback_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (31, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.calling_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (20, 0) => rt::typed::opt(&mut self.callback_id, &avp, &mut w, 64),
+                (19, 0) => rt::typed::opt(&mut self.callback_number, &avp, &mut w, 64),
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
+                (31, 0) => rt::typed::opt(&mut self.calling_station_id, &avp, &mut w, 64),
                 (77, 0) => {
-                    self.avp_flags.note(&avp, self.connect_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.connect_info,
                         &avp,
-                        cx,
+                        &mut w,
+                        39,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (94, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.originating_line_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.originating_line_info, &avp, &mut w, 64)
                 }
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
-                (27, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.session_timeout,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (28, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.idle_timeout,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (62, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.port_limit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (27, 0) => rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64),
+                (28, 0) => rt::typed::opt(&mut self.idle_timeout, &avp, &mut w, 64),
+                (62, 0) => rt::typed::opt(&mut self.port_limit, &avp, &mut w, 64),
                 (483, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.accounting_realtime_required,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (85, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_interim_interval,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_interim_interval, &avp, &mut w, 64)
                 }
                 (11, 0) => {
-                    self.avp_flags.note(&avp, self.filter_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.filter_id,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.filter_id, &avp, &mut w, 47, 64, u32::MAX)
                 }
                 (400, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.nas_filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.nas_filter_rule,
                         &avp,
-                        cx,
+                        &mut w,
+                        48,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (407, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_filter_rule.len(), rt::AvpFlags(0));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_filter_rule,
                         &avp,
-                        cx,
+                        &mut w,
+                        49,
+                        0,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (37, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_appletalk_link,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_appletalk_link, &avp, &mut w, 64)
                 }
                 (38, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_appletalk_network,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_appletalk_network, &avp, &mut w, 64)
                 }
                 (39, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_appletalk_zone,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_appletalk_zone, &avp, &mut w, 64)
                 }
-                (13, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_compression,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (13, 0) => rt::typed::opt(&mut self.framed_compression, &avp, &mut w, 64),
                 (96, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_interface_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
                 }
-                (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (9, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_netmask,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
+                (9, 0) => rt::typed::opt(&mut self.framed_ip_netmask, &avp, &mut w, 64),
                 (97, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.framed_ipv6_prefix.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_ipv6_prefix,
                         &avp,
-                        cx,
+                        &mut w,
+                        57,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (100, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipv6_pool,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (100, 0) => rt::typed::opt(&mut self.framed_ipv6_pool, &avp, &mut w, 64),
                 (99, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.framed_ipv6_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_ipv6_route,
                         &avp,
-                        cx,
+                        &mut w,
+                        59,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (23, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipx_network,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (12, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_mtu,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (88, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_pool,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (7, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (23, 0) => rt::typed::opt(&mut self.framed_ipx_network, &avp, &mut w, 64),
+                (12, 0) => rt::typed::opt(&mut self.framed_mtu, &avp, &mut w, 64),
+                (88, 0) => rt::typed::opt(&mut self.framed_pool, &avp, &mut w, 64),
+                (7, 0) => rt::typed::opt(&mut self.framed_protocol, &avp, &mut w, 64),
                 (22, 0) => {
-                    self.avp_flags.note(&avp, self.framed_route.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.framed_route,
                         &avp,
-                        cx,
+                        &mut w,
+                        64,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (10, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_routing,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (10, 0) => rt::typed::opt(&mut self.framed_routing, &avp, &mut w, 64),
                 (14, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.login_ip_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.login_ip_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        66,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (98, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.login_ipv6_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.login_ipv6_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        67,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (36, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_lat_group,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (35, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_lat_node,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (63, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_lat_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (34, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_lat_service,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (15, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_service,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (16, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.login_tcp_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (36, 0) => rt::typed::opt(&mut self.login_lat_group, &avp, &mut w, 64),
+                (35, 0) => rt::typed::opt(&mut self.login_lat_node, &avp, &mut w, 64),
+                (63, 0) => rt::typed::opt(&mut self.login_lat_port, &avp, &mut w, 64),
+                (34, 0) => rt::typed::opt(&mut self.login_lat_service, &avp, &mut w, 64),
+                (15, 0) => rt::typed::opt(&mut self.login_service, &avp, &mut w, 64),
+                (16, 0) => rt::typed::opt(&mut self.login_tcp_port, &avp, &mut w, 64),
                 (401, 0) => {
-                    self.avp_flags.note(&avp, self.tunneling.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.tunneling,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.tunneling, &avp, &mut w, 74, 64, u32::MAX)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 75, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        76,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_accounting_record_type {
-            rt::typed::absent(
-                rt::AvpKey::new(480, 0),
-                <super::base::AccountingRecordType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_accounting_record_number {
-            rt::typed::absent(
-                rt::AvpKey::new(485, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_acct_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(259, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -10145,912 +5629,255 @@ impl rt::typed::Command for AccountingRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.accounting_record_type, 0);
-        n += rt::AvpData::avp_len(&self.accounting_record_number, 0);
-        n += rt::AvpData::avp_len(&self.acct_application_id, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_sub_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.event_timestamp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_delay_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_identifier {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.termination_cause {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_input_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_input_packets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_output_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_output_packets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_authentic {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_auth_method {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_link_count {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_session_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_tunnel_connection {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_tunnel_packets_lost {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.callback_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.callback_number {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.calling_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.connect_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.originating_line_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.session_timeout {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.idle_timeout {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.port_limit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_realtime_required {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_interim_interval {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.filter_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.nas_filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.qos_filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_appletalk_link {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_appletalk_network {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_appletalk_zone {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_compression {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_interface_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_netmask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipv6_pool {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_ipv6_route {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipx_network {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_mtu {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_pool {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.framed_route {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_routing {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.login_ip_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.login_ipv6_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_lat_group {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_lat_node {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_lat_port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_lat_service {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_service {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.login_tcp_port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.tunneling {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.accounting_record_type, 0)
+            + rt::typed::len_one(&self.accounting_record_number, 0)
+            + rt::typed::len_one(&self.acct_application_id, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.accounting_sub_session_id, 0)
+            + rt::typed::len_opt(&self.acct_session_id, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.event_timestamp, 0)
+            + rt::typed::len_opt(&self.acct_delay_time, 0)
+            + rt::typed::len_opt(&self.nas_identifier, 0)
+            + rt::typed::len_opt(&self.nas_ip_address, 0)
+            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
+            + rt::typed::len_opt(&self.nas_port, 0)
+            + rt::typed::len_opt(&self.nas_port_id, 0)
+            + rt::typed::len_opt(&self.nas_port_type, 0)
+            + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_opt(&self.service_type, 0)
+            + rt::typed::len_opt(&self.termination_cause, 0)
+            + rt::typed::len_opt(&self.accounting_input_octets, 0)
+            + rt::typed::len_opt(&self.accounting_input_packets, 0)
+            + rt::typed::len_opt(&self.accounting_output_octets, 0)
+            + rt::typed::len_opt(&self.accounting_output_packets, 0)
+            + rt::typed::len_opt(&self.acct_authentic, 0)
+            + rt::typed::len_opt(&self.accounting_auth_method, 0)
+            + rt::typed::len_opt(&self.acct_link_count, 0)
+            + rt::typed::len_opt(&self.acct_session_time, 0)
+            + rt::typed::len_opt(&self.acct_tunnel_connection, 0)
+            + rt::typed::len_opt(&self.acct_tunnel_packets_lost, 0)
+            + rt::typed::len_opt(&self.callback_id, 0)
+            + rt::typed::len_opt(&self.callback_number, 0)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_opt(&self.calling_station_id, 0)
+            + rt::typed::len_all(&self.connect_info, 0)
+            + rt::typed::len_opt(&self.originating_line_info, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.session_timeout, 0)
+            + rt::typed::len_opt(&self.idle_timeout, 0)
+            + rt::typed::len_opt(&self.port_limit, 0)
+            + rt::typed::len_opt(&self.accounting_realtime_required, 0)
+            + rt::typed::len_opt(&self.acct_interim_interval, 0)
+            + rt::typed::len_all(&self.filter_id, 0)
+            + rt::typed::len_all(&self.nas_filter_rule, 0)
+            + rt::typed::len_all(&self.qos_filter_rule, 0)
+            + rt::typed::len_opt(&self.framed_appletalk_link, 0)
+            + rt::typed::len_opt(&self.framed_appletalk_network, 0)
+            + rt::typed::len_opt(&self.framed_appletalk_zone, 0)
+            + rt::typed::len_opt(&self.framed_compression, 0)
+            + rt::typed::len_opt(&self.framed_interface_id, 0)
+            + rt::typed::len_opt(&self.framed_ip_address, 0)
+            + rt::typed::len_opt(&self.framed_ip_netmask, 0)
+            + rt::typed::len_all(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_opt(&self.framed_ipv6_pool, 0)
+            + rt::typed::len_all(&self.framed_ipv6_route, 0)
+            + rt::typed::len_opt(&self.framed_ipx_network, 0)
+            + rt::typed::len_opt(&self.framed_mtu, 0)
+            + rt::typed::len_opt(&self.framed_pool, 0)
+            + rt::typed::len_opt(&self.framed_protocol, 0)
+            + rt::typed::len_all(&self.framed_route, 0)
+            + rt::typed::len_opt(&self.framed_routing, 0)
+            + rt::typed::len_all(&self.login_ip_host, 0)
+            + rt::typed::len_all(&self.login_ipv6_host, 0)
+            + rt::typed::len_opt(&self.login_lat_group, 0)
+            + rt::typed::len_opt(&self.login_lat_node, 0)
+            + rt::typed::len_opt(&self.login_lat_port, 0)
+            + rt::typed::len_opt(&self.login_lat_service, 0)
+            + rt::typed::len_opt(&self.login_service, 0)
+            + rt::typed::len_opt(&self.login_tcp_port, 0)
+            + rt::typed::len_all(&self.tunneling, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(
             &self.accounting_record_type,
             buf,
+            &self.avp_flags,
             480,
-            self.avp_flags.get(rt::AvpKey::new(480, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.accounting_record_number,
             buf,
+            &self.avp_flags,
             485,
-            self.avp_flags.get(rt::AvpKey::new(485, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.acct_application_id,
+        rt::typed::put_one(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(
+            &self.accounting_sub_session_id,
             buf,
-            259,
-            self.avp_flags.get(rt::AvpKey::new(259, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            287,
             0,
+            64,
         );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_sub_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                287,
-                self.avp_flags.get(rt::AvpKey::new(287, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                44,
-                self.avp_flags.get(rt::AvpKey::new(44, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                408,
-                self.avp_flags.get(rt::AvpKey::new(408, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.event_timestamp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                55,
-                self.avp_flags.get(rt::AvpKey::new(55, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_delay_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                41,
-                self.avp_flags.get(rt::AvpKey::new(41, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                32,
-                self.avp_flags.get(rt::AvpKey::new(32, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4,
-                self.avp_flags.get(rt::AvpKey::new(4, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                95,
-                self.avp_flags.get(rt::AvpKey::new(95, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                5,
-                self.avp_flags.get(rt::AvpKey::new(5, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                87,
-                self.avp_flags.get(rt::AvpKey::new(87, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                61,
-                self.avp_flags.get(rt::AvpKey::new(61, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                6,
-                self.avp_flags.get(rt::AvpKey::new(6, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.termination_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                295,
-                self.avp_flags.get(rt::AvpKey::new(295, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_input_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                363,
-                self.avp_flags.get(rt::AvpKey::new(363, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_input_packets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                365,
-                self.avp_flags.get(rt::AvpKey::new(365, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_output_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                364,
-                self.avp_flags.get(rt::AvpKey::new(364, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_output_packets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                366,
-                self.avp_flags.get(rt::AvpKey::new(366, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_authentic {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                45,
-                self.avp_flags.get(rt::AvpKey::new(45, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_auth_method {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                406,
-                self.avp_flags.get(rt::AvpKey::new(406, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_link_count {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                51,
-                self.avp_flags.get(rt::AvpKey::new(51, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_session_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                46,
-                self.avp_flags.get(rt::AvpKey::new(46, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_tunnel_connection {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                68,
-                self.avp_flags.get(rt::AvpKey::new(68, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_tunnel_packets_lost {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                86,
-                self.avp_flags.get(rt::AvpKey::new(86, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.callback_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                20,
-                self.avp_flags.get(rt::AvpKey::new(20, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.callback_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                19,
-                self.avp_flags.get(rt::AvpKey::new(19, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.calling_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                31,
-                self.avp_flags.get(rt::AvpKey::new(31, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.connect_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                77,
-                self.avp_flags.get(rt::AvpKey::new(77, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.originating_line_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                94,
-                self.avp_flags.get(rt::AvpKey::new(94, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.session_timeout {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                27,
-                self.avp_flags.get(rt::AvpKey::new(27, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.idle_timeout {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                28,
-                self.avp_flags.get(rt::AvpKey::new(28, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.port_limit {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                62,
-                self.avp_flags.get(rt::AvpKey::new(62, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_realtime_required {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                483,
-                self.avp_flags.get(rt::AvpKey::new(483, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_interim_interval {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                85,
-                self.avp_flags.get(rt::AvpKey::new(85, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.filter_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                11,
-                self.avp_flags.get(rt::AvpKey::new(11, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.nas_filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                400,
-                self.avp_flags.get(rt::AvpKey::new(400, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.qos_filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                407,
-                self.avp_flags.get(rt::AvpKey::new(407, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_appletalk_link {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                37,
-                self.avp_flags.get(rt::AvpKey::new(37, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_appletalk_network {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                38,
-                self.avp_flags.get(rt::AvpKey::new(38, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_appletalk_zone {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                39,
-                self.avp_flags.get(rt::AvpKey::new(39, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_compression {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                13,
-                self.avp_flags.get(rt::AvpKey::new(13, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_interface_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                96,
-                self.avp_flags.get(rt::AvpKey::new(96, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                8,
-                self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_netmask {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                9,
-                self.avp_flags.get(rt::AvpKey::new(9, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_ipv6_prefix.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipv6_pool {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                100,
-                self.avp_flags.get(rt::AvpKey::new(100, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_ipv6_route.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                99,
-                self.avp_flags.get(rt::AvpKey::new(99, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipx_network {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                23,
-                self.avp_flags.get(rt::AvpKey::new(23, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_mtu {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                12,
-                self.avp_flags.get(rt::AvpKey::new(12, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_pool {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                88,
-                self.avp_flags.get(rt::AvpKey::new(88, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                7,
-                self.avp_flags.get(rt::AvpKey::new(7, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.framed_route.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                22,
-                self.avp_flags.get(rt::AvpKey::new(22, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_routing {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                10,
-                self.avp_flags.get(rt::AvpKey::new(10, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.login_ip_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                14,
-                self.avp_flags.get(rt::AvpKey::new(14, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.login_ipv6_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                98,
-                self.avp_flags.get(rt::AvpKey::new(98, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_lat_group {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                36,
-                self.avp_flags.get(rt::AvpKey::new(36, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_lat_node {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                35,
-                self.avp_flags.get(rt::AvpKey::new(35, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_lat_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                63,
-                self.avp_flags.get(rt::AvpKey::new(63, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_lat_service {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                34,
-                self.avp_flags.get(rt::AvpKey::new(34, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_service {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                15,
-                self.avp_flags.get(rt::AvpKey::new(15, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.login_tcp_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                16,
-                self.avp_flags.get(rt::AvpKey::new(16, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.tunneling.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                401,
-                self.avp_flags.get(rt::AvpKey::new(401, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.acct_session_id, buf, &self.avp_flags, 44, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
+        rt::typed::put_opt(&self.acct_delay_time, buf, &self.avp_flags, 41, 0, 64);
+        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
+        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
+        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
+        rt::typed::put_opt(&self.nas_port, buf, &self.avp_flags, 5, 0, 64);
+        rt::typed::put_opt(&self.nas_port_id, buf, &self.avp_flags, 87, 0, 64);
+        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
+        rt::typed::put_opt(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
+        rt::typed::put_opt(
+            &self.accounting_input_octets,
+            buf,
+            &self.avp_flags,
+            363,
+            0,
+            64,
+        );
+        rt::typed::put_opt(
+            &self.accounting_input_packets,
+            buf,
+            &self.avp_flags,
+            365,
+            0,
+            64,
+        );
+        rt::typed::put_opt(
+            &self.accounting_output_octets,
+            buf,
+            &self.avp_flags,
+            364,
+            0,
+            64,
+        );
+        rt::typed::put_opt(
+            &self.accounting_output_packets,
+            buf,
+            &self.avp_flags,
+            366,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.acct_authentic, buf, &self.avp_flags, 45, 0, 64);
+        rt::typed::put_opt(
+            &self.accounting_auth_method,
+            buf,
+            &self.avp_flags,
+            406,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.acct_link_count, buf, &self.avp_flags, 51, 0, 64);
+        rt::typed::put_opt(&self.acct_session_time, buf, &self.avp_flags, 46, 0, 64);
+        rt::typed::put_opt(
+            &self.acct_tunnel_connection,
+            buf,
+            &self.avp_flags,
+            68,
+            0,
+            64,
+        );
+        rt::typed::put_opt(
+            &self.acct_tunnel_packets_lost,
+            buf,
+            &self.avp_flags,
+            86,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.callback_id, buf, &self.avp_flags, 20, 0, 64);
+        rt::typed::put_opt(&self.callback_number, buf, &self.avp_flags, 19, 0, 64);
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_opt(&self.calling_station_id, buf, &self.avp_flags, 31, 0, 64);
+        rt::typed::put_all(&self.connect_info, buf, &self.avp_flags, 77, 0, 64);
+        rt::typed::put_opt(&self.originating_line_info, buf, &self.avp_flags, 94, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
+            buf,
+            &self.avp_flags,
+            291,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.session_timeout, buf, &self.avp_flags, 27, 0, 64);
+        rt::typed::put_opt(&self.idle_timeout, buf, &self.avp_flags, 28, 0, 64);
+        rt::typed::put_opt(&self.port_limit, buf, &self.avp_flags, 62, 0, 64);
+        rt::typed::put_opt(
+            &self.accounting_realtime_required,
+            buf,
+            &self.avp_flags,
+            483,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
+        rt::typed::put_all(&self.filter_id, buf, &self.avp_flags, 11, 0, 64);
+        rt::typed::put_all(&self.nas_filter_rule, buf, &self.avp_flags, 400, 0, 64);
+        rt::typed::put_all(&self.qos_filter_rule, buf, &self.avp_flags, 407, 0, 0);
+        rt::typed::put_opt(&self.framed_appletalk_link, buf, &self.avp_flags, 37, 0, 64);
+        rt::typed::put_opt(
+            &self.framed_appletalk_network,
+            buf,
+            &self.avp_flags,
+            38,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.framed_appletalk_zone, buf, &self.avp_flags, 39, 0, 64);
+        rt::typed::put_opt(&self.framed_compression, buf, &self.avp_flags, 13, 0, 64);
+        rt::typed::put_opt(&self.framed_interface_id, buf, &self.avp_flags, 96, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_netmask, buf, &self.avp_flags, 9, 0, 64);
+        rt::typed::put_all(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_opt(&self.framed_ipv6_pool, buf, &self.avp_flags, 100, 0, 64);
+        rt::typed::put_all(&self.framed_ipv6_route, buf, &self.avp_flags, 99, 0, 64);
+        rt::typed::put_opt(&self.framed_ipx_network, buf, &self.avp_flags, 23, 0, 64);
+        rt::typed::put_opt(&self.framed_mtu, buf, &self.avp_flags, 12, 0, 64);
+        rt::typed::put_opt(&self.framed_pool, buf, &self.avp_flags, 88, 0, 64);
+        rt::typed::put_opt(&self.framed_protocol, buf, &self.avp_flags, 7, 0, 64);
+        rt::typed::put_all(&self.framed_route, buf, &self.avp_flags, 22, 0, 64);
+        rt::typed::put_opt(&self.framed_routing, buf, &self.avp_flags, 10, 0, 64);
+        rt::typed::put_all(&self.login_ip_host, buf, &self.avp_flags, 14, 0, 64);
+        rt::typed::put_all(&self.login_ipv6_host, buf, &self.avp_flags, 98, 0, 64);
+        rt::typed::put_opt(&self.login_lat_group, buf, &self.avp_flags, 36, 0, 64);
+        rt::typed::put_opt(&self.login_lat_node, buf, &self.avp_flags, 35, 0, 64);
+        rt::typed::put_opt(&self.login_lat_port, buf, &self.avp_flags, 63, 0, 64);
+        rt::typed::put_opt(&self.login_lat_service, buf, &self.avp_flags, 34, 0, 64);
+        rt::typed::put_opt(&self.login_service, buf, &self.avp_flags, 15, 0, 64);
+        rt::typed::put_opt(&self.login_tcp_port, buf, &self.avp_flags, 16, 0, 64);
+        rt::typed::put_all(&self.tunneling, buf, &self.avp_flags, 401, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -11205,345 +6032,144 @@ impl AccountingAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_accounting_record_type = false;
-        let mut seen_accounting_record_number = false;
-        let mut seen_acct_application_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                480,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                485,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                259,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 29usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 1, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
                 (480, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.accounting_record_type,
-                        &mut seen_accounting_record_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.accounting_record_type, &avp, &mut w, 4, 64)
                 }
                 (485, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.accounting_record_number,
-                        &mut seen_accounting_record_number,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        5,
+                        64,
+                    )
                 }
                 (259, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.acct_application_id,
-                        &mut seen_acct_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.acct_application_id, &avp, &mut w, 6, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (287, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.accounting_sub_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.accounting_sub_session_id, &avp, &mut w, 64)
                 }
-                (44, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (44, 0) => rt::typed::opt(&mut self.acct_session_id, &avp, &mut w, 64),
                 (50, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_multi_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_multi_session_id, &avp, &mut w, 64)
                 }
-                (55, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.event_timestamp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (55, 0) => rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
                 (279, 0) => {
-                    self.avp_flags.note(&avp, self.failed_avp.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.failed_avp, &avp, &mut w, 14, 64, u32::MAX)
                 }
                 (408, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_aaa_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.origin_aaa_protocol, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (32, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (4, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (95, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_ipv6_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (5, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.nas_port, &avp, cx, &mut self.extra)?;
-                }
-                (87, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (61, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.nas_port_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (6, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (295, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.termination_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (32, 0) => rt::typed::opt(&mut self.nas_identifier, &avp, &mut w, 64),
+                (4, 0) => rt::typed::opt(&mut self.nas_ip_address, &avp, &mut w, 64),
+                (95, 0) => rt::typed::opt(&mut self.nas_ipv6_address, &avp, &mut w, 64),
+                (5, 0) => rt::typed::opt(&mut self.nas_port, &avp, &mut w, 64),
+                (87, 0) => rt::typed::opt(&mut self.nas_port_id, &avp, &mut w, 64),
+                (61, 0) => rt::typed::opt(&mut self.nas_port_type, &avp, &mut w, 64),
+                (6, 0) => rt::typed::opt(&mut self.service_type, &avp, &mut w, 64),
+                (295, 0) => rt::typed::opt(&mut self.termination_cause, &avp, &mut w, 64),
                 (483, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.accounting_realtime_required,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (85, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.acct_interim_interval,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acct_interim_interval, &avp, &mut w, 64)
                 }
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 27, 64, u32::MAX)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 28, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_accounting_record_type {
-            rt::typed::absent(
-                rt::AvpKey::new(480, 0),
-                <super::base::AccountingRecordType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_accounting_record_number {
-            rt::typed::absent(
-                rt::AvpKey::new(485, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_acct_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(259, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -11569,336 +6195,95 @@ impl rt::typed::Command for AccountingAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.accounting_record_type, 0);
-        n += rt::AvpData::avp_len(&self.accounting_record_number, 0);
-        n += rt::AvpData::avp_len(&self.acct_application_id, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_sub_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.event_timestamp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_identifier {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.nas_port_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.termination_cause {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.accounting_realtime_required {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.acct_interim_interval {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.accounting_record_type, 0)
+            + rt::typed::len_one(&self.accounting_record_number, 0)
+            + rt::typed::len_one(&self.acct_application_id, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.accounting_sub_session_id, 0)
+            + rt::typed::len_opt(&self.acct_session_id, 0)
+            + rt::typed::len_opt(&self.acct_multi_session_id, 0)
+            + rt::typed::len_opt(&self.event_timestamp, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_all(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.origin_aaa_protocol, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.nas_identifier, 0)
+            + rt::typed::len_opt(&self.nas_ip_address, 0)
+            + rt::typed::len_opt(&self.nas_ipv6_address, 0)
+            + rt::typed::len_opt(&self.nas_port, 0)
+            + rt::typed::len_opt(&self.nas_port_id, 0)
+            + rt::typed::len_opt(&self.nas_port_type, 0)
+            + rt::typed::len_opt(&self.service_type, 0)
+            + rt::typed::len_opt(&self.termination_cause, 0)
+            + rt::typed::len_opt(&self.accounting_realtime_required, 0)
+            + rt::typed::len_opt(&self.acct_interim_interval, 0)
+            + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(
             &self.accounting_record_type,
             buf,
+            &self.avp_flags,
             480,
-            self.avp_flags.get(rt::AvpKey::new(480, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.accounting_record_number,
             buf,
+            &self.avp_flags,
             485,
-            self.avp_flags.get(rt::AvpKey::new(485, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.acct_application_id,
+        rt::typed::put_one(&self.acct_application_id, buf, &self.avp_flags, 259, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(
+            &self.accounting_sub_session_id,
             buf,
-            259,
-            self.avp_flags.get(rt::AvpKey::new(259, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            287,
             0,
+            64,
         );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_sub_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                287,
-                self.avp_flags.get(rt::AvpKey::new(287, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                44,
-                self.avp_flags.get(rt::AvpKey::new(44, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_multi_session_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                50,
-                self.avp_flags.get(rt::AvpKey::new(50, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.event_timestamp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                55,
-                self.avp_flags.get(rt::AvpKey::new(55, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.failed_avp.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_aaa_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                408,
-                self.avp_flags.get(rt::AvpKey::new(408, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                32,
-                self.avp_flags.get(rt::AvpKey::new(32, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4,
-                self.avp_flags.get(rt::AvpKey::new(4, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_ipv6_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                95,
-                self.avp_flags.get(rt::AvpKey::new(95, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                5,
-                self.avp_flags.get(rt::AvpKey::new(5, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                87,
-                self.avp_flags.get(rt::AvpKey::new(87, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.nas_port_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                61,
-                self.avp_flags.get(rt::AvpKey::new(61, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                6,
-                self.avp_flags.get(rt::AvpKey::new(6, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.termination_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                295,
-                self.avp_flags.get(rt::AvpKey::new(295, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.accounting_realtime_required {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                483,
-                self.avp_flags.get(rt::AvpKey::new(483, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.acct_interim_interval {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                85,
-                self.avp_flags.get(rt::AvpKey::new(85, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.acct_session_id, buf, &self.avp_flags, 44, 0, 64);
+        rt::typed::put_opt(&self.acct_multi_session_id, buf, &self.avp_flags, 50, 0, 64);
+        rt::typed::put_opt(&self.event_timestamp, buf, &self.avp_flags, 55, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_all(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.origin_aaa_protocol, buf, &self.avp_flags, 408, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.nas_identifier, buf, &self.avp_flags, 32, 0, 64);
+        rt::typed::put_opt(&self.nas_ip_address, buf, &self.avp_flags, 4, 0, 64);
+        rt::typed::put_opt(&self.nas_ipv6_address, buf, &self.avp_flags, 95, 0, 64);
+        rt::typed::put_opt(&self.nas_port, buf, &self.avp_flags, 5, 0, 64);
+        rt::typed::put_opt(&self.nas_port_id, buf, &self.avp_flags, 87, 0, 64);
+        rt::typed::put_opt(&self.nas_port_type, buf, &self.avp_flags, 61, 0, 64);
+        rt::typed::put_opt(&self.service_type, buf, &self.avp_flags, 6, 0, 64);
+        rt::typed::put_opt(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
+        rt::typed::put_opt(
+            &self.accounting_realtime_required,
+            buf,
+            &self.avp_flags,
+            483,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.acct_interim_interval, buf, &self.avp_flags, 85, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -12115,30 +6500,29 @@ impl<'a> ChapAuthView<'a> {
     /// `{ CHAP-Algorithm }`: CHAP-Algorithm (code 403), IETF RFC 7155 §4.3.5.
     #[inline]
     pub fn chap_algorithm(&self) -> ChapAlgorithm {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        ChapAlgorithm(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<ChapAlgorithm>,
+        )
     }
     /// `{ CHAP-Ident }`: CHAP-Ident (code 404), IETF RFC 7155 §4.3.6.
     #[inline]
     pub fn chap_ident(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ CHAP-Response ]`: CHAP-Response (code 405), IETF RFC 7155 §4.3.7.
     #[inline]
     pub fn chap_response(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "nasreq"))]
 impl std::fmt::Debug for ChapAuthView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ChapAuthView), e),
-        }
+        rt::view::debug(self.to_struct(), "ChapAuthView", f)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -12354,72 +6738,69 @@ impl<'a> TunnelingView<'a> {
     /// `{ Tunnel-Type }`: Tunnel-Type (code 64), IETF RFC 7155 §4.5.2.
     #[inline]
     pub fn tunnel_type(&self) -> TunnelType {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        TunnelType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<TunnelType>,
+        )
     }
     /// `{ Tunnel-Medium-Type }`: Tunnel-Medium-Type (code 65), IETF RFC 7155 §4.5.3.
     #[inline]
     pub fn tunnel_medium_type(&self) -> TunnelMediumType {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        TunnelMediumType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<TunnelMediumType>,
+        )
     }
     /// `{ Tunnel-Client-Endpoint }`: Tunnel-Client-Endpoint (code 66), IETF RFC 7155 §4.5.4.
     #[inline]
     pub fn tunnel_client_endpoint(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Tunnel-Server-Endpoint }`: Tunnel-Server-Endpoint (code 67), IETF RFC 7155 §4.5.5.
     #[inline]
     pub fn tunnel_server_endpoint(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Tunnel-Preference ]`: Tunnel-Preference (code 83), IETF RFC 7155 §4.5.9.
     #[inline]
     pub fn tunnel_preference(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Tunnel-Client-Auth-Id ]`: Tunnel-Client-Auth-Id (code 90), IETF RFC 7155 §4.5.10.
     #[inline]
     pub fn tunnel_client_auth_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Tunnel-Server-Auth-Id ]`: Tunnel-Server-Auth-Id (code 91), IETF RFC 7155 §4.5.11.
     #[inline]
     pub fn tunnel_server_auth_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Tunnel-Assignment-Id ]`: Tunnel-Assignment-Id (code 82), IETF RFC 7155 §4.5.8.
     #[inline]
     pub fn tunnel_assignment_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
     }
     /// `[ Tunnel-Password ]`: Tunnel-Password (code 69), IETF RFC 7155 §4.5.6.
     #[inline]
     pub fn tunnel_password(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
     }
     /// `[ Tunnel-Private-Group-Id ]`: Tunnel-Private-Group-Id (code 81), IETF RFC 7155 §4.5.7.
     #[inline]
     pub fn tunnel_private_group_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl std::fmt::Debug for TunnelingView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(TunnelingView), e),
-        }
+        rt::view::debug(self.to_struct(), "TunnelingView", f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -12894,182 +7275,177 @@ impl<'a> AaRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        super::base::AuthRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::base::AuthRequestType>,
+        )
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(NasPortType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<NasPortType>,
+        )
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::text)
     }
     /// `[ User-Password ]`: User-Password (code 2), IETF RFC 7155 §4.3.1.
     #[inline]
     pub fn user_password(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(ServiceType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::enumerated::<ServiceType>,
+        )
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
     }
     /// `[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7.
     #[inline]
     pub fn connect_info(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[27], self.end, rt::view::text)
     }
     /// `[ CHAP-Auth ]`: CHAP-Auth (code 402), IETF RFC 7155 §4.3.4.
     #[inline]
     pub fn chap_auth(&self) -> Option<ChapAuthView<'a>> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(ChapAuthView::read(avp))
+        rt::view::opt(self.root, self.first[28], self.end, ChapAuthView::read)
     }
     /// `[ CHAP-Challenge ]`: CHAP-Challenge (code 60), IETF RFC 7155 §4.3.8.
     #[inline]
     pub fn chap_challenge(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[29], self.end, rt::view::octets)
     }
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
@@ -13081,20 +7457,18 @@ impl<'a> AaRequestView<'a> {
             self.count[0],
             13,
             0,
-            |avp| FramedCompression(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<FramedCompression>,
         )
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[31], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[31], self.end, rt::view::value::<u64>)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[32], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[32], self.end, rt::view::octets)
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
@@ -13106,38 +7480,38 @@ impl<'a> AaRequestView<'a> {
             self.count[1],
             97,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[34], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[34], self.end, rt::view::octets)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[35], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[35], self.end, rt::view::value::<u32>)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<FramedProtocol> {
-        let avp = rt::view::get(self.root, self.first[36], self.end)?;
-        Some(FramedProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[36],
+            self.end,
+            rt::view::enumerated::<FramedProtocol>,
+        )
     }
     /// `[ ARAP-Password ]`: ARAP-Password (code 70), IETF RFC 7155 §4.3.9.
     #[inline]
     pub fn arap_password(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[37], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[37], self.end, rt::view::octets)
     }
     /// `[ ARAP-Security ]`: ARAP-Security (code 73), IETF RFC 7155 §4.3.11.
     #[inline]
     pub fn arap_security(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[38], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[38], self.end, rt::view::value::<u32>)
     }
     /// `*[ ARAP-Security-Data ]`: ARAP-Security-Data (code 74), IETF RFC 7155 §4.3.12.
     #[inline]
@@ -13149,7 +7523,7 @@ impl<'a> AaRequestView<'a> {
             self.count[2],
             74,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1.
@@ -13162,7 +7536,7 @@ impl<'a> AaRequestView<'a> {
             self.count[3],
             14,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2.
@@ -13175,32 +7549,28 @@ impl<'a> AaRequestView<'a> {
             self.count[4],
             98,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
     #[inline]
     pub fn login_lat_group(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[42], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[42], self.end, rt::view::octets)
     }
     /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
     #[inline]
     pub fn login_lat_node(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[43], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[43], self.end, rt::view::octets)
     }
     /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
     #[inline]
     pub fn login_lat_port(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[44], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[44], self.end, rt::view::octets)
     }
     /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
     #[inline]
     pub fn login_lat_service(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[45], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[45], self.end, rt::view::octets)
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
@@ -13212,7 +7582,7 @@ impl<'a> AaRequestView<'a> {
             self.count[5],
             401,
             0,
-            |avp| TunnelingView::read(avp),
+            TunnelingView::read,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -13225,7 +7595,7 @@ impl<'a> AaRequestView<'a> {
             self.count[6],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -13238,7 +7608,7 @@ impl<'a> AaRequestView<'a> {
             self.count[7],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -13246,10 +7616,7 @@ impl<'a> AaRequestView<'a> {
 impl std::fmt::Debug for AaRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(AaRequestView), e),
-        }
+        rt::view::debug(self.to_struct(), "AaRequestView", f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -13883,50 +8250,52 @@ impl<'a> AaAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Request-Type }`: Auth-Request-Type (code 274), IETF RFC 6733 §8.7.
     #[inline]
     pub fn auth_request_type(&self) -> super::base::AuthRequestType {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthRequestType>,
+        )
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(ServiceType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::enumerated::<ServiceType>,
+        )
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -13938,7 +8307,7 @@ impl<'a> AaAnswerView<'a> {
             self.count[0],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8.
@@ -13951,26 +8320,23 @@ impl<'a> AaAnswerView<'a> {
             self.count[1],
             78,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
@@ -13982,56 +8348,58 @@ impl<'a> AaAnswerView<'a> {
             self.count[2],
             279,
             0,
-            |avp| super::base::FailedAvpView::read(avp),
+            super::base::FailedAvpView::read,
         )
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(super::base::ReAuthRequestType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::enumerated::<super::base::ReAuthRequestType>,
+        )
     }
     /// `[ Multi-Round-Time-Out ]`: Multi-Round-Time-Out (code 272), IETF RFC 6733 §8.19.
     #[inline]
     pub fn multi_round_time_out(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::octets)
     }
     /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
     #[inline]
@@ -14043,20 +8411,23 @@ impl<'a> AaAnswerView<'a> {
             self.count[3],
             18,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[24], self.end, rt::view::value::<u32>)
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     #[inline]
@@ -14068,44 +8439,43 @@ impl<'a> AaAnswerView<'a> {
             self.count[4],
             11,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Password-Retry ]`: Password-Retry (code 75), IETF RFC 7155 §4.3.2.
     #[inline]
     pub fn password_retry(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[26], self.end, rt::view::value::<u32>)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[27], self.end, rt::view::value::<u32>)
     }
     /// `[ Prompt ]`: Prompt (code 76), IETF RFC 7155 §4.3.3.
     #[inline]
     pub fn prompt(&self) -> Option<Prompt> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(Prompt(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[28],
+            self.end,
+            rt::view::enumerated::<Prompt>,
+        )
     }
     /// `[ ARAP-Challenge-Response ]`: ARAP-Challenge-Response (code 84), IETF RFC 7155 §4.3.10.
     #[inline]
     pub fn arap_challenge_response(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[29], self.end, rt::view::octets)
     }
     /// `[ ARAP-Features ]`: ARAP-Features (code 71), IETF RFC 7155 §4.4.10.8.1.
     #[inline]
     pub fn arap_features(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[30], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[30], self.end, rt::view::octets)
     }
     /// `[ ARAP-Security ]`: ARAP-Security (code 73), IETF RFC 7155 §4.3.11.
     #[inline]
     pub fn arap_security(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[31], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[31], self.end, rt::view::value::<u32>)
     }
     /// `*[ ARAP-Security-Data ]`: ARAP-Security-Data (code 74), IETF RFC 7155 §4.3.12.
     #[inline]
@@ -14117,32 +8487,33 @@ impl<'a> AaAnswerView<'a> {
             self.count[5],
             74,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ ARAP-Zone-Access ]`: ARAP-Zone-Access (code 72), IETF RFC 7155 §4.4.10.8.2.
     #[inline]
     pub fn arap_zone_access(&self) -> Option<ArapZoneAccess> {
-        let avp = rt::view::get(self.root, self.first[33], self.end)?;
-        Some(ArapZoneAccess(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[33],
+            self.end,
+            rt::view::enumerated::<ArapZoneAccess>,
+        )
     }
     /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
     #[inline]
     pub fn callback_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[34], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[34], self.end, rt::view::text)
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[35], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[35], self.end, rt::view::text)
     }
     /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
     #[inline]
     pub fn framed_appletalk_link(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[36], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[36], self.end, rt::view::value::<u32>)
     }
     /// `*[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
     #[inline]
@@ -14154,14 +8525,13 @@ impl<'a> AaAnswerView<'a> {
             self.count[6],
             38,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
     #[inline]
     pub fn framed_appletalk_zone(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[38], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[38], self.end, rt::view::octets)
     }
     /// `*[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
@@ -14173,20 +8543,18 @@ impl<'a> AaAnswerView<'a> {
             self.count[7],
             13,
             0,
-            |avp| FramedCompression(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<FramedCompression>,
         )
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[40], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[40], self.end, rt::view::value::<u64>)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[41], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[41], self.end, rt::view::octets)
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
@@ -14198,14 +8566,13 @@ impl<'a> AaAnswerView<'a> {
             self.count[8],
             97,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
     #[inline]
     pub fn framed_ipv6_pool(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[43], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[43], self.end, rt::view::octets)
     }
     /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7.
     #[inline]
@@ -14217,14 +8584,13 @@ impl<'a> AaAnswerView<'a> {
             self.count[9],
             99,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[45], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[45], self.end, rt::view::octets)
     }
     /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3.
     #[inline]
@@ -14236,38 +8602,43 @@ impl<'a> AaAnswerView<'a> {
             self.count[10],
             22,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
     #[inline]
     pub fn framed_pool(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[47], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[47], self.end, rt::view::octets)
     }
     /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
     #[inline]
     pub fn framed_ipx_network(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[48], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[48], self.end, rt::view::value::<u32>)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[49], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[49], self.end, rt::view::value::<u32>)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<FramedProtocol> {
-        let avp = rt::view::get(self.root, self.first[50], self.end)?;
-        Some(FramedProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[50],
+            self.end,
+            rt::view::enumerated::<FramedProtocol>,
+        )
     }
     /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
     #[inline]
     pub fn framed_routing(&self) -> Option<FramedRouting> {
-        let avp = rt::view::get(self.root, self.first[51], self.end)?;
-        Some(FramedRouting(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[51],
+            self.end,
+            rt::view::enumerated::<FramedRouting>,
+        )
     }
     /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1.
     #[inline]
@@ -14279,7 +8650,7 @@ impl<'a> AaAnswerView<'a> {
             self.count[11],
             14,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2.
@@ -14292,44 +8663,43 @@ impl<'a> AaAnswerView<'a> {
             self.count[12],
             98,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
     #[inline]
     pub fn login_lat_group(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[54], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[54], self.end, rt::view::octets)
     }
     /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
     #[inline]
     pub fn login_lat_node(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[55], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[55], self.end, rt::view::octets)
     }
     /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
     #[inline]
     pub fn login_lat_port(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[56], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[56], self.end, rt::view::octets)
     }
     /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
     #[inline]
     pub fn login_lat_service(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[57], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[57], self.end, rt::view::octets)
     }
     /// `[ Login-Service ]`: Login-Service (code 15), IETF RFC 7155 §4.4.11.3.
     #[inline]
     pub fn login_service(&self) -> Option<LoginService> {
-        let avp = rt::view::get(self.root, self.first[58], self.end)?;
-        Some(LoginService(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[58],
+            self.end,
+            rt::view::enumerated::<LoginService>,
+        )
     }
     /// `[ Login-TCP-Port ]`: Login-TCP-Port (code 16), IETF RFC 7155 §4.4.11.4.1.
     #[inline]
     pub fn login_tcp_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[59], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[59], self.end, rt::view::value::<u32>)
     }
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
     #[inline]
@@ -14341,7 +8711,7 @@ impl<'a> AaAnswerView<'a> {
             self.count[13],
             400,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9.
@@ -14354,7 +8724,7 @@ impl<'a> AaAnswerView<'a> {
             self.count[14],
             407,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
@@ -14367,7 +8737,7 @@ impl<'a> AaAnswerView<'a> {
             self.count[15],
             401,
             0,
-            |avp| TunnelingView::read(avp),
+            TunnelingView::read,
         )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -14380,20 +8750,23 @@ impl<'a> AaAnswerView<'a> {
             self.count[16],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[64], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[64],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[65], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[65], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -14405,7 +8778,7 @@ impl<'a> AaAnswerView<'a> {
             self.count[17],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -14413,10 +8786,7 @@ impl<'a> AaAnswerView<'a> {
 impl std::fmt::Debug for AaAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(AaAnswerView), e),
-        }
+        rt::view::debug(self.to_struct(), "AaAnswerView", f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -14778,158 +9148,152 @@ impl<'a> ReAuthRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        super::base::ReAuthRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::enumerated::<super::base::ReAuthRequestType>,
+        )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::text)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(NasPortType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::enumerated::<NasPortType>,
+        )
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(ServiceType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            rt::view::enumerated::<ServiceType>,
+        )
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u64>)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::text)
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::text)
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[22], self.end, rt::view::octets)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::octets)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[25], self.end, rt::view::octets)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -14941,14 +9305,13 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[0],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
     #[inline]
     pub fn reply_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[27], self.end, rt::view::text)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -14960,7 +9323,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -14973,7 +9336,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -14981,10 +9344,7 @@ impl<'a> ReAuthRequestView<'a> {
 impl std::fmt::Debug for ReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ReAuthRequestView), e),
-        }
+        rt::view::debug(self.to_struct(), "ReAuthRequestView", f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -15304,56 +9664,52 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
@@ -15365,7 +9721,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[0],
             279,
             0,
-            |avp| super::base::FailedAvpView::read(avp),
+            super::base::FailedAvpView::read,
         )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -15378,26 +9734,33 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[1],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(ServiceType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::enumerated::<ServiceType>,
+        )
     }
     /// `*[ Configuration-Token ]`: Configuration-Token (code 78), IETF RFC 7155 §4.4.8.
     #[inline]
@@ -15409,38 +9772,38 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[2],
             78,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
     }
     /// `[ Re-Auth-Request-Type ]`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> Option<super::base::ReAuthRequestType> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(super::base::ReAuthRequestType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::enumerated::<super::base::ReAuthRequestType>,
+        )
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -15452,7 +9815,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[3],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
@@ -15465,14 +9828,18 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[4],
             18,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Prompt ]`: Prompt (code 76), IETF RFC 7155 §4.3.3.
     #[inline]
     pub fn prompt(&self) -> Option<Prompt> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(Prompt(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::enumerated::<Prompt>,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -15484,7 +9851,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[5],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -15492,10 +9859,7 @@ impl<'a> ReAuthAnswerView<'a> {
 impl std::fmt::Debug for ReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ReAuthAnswerView), e),
-        }
+        rt::view::debug(self.to_struct(), "ReAuthAnswerView", f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -15756,50 +10120,47 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> super::base::TerminationCause {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        super::base::TerminationCause(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::base::TerminationCause>,
+        )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -15811,20 +10172,23 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.count[0],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -15836,7 +10200,7 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -15849,7 +10213,7 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -15857,15 +10221,7 @@ impl<'a> SessionTerminationRequestView<'a> {
 impl std::fmt::Debug for SessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SessionTerminationRequestView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SessionTerminationRequestView", f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -16124,32 +10480,27 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -16161,20 +10512,18 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[0],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
@@ -16186,20 +10535,23 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[1],
             279,
             0,
-            |avp| super::base::FailedAvpView::read(avp),
+            super::base::FailedAvpView::read,
         )
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -16211,20 +10563,23 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[2],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -16236,7 +10591,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[3],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -16244,14 +10599,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
 impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SessionTerminationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SessionTerminationAnswerView", f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -16602,152 +10950,142 @@ impl<'a> AbortSessionRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(NasPortType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::enumerated::<NasPortType>,
+        )
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(ServiceType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::enumerated::<ServiceType>,
+        )
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u64>)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::text)
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::octets)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[22], self.end, rt::view::octets)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[24], self.end, rt::view::octets)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -16759,7 +11097,7 @@ impl<'a> AbortSessionRequestView<'a> {
             self.count[0],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Reply-Message ]`: Reply-Message (code 18), IETF RFC 7155 §4.2.9.
@@ -16772,7 +11110,7 @@ impl<'a> AbortSessionRequestView<'a> {
             self.count[1],
             18,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -16785,7 +11123,7 @@ impl<'a> AbortSessionRequestView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -16798,7 +11136,7 @@ impl<'a> AbortSessionRequestView<'a> {
             self.count[3],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -16806,12 +11144,7 @@ impl<'a> AbortSessionRequestView<'a> {
 impl std::fmt::Debug for AbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AbortSessionRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AbortSessionRequestView", f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -17065,62 +11398,57 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ State ]`: State (code 24), IETF RFC 4005 §9.3.4.
     #[inline]
     pub fn state(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
@@ -17132,7 +11460,7 @@ impl<'a> AbortSessionAnswerView<'a> {
             self.count[0],
             279,
             0,
-            |avp| super::base::FailedAvpView::read(avp),
+            super::base::FailedAvpView::read,
         )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -17145,20 +11473,23 @@ impl<'a> AbortSessionAnswerView<'a> {
             self.count[1],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -17170,7 +11501,7 @@ impl<'a> AbortSessionAnswerView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -17178,12 +11509,7 @@ impl<'a> AbortSessionAnswerView<'a> {
 impl std::fmt::Debug for AbortSessionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AbortSessionAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AbortSessionAnswerView", f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -17863,134 +12189,132 @@ impl<'a> AccountingRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&self) -> super::base::AccountingRecordType {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        super::base::AccountingRecordType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<super::base::AccountingRecordType>,
+        )
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `{ Acct-Application-Id }`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u64>)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ Acct-Delay-Time ]`: Acct-Delay-Time (code 41), IETF RFC 7155 §4.6.8.
     #[inline]
     pub fn acct_delay_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::text)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::text)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(NasPortType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[21],
+            self.end,
+            rt::view::enumerated::<NasPortType>,
+        )
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -18002,104 +12326,108 @@ impl<'a> AccountingRequestView<'a> {
             self.count[0],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(ServiceType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            rt::view::enumerated::<ServiceType>,
+        )
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(super::base::TerminationCause(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            rt::view::enumerated::<super::base::TerminationCause>,
+        )
     }
     /// `[ Accounting-Input-Octets ]`: Accounting-Input-Octets (code 363), IETF RFC 7155 §4.6.1.
     #[inline]
     pub fn accounting_input_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[25], self.end, rt::view::value::<u64>)
     }
     /// `[ Accounting-Input-Packets ]`: Accounting-Input-Packets (code 365), IETF RFC 7155 §4.6.3.
     #[inline]
     pub fn accounting_input_packets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[26], self.end, rt::view::value::<u64>)
     }
     /// `[ Accounting-Output-Octets ]`: Accounting-Output-Octets (code 364), IETF RFC 7155 §4.6.2.
     #[inline]
     pub fn accounting_output_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[27], self.end, rt::view::value::<u64>)
     }
     /// `[ Accounting-Output-Packets ]`: Accounting-Output-Packets (code 366), IETF RFC 7155 §4.6.4.
     #[inline]
     pub fn accounting_output_packets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[28], self.end, rt::view::value::<u64>)
     }
     /// `[ Acct-Authentic ]`: Acct-Authentic (code 45), IETF RFC 7155 §4.6.6.
     #[inline]
     pub fn acct_authentic(&self) -> Option<AcctAuthentic> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(AcctAuthentic(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[29],
+            self.end,
+            rt::view::enumerated::<AcctAuthentic>,
+        )
     }
     /// `[ Accounting-Auth-Method ]`: Accounting-Auth-Method (code 406), IETF RFC 7155 §4.6.7.
     #[inline]
     pub fn accounting_auth_method(&self) -> Option<AccountingAuthMethod> {
-        let avp = rt::view::get(self.root, self.first[30], self.end)?;
-        Some(AccountingAuthMethod(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[30],
+            self.end,
+            rt::view::enumerated::<AccountingAuthMethod>,
+        )
     }
     /// `[ Acct-Link-Count ]`: Acct-Link-Count (code 51), IETF RFC 7155 §4.6.9.
     #[inline]
     pub fn acct_link_count(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[31], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[31], self.end, rt::view::value::<u32>)
     }
     /// `[ Acct-Session-Time ]`: Acct-Session-Time (code 46), IETF RFC 7155 §4.6.5.
     #[inline]
     pub fn acct_session_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[32], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[32], self.end, rt::view::value::<u32>)
     }
     /// `[ Acct-Tunnel-Connection ]`: Acct-Tunnel-Connection (code 68), IETF RFC 7155 §4.6.10.
     #[inline]
     pub fn acct_tunnel_connection(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[33], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[33], self.end, rt::view::octets)
     }
     /// `[ Acct-Tunnel-Packets-Lost ]`: Acct-Tunnel-Packets-Lost (code 86), IETF RFC 7155 §4.6.11.
     #[inline]
     pub fn acct_tunnel_packets_lost(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[34], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[34], self.end, rt::view::value::<u32>)
     }
     /// `[ Callback-Id ]`: Callback-Id (code 20), IETF RFC 7155 §4.4.3.
     #[inline]
     pub fn callback_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[35], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[35], self.end, rt::view::text)
     }
     /// `[ Callback-Number ]`: Callback-Number (code 19), IETF RFC 7155 §4.4.2.
     #[inline]
     pub fn callback_number(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[36], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[36], self.end, rt::view::text)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[37], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[37], self.end, rt::view::text)
     }
     /// `[ Calling-Station-Id ]`: Calling-Station-Id (code 31), IETF RFC 7155 §4.2.6.
     #[inline]
     pub fn calling_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[38], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[38], self.end, rt::view::text)
     }
     /// `*[ Connect-Info ]`: Connect-Info (code 77), IETF RFC 7155 §4.2.7.
     #[inline]
@@ -18111,52 +12439,50 @@ impl<'a> AccountingRequestView<'a> {
             self.count[1],
             77,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Originating-Line-Info ]`: Originating-Line-Info (code 94), IETF RFC 7155 §4.2.8.
     #[inline]
     pub fn originating_line_info(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[40], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[40], self.end, rt::view::octets)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[41], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[41], self.end, rt::view::value::<u32>)
     }
     /// `[ Session-Timeout ]`: Session-Timeout (code 27), IETF RFC 6733 §8.13.
     #[inline]
     pub fn session_timeout(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[42], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[42], self.end, rt::view::value::<u32>)
     }
     /// `[ Idle-Timeout ]`: Idle-Timeout (code 28), IETF RFC 7155 §4.4.4.
     #[inline]
     pub fn idle_timeout(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[43], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[43], self.end, rt::view::value::<u32>)
     }
     /// `[ Port-Limit ]`: Port-Limit (code 62), IETF RFC 7155 §4.4.5.
     #[inline]
     pub fn port_limit(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[44], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[44], self.end, rt::view::value::<u32>)
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
     #[inline]
     pub fn accounting_realtime_required(
         &self,
     ) -> Option<super::base::AccountingRealtimeRequired> {
-        let avp = rt::view::get(self.root, self.first[45], self.end)?;
-        Some(super::base::AccountingRealtimeRequired(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[45],
+            self.end,
+            rt::view::enumerated::<super::base::AccountingRealtimeRequired>,
+        )
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[46], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[46], self.end, rt::view::value::<u32>)
     }
     /// `*[ Filter-Id ]`: Filter-Id (code 11), IETF RFC 7155 §4.4.7.
     #[inline]
@@ -18168,7 +12494,7 @@ impl<'a> AccountingRequestView<'a> {
             self.count[2],
             11,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ NAS-Filter-Rule ]`: NAS-Filter-Rule (code 400), IETF RFC 7155 §4.4.6.
@@ -18181,7 +12507,7 @@ impl<'a> AccountingRequestView<'a> {
             self.count[3],
             400,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ QoS-Filter-Rule ]`: QoS-Filter-Rule (code 407), IETF RFC 7155 §4.4.9.
@@ -18194,50 +12520,48 @@ impl<'a> AccountingRequestView<'a> {
             self.count[4],
             407,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Framed-Appletalk-Link ]`: Framed-Appletalk-Link (code 37), IETF RFC 7155 §4.4.10.7.1.
     #[inline]
     pub fn framed_appletalk_link(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[50], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[50], self.end, rt::view::value::<u32>)
     }
     /// `[ Framed-Appletalk-Network ]`: Framed-Appletalk-Network (code 38), IETF RFC 7155 §4.4.10.7.2.
     #[inline]
     pub fn framed_appletalk_network(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[51], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[51], self.end, rt::view::value::<u32>)
     }
     /// `[ Framed-Appletalk-Zone ]`: Framed-Appletalk-Zone (code 39), IETF RFC 7155 §4.4.10.7.3.
     #[inline]
     pub fn framed_appletalk_zone(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[52], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[52], self.end, rt::view::octets)
     }
     /// `[ Framed-Compression ]`: Framed-Compression (code 13), IETF RFC 7155 §4.4.10.4.
     #[inline]
     pub fn framed_compression(&self) -> Option<FramedCompression> {
-        let avp = rt::view::get(self.root, self.first[53], self.end)?;
-        Some(FramedCompression(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[53],
+            self.end,
+            rt::view::enumerated::<FramedCompression>,
+        )
     }
     /// `[ Framed-Interface-Id ]`: Framed-Interface-Id (code 96), IETF RFC 7155 §4.4.10.5.5.
     #[inline]
     pub fn framed_interface_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[54], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[54], self.end, rt::view::value::<u64>)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[55], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[55], self.end, rt::view::octets)
     }
     /// `[ Framed-IP-Netmask ]`: Framed-IP-Netmask (code 9), IETF RFC 7155 §4.4.10.5.2.
     #[inline]
     pub fn framed_ip_netmask(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[56], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[56], self.end, rt::view::octets)
     }
     /// `*[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
@@ -18249,14 +12573,13 @@ impl<'a> AccountingRequestView<'a> {
             self.count[5],
             97,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Framed-IPv6-Pool ]`: Framed-IPv6-Pool (code 100), IETF RFC 7155 §4.4.10.5.8.
     #[inline]
     pub fn framed_ipv6_pool(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[58], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[58], self.end, rt::view::octets)
     }
     /// `*[ Framed-IPv6-Route ]`: Framed-IPv6-Route (code 99), IETF RFC 7155 §4.4.10.5.7.
     #[inline]
@@ -18268,32 +12591,33 @@ impl<'a> AccountingRequestView<'a> {
             self.count[6],
             99,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Framed-IPX-Network ]`: Framed-IPX-Network (code 23), IETF RFC 7155 §4.4.10.6.1.
     #[inline]
     pub fn framed_ipx_network(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[60], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[60], self.end, rt::view::value::<u32>)
     }
     /// `[ Framed-MTU ]`: Framed-MTU (code 12), IETF RFC 7155 §4.4.10.3.
     #[inline]
     pub fn framed_mtu(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[61], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[61], self.end, rt::view::value::<u32>)
     }
     /// `[ Framed-Pool ]`: Framed-Pool (code 88), IETF RFC 7155 §4.4.10.5.4.
     #[inline]
     pub fn framed_pool(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[62], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[62], self.end, rt::view::octets)
     }
     /// `[ Framed-Protocol ]`: Framed-Protocol (code 7), IETF RFC 7155 §4.4.10.1.
     #[inline]
     pub fn framed_protocol(&self) -> Option<FramedProtocol> {
-        let avp = rt::view::get(self.root, self.first[63], self.end)?;
-        Some(FramedProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[63],
+            self.end,
+            rt::view::enumerated::<FramedProtocol>,
+        )
     }
     /// `*[ Framed-Route ]`: Framed-Route (code 22), IETF RFC 7155 §4.4.10.5.3.
     #[inline]
@@ -18305,14 +12629,18 @@ impl<'a> AccountingRequestView<'a> {
             self.count[7],
             22,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Framed-Routing ]`: Framed-Routing (code 10), IETF RFC 7155 §4.4.10.2.
     #[inline]
     pub fn framed_routing(&self) -> Option<FramedRouting> {
-        let avp = rt::view::get(self.root, self.first[65], self.end)?;
-        Some(FramedRouting(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[65],
+            self.end,
+            rt::view::enumerated::<FramedRouting>,
+        )
     }
     /// `*[ Login-IP-Host ]`: Login-IP-Host (code 14), IETF RFC 7155 §4.4.11.1.
     #[inline]
@@ -18324,7 +12652,7 @@ impl<'a> AccountingRequestView<'a> {
             self.count[8],
             14,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Login-IPv6-Host ]`: Login-IPv6-Host (code 98), IETF RFC 7155 §4.4.11.2.
@@ -18337,44 +12665,43 @@ impl<'a> AccountingRequestView<'a> {
             self.count[9],
             98,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Login-LAT-Group ]`: Login-LAT-Group (code 36), IETF RFC 7155 §4.4.11.5.3.
     #[inline]
     pub fn login_lat_group(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[68], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[68], self.end, rt::view::octets)
     }
     /// `[ Login-LAT-Node ]`: Login-LAT-Node (code 35), IETF RFC 7155 §4.4.11.5.2.
     #[inline]
     pub fn login_lat_node(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[69], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[69], self.end, rt::view::octets)
     }
     /// `[ Login-LAT-Port ]`: Login-LAT-Port (code 63), IETF RFC 7155 §4.4.11.5.4.
     #[inline]
     pub fn login_lat_port(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[70], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[70], self.end, rt::view::octets)
     }
     /// `[ Login-LAT-Service ]`: Login-LAT-Service (code 34), IETF RFC 7155 §4.4.11.5.1.
     #[inline]
     pub fn login_lat_service(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[71], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[71], self.end, rt::view::octets)
     }
     /// `[ Login-Service ]`: Login-Service (code 15), IETF RFC 7155 §4.4.11.3.
     #[inline]
     pub fn login_service(&self) -> Option<LoginService> {
-        let avp = rt::view::get(self.root, self.first[72], self.end)?;
-        Some(LoginService(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[72],
+            self.end,
+            rt::view::enumerated::<LoginService>,
+        )
     }
     /// `[ Login-TCP-Port ]`: Login-TCP-Port (code 16), IETF RFC 7155 §4.4.11.4.1.
     #[inline]
     pub fn login_tcp_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[73], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[73], self.end, rt::view::value::<u32>)
     }
     /// `*[ Tunneling ]`: Tunneling (code 401), IETF RFC 7155 §4.5.1.
     #[inline]
@@ -18386,7 +12713,7 @@ impl<'a> AccountingRequestView<'a> {
             self.count[10],
             401,
             0,
-            |avp| TunnelingView::read(avp),
+            TunnelingView::read,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -18399,7 +12726,7 @@ impl<'a> AccountingRequestView<'a> {
             self.count[11],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -18412,7 +12739,7 @@ impl<'a> AccountingRequestView<'a> {
             self.count[12],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -18420,12 +12747,7 @@ impl<'a> AccountingRequestView<'a> {
 impl std::fmt::Debug for AccountingRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AccountingRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AccountingRequestView", f)
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -18789,86 +13111,82 @@ impl<'a> AccountingAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Accounting-Record-Type }`: Accounting-Record-Type (code 480), IETF RFC 6733 §9.8.1.
     #[inline]
     pub fn accounting_record_type(&self) -> super::base::AccountingRecordType {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        super::base::AccountingRecordType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<super::base::AccountingRecordType>,
+        )
     }
     /// `{ Accounting-Record-Number }`: Accounting-Record-Number (code 485), IETF RFC 6733 §9.8.3.
     #[inline]
     pub fn accounting_record_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `{ Acct-Application-Id }`: Acct-Application-Id (code 259), IETF RFC 6733 §6.9.
     #[inline]
     pub fn acct_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Accounting-Sub-Session-Id ]`: Accounting-Sub-Session-Id (code 287), IETF RFC 6733 §9.8.6.
     #[inline]
     pub fn accounting_sub_session_id(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u64>)
     }
     /// `[ Acct-Session-Id ]`: Acct-Session-Id (code 44), IETF RFC 6733 §9.8.4.
     #[inline]
     pub fn acct_session_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `[ Acct-Multi-Session-Id ]`: Acct-Multi-Session-Id (code 50), IETF RFC 6733 §9.8.5.
     #[inline]
     pub fn acct_multi_session_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ Event-Timestamp ]`: Event-Timestamp (code 55), IETF RFC 6733 §8.21.
     #[inline]
     pub fn event_timestamp(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
     }
     /// `*[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
@@ -18880,82 +13198,95 @@ impl<'a> AccountingAnswerView<'a> {
             self.count[0],
             279,
             0,
-            |avp| super::base::FailedAvpView::read(avp),
+            super::base::FailedAvpView::read,
         )
     }
     /// `[ Origin-AAA-Protocol ]`: Origin-AAA-Protocol (code 408), IETF RFC 4005 §9.3.6.
     #[inline]
     pub fn origin_aaa_protocol(&self) -> Option<super::rfc4005::OriginAaaProtocol> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(super::rfc4005::OriginAaaProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::enumerated::<super::rfc4005::OriginAaaProtocol>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
     /// `[ NAS-Identifier ]`: NAS-Identifier (code 32), IETF RFC 4005 §9.3.1.
     #[inline]
     pub fn nas_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
     }
     /// `[ NAS-IP-Address ]`: NAS-IP-Address (code 4), IETF RFC 4005 §9.3.2.
     #[inline]
     pub fn nas_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
     }
     /// `[ NAS-IPv6-Address ]`: NAS-IPv6-Address (code 95), IETF RFC 4005 §9.3.3.
     #[inline]
     pub fn nas_ipv6_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
     }
     /// `[ NAS-Port ]`: NAS-Port (code 5), IETF RFC 7155 §4.2.2.
     #[inline]
     pub fn nas_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `[ NAS-Port-Id ]`: NAS-Port-Id (code 87), IETF RFC 7155 §4.2.3.
     #[inline]
     pub fn nas_port_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::text)
     }
     /// `[ NAS-Port-Type ]`: NAS-Port-Type (code 61), IETF RFC 7155 §4.2.4.
     #[inline]
     pub fn nas_port_type(&self) -> Option<NasPortType> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(NasPortType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::enumerated::<NasPortType>,
+        )
     }
     /// `[ Service-Type ]`: Service-Type (code 6), IETF RFC 7155 §4.4.1.
     #[inline]
     pub fn service_type(&self) -> Option<ServiceType> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(ServiceType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            rt::view::enumerated::<ServiceType>,
+        )
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(super::base::TerminationCause(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            rt::view::enumerated::<super::base::TerminationCause>,
+        )
     }
     /// `[ Accounting-Realtime-Required ]`: Accounting-Realtime-Required (code 483), IETF RFC 6733 §9.8.7.
     #[inline]
     pub fn accounting_realtime_required(
         &self,
     ) -> Option<super::base::AccountingRealtimeRequired> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(super::base::AccountingRealtimeRequired(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[25],
+            self.end,
+            rt::view::enumerated::<super::base::AccountingRealtimeRequired>,
+        )
     }
     /// `[ Acct-Interim-Interval ]`: Acct-Interim-Interval (code 85), IETF RFC 6733 §9.8.2.
     #[inline]
     pub fn acct_interim_interval(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[26], self.end, rt::view::value::<u32>)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -18967,7 +13298,7 @@ impl<'a> AccountingAnswerView<'a> {
             self.count[1],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -18980,7 +13311,7 @@ impl<'a> AccountingAnswerView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -18988,12 +13319,7 @@ impl<'a> AccountingAnswerView<'a> {
 impl std::fmt::Debug for AccountingAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AccountingAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AccountingAnswerView", f)
     }
 }
 #[cfg(any(feature = "nasreq"))]

@@ -185,210 +185,91 @@ impl M2mInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 24usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1001, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.application_entity_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.application_entity_id, &avp, &mut w, 192)
                 }
-                (1005, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.external_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1014, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.receiver, &avp, cx, &mut self.extra)?;
-                }
+                (1005, 45687) => rt::typed::opt(&mut self.external_id, &avp, &mut w, 192),
+                (1014, 45687) => rt::typed::opt(&mut self.receiver, &avp, &mut w, 192),
                 (1008, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.onem2m_originator,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.onem2m_originator, &avp, &mut w, 192)
                 }
                 (1007, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.hosting_cse_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.hosting_cse_id, &avp, &mut w, 192)
                 }
-                (1022, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.target_id, &avp, cx, &mut self.extra)?;
-                }
+                (1022, 45687) => rt::typed::opt(&mut self.target_id, &avp, &mut w, 192),
                 (1013, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.protocol_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.protocol_type, &avp, &mut w, 192)
                 }
                 (1017, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.request_operation,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.request_operation, &avp, &mut w, 192)
                 }
                 (1016, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.request_headers_size,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.request_headers_size, &avp, &mut w, 192)
                 }
                 (1015, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.request_body_size,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.request_body_size, &avp, &mut w, 192)
                 }
                 (1019, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.response_headers_size,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.response_headers_size, &avp, &mut w, 192)
                 }
                 (1018, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.response_body_size,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.response_body_size, &avp, &mut w, 192)
                 }
                 (1020, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.response_status_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.response_status_code, &avp, &mut w, 192)
                 }
-                (432, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.rating_group,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
                 (1010, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.m2m_event_record_timestamp,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (1002, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.control_memory_size,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.control_memory_size, &avp, &mut w, 192)
                 }
                 (1004, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.data_memory_size,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.data_memory_size, &avp, &mut w, 192)
                 }
                 (1000, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.access_network_identifier,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                (1012, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.occupancy, &avp, cx, &mut self.extra)?;
-                }
-                (1006, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.group_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1012, 45687) => rt::typed::opt(&mut self.occupancy, &avp, &mut w, 192),
+                (1006, 45687) => rt::typed::opt(&mut self.group_name, &avp, &mut w, 192),
                 (1009, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.maximum_number_members,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.maximum_number_members, &avp, &mut w, 192)
                 }
                 (1003, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.current_number_members,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.current_number_members, &avp, &mut w, 192)
                 }
                 (1021, 45687) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.subgroup_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.subgroup_name, &avp, &mut w, 192)
                 }
-                (2064, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.node_id, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (2064, 10415) => rt::typed::opt(&mut self.node_id, &avp, &mut w, 128),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
@@ -398,9 +279,7 @@ impl rt::AvpData for M2mInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -408,7 +287,7 @@ impl rt::AvpData for M2mInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -418,304 +297,156 @@ impl rt::AvpData for M2mInformation {
         M2mInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.application_entity_id {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.external_id {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.receiver {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.onem2m_originator {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.hosting_cse_id {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.target_id {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.protocol_type {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.request_operation {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.request_headers_size {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.request_body_size {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.response_headers_size {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.response_body_size {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.response_status_code {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.rating_group {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.m2m_event_record_timestamp {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.control_memory_size {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.data_memory_size {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.access_network_identifier {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.occupancy {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.group_name {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.maximum_number_members {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.current_number_members {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.subgroup_name {
-            n += rt::AvpData::avp_len(v, 45687);
-        }
-        if let Some(v) = &self.node_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.application_entity_id, 45687)
+            + rt::typed::len_opt(&self.external_id, 45687)
+            + rt::typed::len_opt(&self.receiver, 45687)
+            + rt::typed::len_opt(&self.onem2m_originator, 45687)
+            + rt::typed::len_opt(&self.hosting_cse_id, 45687)
+            + rt::typed::len_opt(&self.target_id, 45687)
+            + rt::typed::len_opt(&self.protocol_type, 45687)
+            + rt::typed::len_opt(&self.request_operation, 45687)
+            + rt::typed::len_opt(&self.request_headers_size, 45687)
+            + rt::typed::len_opt(&self.request_body_size, 45687)
+            + rt::typed::len_opt(&self.response_headers_size, 45687)
+            + rt::typed::len_opt(&self.response_body_size, 45687)
+            + rt::typed::len_opt(&self.response_status_code, 45687)
+            + rt::typed::len_opt(&self.rating_group, 0)
+            + rt::typed::len_opt(&self.m2m_event_record_timestamp, 45687)
+            + rt::typed::len_opt(&self.control_memory_size, 45687)
+            + rt::typed::len_opt(&self.data_memory_size, 45687)
+            + rt::typed::len_opt(&self.access_network_identifier, 45687)
+            + rt::typed::len_opt(&self.occupancy, 45687)
+            + rt::typed::len_opt(&self.group_name, 45687)
+            + rt::typed::len_opt(&self.maximum_number_members, 45687)
+            + rt::typed::len_opt(&self.current_number_members, 45687)
+            + rt::typed::len_opt(&self.subgroup_name, 45687)
+            + rt::typed::len_opt(&self.node_id, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.application_entity_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1001,
-                self.avp_flags.get(rt::AvpKey::new(1001, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.external_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1005,
-                self.avp_flags.get(rt::AvpKey::new(1005, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.receiver {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1014,
-                self.avp_flags.get(rt::AvpKey::new(1014, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.onem2m_originator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1008,
-                self.avp_flags.get(rt::AvpKey::new(1008, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.hosting_cse_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1007,
-                self.avp_flags.get(rt::AvpKey::new(1007, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.target_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1022,
-                self.avp_flags.get(rt::AvpKey::new(1022, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.protocol_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1013,
-                self.avp_flags.get(rt::AvpKey::new(1013, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.request_operation {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1017,
-                self.avp_flags.get(rt::AvpKey::new(1017, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.request_headers_size {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1016,
-                self.avp_flags.get(rt::AvpKey::new(1016, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.request_body_size {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1015,
-                self.avp_flags.get(rt::AvpKey::new(1015, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.response_headers_size {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1019,
-                self.avp_flags.get(rt::AvpKey::new(1019, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.response_body_size {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1018,
-                self.avp_flags.get(rt::AvpKey::new(1018, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.response_status_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1020,
-                self.avp_flags.get(rt::AvpKey::new(1020, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.rating_group {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                432,
-                self.avp_flags.get(rt::AvpKey::new(432, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.m2m_event_record_timestamp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1010,
-                self.avp_flags.get(rt::AvpKey::new(1010, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.control_memory_size {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1002,
-                self.avp_flags.get(rt::AvpKey::new(1002, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.data_memory_size {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1004,
-                self.avp_flags.get(rt::AvpKey::new(1004, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.access_network_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1000,
-                self.avp_flags.get(rt::AvpKey::new(1000, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.occupancy {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1012,
-                self.avp_flags.get(rt::AvpKey::new(1012, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.group_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1006,
-                self.avp_flags.get(rt::AvpKey::new(1006, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.maximum_number_members {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1009,
-                self.avp_flags.get(rt::AvpKey::new(1009, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.current_number_members {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1003,
-                self.avp_flags.get(rt::AvpKey::new(1003, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.subgroup_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1021,
-                self.avp_flags.get(rt::AvpKey::new(1021, 45687), 0, rt::AvpFlags(192)),
-                45687,
-            );
-        }
-        if let Some(v) = &self.node_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2064,
-                self.avp_flags.get(rt::AvpKey::new(2064, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.application_entity_id,
+            buf,
+            &self.avp_flags,
+            1001,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(&self.external_id, buf, &self.avp_flags, 1005, 45687, 192);
+        rt::typed::put_opt(&self.receiver, buf, &self.avp_flags, 1014, 45687, 192);
+        rt::typed::put_opt(
+            &self.onem2m_originator,
+            buf,
+            &self.avp_flags,
+            1008,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(&self.hosting_cse_id, buf, &self.avp_flags, 1007, 45687, 192);
+        rt::typed::put_opt(&self.target_id, buf, &self.avp_flags, 1022, 45687, 192);
+        rt::typed::put_opt(&self.protocol_type, buf, &self.avp_flags, 1013, 45687, 192);
+        rt::typed::put_opt(
+            &self.request_operation,
+            buf,
+            &self.avp_flags,
+            1017,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.request_headers_size,
+            buf,
+            &self.avp_flags,
+            1016,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.request_body_size,
+            buf,
+            &self.avp_flags,
+            1015,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.response_headers_size,
+            buf,
+            &self.avp_flags,
+            1019,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.response_body_size,
+            buf,
+            &self.avp_flags,
+            1018,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.response_status_code,
+            buf,
+            &self.avp_flags,
+            1020,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(&self.rating_group, buf, &self.avp_flags, 432, 0, 64);
+        rt::typed::put_opt(
+            &self.m2m_event_record_timestamp,
+            buf,
+            &self.avp_flags,
+            1010,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.control_memory_size,
+            buf,
+            &self.avp_flags,
+            1002,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.data_memory_size,
+            buf,
+            &self.avp_flags,
+            1004,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.access_network_identifier,
+            buf,
+            &self.avp_flags,
+            1000,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(&self.occupancy, buf, &self.avp_flags, 1012, 45687, 192);
+        rt::typed::put_opt(&self.group_name, buf, &self.avp_flags, 1006, 45687, 192);
+        rt::typed::put_opt(
+            &self.maximum_number_members,
+            buf,
+            &self.avp_flags,
+            1009,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.current_number_members,
+            buf,
+            &self.avp_flags,
+            1003,
+            45687,
+            192,
+        );
+        rt::typed::put_opt(&self.subgroup_name, buf, &self.avp_flags, 1021, 45687, 192);
+        rt::typed::put_opt(&self.node_id, buf, &self.avp_flags, 2064, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
@@ -987,156 +718,134 @@ impl<'a> M2mInformationView<'a> {
     /// `[ Application-Entity-ID ]`: Application-Entity-ID (code 1001, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn application_entity_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ External-ID ]`: External-ID (code 1005, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn external_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ Receiver ]`: Receiver (code 1014, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn receiver(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ OneM2M-Originator ]`: OneM2M-Originator (code 1008, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn onem2m_originator(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Hosting-CSE-ID ]`: Hosting-CSE-ID (code 1007, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn hosting_cse_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Target-ID ]`: Target-ID (code 1022, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn target_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Protocol-Type ]`: Protocol-Type (code 1013, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn protocol_type(&self) -> Option<i32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<i32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<i32>)
     }
     /// `[ Request-Operation ]`: Request-Operation (code 1017, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn request_operation(&self) -> Option<i32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<i32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<i32>)
     }
     /// `[ Request-Headers-Size ]`: Request-Headers-Size (code 1016, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn request_headers_size(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ Request-Body-Size ]`: Request-Body-Size (code 1015, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn request_body_size(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `[ Response-Headers-Size ]`: Response-Headers-Size (code 1019, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn response_headers_size(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ Response-Body-Size ]`: Response-Body-Size (code 1018, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn response_body_size(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `[ Response-Status-Code ]`: Response-Status-Code (code 1020, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn response_status_code(&self) -> Option<i32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<i32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<i32>)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ M2M-Event-Record-Timestamp ]`: M2M-Event-Record-Timestamp (code 1010, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn m2m_event_record_timestamp(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ Control-Memory-Size ]`: Control-Memory-Size (code 1002, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn control_memory_size(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ Data-Memory-Size ]`: Data-Memory-Size (code 1004, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn data_memory_size(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
     /// `[ Access-Network-Identifier ]`: Access-Network-Identifier (code 1000, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn access_network_identifier(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
     }
     /// `[ Occupancy ]`: Occupancy (code 1012, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn occupancy(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
     }
     /// `[ Group-Name ]`: Group-Name (code 1006, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn group_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
     }
     /// `[ Maximum-Number-Members ]`: Maximum-Number-Members (code 1009, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn maximum_number_members(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `[ Current-Number-Members ]`: Current-Number-Members (code 1003, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn current_number_members(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
     }
     /// `[ Subgroup-Name ]`: Subgroup-Name (code 1021, vendor 45687), oneM2M Diameter AVPs for M2M charging (facts checked against shared/reference/avps.tsv) oneM2M charging AVPs.
     #[inline]
     pub fn subgroup_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[22], self.end, rt::view::text)
     }
     /// `[ Node-Id ]`: Node-Id (code 2064, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn node_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
 impl std::fmt::Debug for M2mInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(M2mInformationView), e),
-        }
+        rt::view::debug(self.to_struct(), "M2mInformationView", f)
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]

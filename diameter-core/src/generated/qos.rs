@@ -207,10 +207,7 @@ impl Protocol {
 )]
 impl std::fmt::Debug for Protocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(Protocol), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "Protocol", self.0, f)
     }
 }
 #[cfg(
@@ -322,10 +319,7 @@ impl Direction {
 )]
 impl std::fmt::Debug for Direction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(Direction), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "Direction", self.0, f)
     }
 }
 #[cfg(
@@ -436,10 +430,7 @@ impl Negated {
 )]
 impl std::fmt::Debug for Negated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(Negated), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "Negated", self.0, f)
     }
 }
 #[cfg(
@@ -550,10 +541,7 @@ impl UseAssignedAddress {
 )]
 impl std::fmt::Debug for UseAssignedAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(UseAssignedAddress), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "UseAssignedAddress", self.0, f)
     }
 }
 #[cfg(
@@ -658,10 +646,7 @@ impl DiffservCodePoint {
 )]
 impl std::fmt::Debug for DiffservCodePoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(DiffservCodePoint), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "DiffservCodePoint", self.0, f)
     }
 }
 #[cfg(
@@ -772,10 +757,7 @@ impl FragmentationFlag {
 )]
 impl std::fmt::Debug for FragmentationFlag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(FragmentationFlag), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "FragmentationFlag", self.0, f)
     }
 }
 #[cfg(
@@ -880,10 +862,7 @@ impl IpOptionType {
 )]
 impl std::fmt::Debug for IpOptionType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(IpOptionType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "IpOptionType", self.0, f)
     }
 }
 #[cfg(
@@ -988,10 +967,7 @@ impl TcpOptionType {
 )]
 impl std::fmt::Debug for TcpOptionType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(TcpOptionType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "TcpOptionType", self.0, f)
     }
 }
 #[cfg(
@@ -1096,10 +1072,7 @@ impl IcmpTypeNumber {
 )]
 impl std::fmt::Debug for IcmpTypeNumber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(IcmpTypeNumber), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "IcmpTypeNumber", self.0, f)
     }
 }
 #[cfg(
@@ -1204,10 +1177,7 @@ impl IcmpCode {
 )]
 impl std::fmt::Debug for IcmpCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(IcmpCode), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "IcmpCode", self.0, f)
     }
 }
 #[cfg(
@@ -1319,10 +1289,7 @@ impl TimezoneFlag {
 )]
 impl std::fmt::Debug for TimezoneFlag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(TimezoneFlag), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "TimezoneFlag", self.0, f)
     }
 }
 #[cfg(
@@ -1439,10 +1406,7 @@ impl TreatmentAction {
 )]
 impl std::fmt::Debug for TreatmentAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(TreatmentAction), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "TreatmentAction", self.0, f)
     }
 }
 #[cfg(
@@ -1562,10 +1526,7 @@ impl QosSemantics {
 )]
 impl std::fmt::Debug for QosSemantics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(QosSemantics), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "QosSemantics", self.0, f)
     }
 }
 #[cfg(
@@ -1676,33 +1637,28 @@ impl QosResources {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(0, 1, 509, 0, 64, rt::dictionary::AvpType::Grouped),
+        ];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (509, 0) => {
-                    self.avp_flags.note(&avp, self.filter_rule.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.filter_rule,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.filter_rule, &avp, &mut w, 0, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if self.filter_rule.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(509, 0),
-                <FilterRule as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -1720,9 +1676,7 @@ impl rt::AvpData for QosResources {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1730,31 +1684,14 @@ impl rt::AvpData for QosResources {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.filter_rule {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.filter_rule, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.filter_rule.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                509,
-                self.avp_flags.get(rt::AvpKey::new(509, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.filter_rule, buf, &self.avp_flags, 509, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -1855,88 +1792,44 @@ impl FilterRule {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 8usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (510, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.filter_rule_precedence,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.filter_rule_precedence, &avp, &mut w, 64)
                 }
-                (511, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.classifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (511, 0) => rt::typed::opt(&mut self.classifier, &avp, &mut w, 64),
                 (560, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.time_of_day_condition.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.time_of_day_condition,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (572, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.treatment_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (575, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.qos_semantics,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (572, 0) => rt::typed::opt(&mut self.treatment_action, &avp, &mut w, 64),
+                (575, 0) => rt::typed::opt(&mut self.qos_semantics, &avp, &mut w, 64),
                 (574, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.qos_profile_template,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_profile_template, &avp, &mut w, 64)
                 }
-                (576, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.qos_parameters,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (577, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.excess_treatment,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (576, 0) => rt::typed::opt(&mut self.qos_parameters, &avp, &mut w, 64),
+                (577, 0) => rt::typed::opt(&mut self.excess_treatment, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -1957,9 +1850,7 @@ impl rt::AvpData for FilterRule {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1967,7 +1858,7 @@ impl rt::AvpData for FilterRule {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1977,112 +1868,40 @@ impl rt::AvpData for FilterRule {
         FilterRuleView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.filter_rule_precedence {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.classifier {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.time_of_day_condition {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.treatment_action {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.qos_semantics {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.qos_profile_template {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.qos_parameters {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.excess_treatment {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.filter_rule_precedence, 0)
+            + rt::typed::len_opt(&self.classifier, 0)
+            + rt::typed::len_all(&self.time_of_day_condition, 0)
+            + rt::typed::len_opt(&self.treatment_action, 0)
+            + rt::typed::len_opt(&self.qos_semantics, 0)
+            + rt::typed::len_opt(&self.qos_profile_template, 0)
+            + rt::typed::len_opt(&self.qos_parameters, 0)
+            + rt::typed::len_opt(&self.excess_treatment, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.filter_rule_precedence {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                510,
-                self.avp_flags.get(rt::AvpKey::new(510, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.classifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                511,
-                self.avp_flags.get(rt::AvpKey::new(511, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.time_of_day_condition.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                560,
-                self.avp_flags.get(rt::AvpKey::new(560, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.treatment_action {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                572,
-                self.avp_flags.get(rt::AvpKey::new(572, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.qos_semantics {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                575,
-                self.avp_flags.get(rt::AvpKey::new(575, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.qos_profile_template {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                574,
-                self.avp_flags.get(rt::AvpKey::new(574, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.qos_parameters {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                576,
-                self.avp_flags.get(rt::AvpKey::new(576, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.excess_treatment {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                577,
-                self.avp_flags.get(rt::AvpKey::new(577, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.filter_rule_precedence,
+            buf,
+            &self.avp_flags,
+            510,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.classifier, buf, &self.avp_flags, 511, 0, 64);
+        rt::typed::put_all(
+            &self.time_of_day_condition,
+            buf,
+            &self.avp_flags,
+            560,
+            0,
+            64,
+        );
+        rt::typed::put_opt(&self.treatment_action, buf, &self.avp_flags, 572, 0, 64);
+        rt::typed::put_opt(&self.qos_semantics, buf, &self.avp_flags, 575, 0, 64);
+        rt::typed::put_opt(&self.qos_profile_template, buf, &self.avp_flags, 574, 0, 64);
+        rt::typed::put_opt(&self.qos_parameters, buf, &self.avp_flags, 576, 0, 64);
+        rt::typed::put_opt(&self.excess_treatment, buf, &self.avp_flags, 577, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -2199,126 +2018,67 @@ impl Classifier {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_classifier_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                512,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 12usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (512, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.classifier_id,
-                        &mut seen_classifier_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (513, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.protocol, &avp, cx, &mut self.extra)?;
-                }
-                (514, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.direction, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (512, 0) => rt::typed::one(&mut self.classifier_id, &avp, &mut w, 0, 64),
+                (513, 0) => rt::typed::opt(&mut self.protocol, &avp, &mut w, 64),
+                (514, 0) => rt::typed::opt(&mut self.direction, &avp, &mut w, 64),
                 (515, 0) => {
-                    self.avp_flags.note(&avp, self.from_spec.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.from_spec,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.from_spec, &avp, &mut w, 3, 64, u32::MAX)
                 }
                 (516, 0) => {
-                    self.avp_flags.note(&avp, self.to_spec.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.to_spec,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.to_spec, &avp, &mut w, 4, 64, u32::MAX)
                 }
                 (535, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.diffserv_code_point.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.diffserv_code_point,
                         &avp,
-                        cx,
+                        &mut w,
+                        5,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (536, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.fragmentation_flag,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.fragmentation_flag, &avp, &mut w, 64)
                 }
                 (537, 0) => {
-                    self.avp_flags.note(&avp, self.ip_option.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.ip_option,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.ip_option, &avp, &mut w, 7, 64, u32::MAX)
                 }
                 (540, 0) => {
-                    self.avp_flags.note(&avp, self.tcp_option.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.tcp_option,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.tcp_option, &avp, &mut w, 8, 64, u32::MAX)
                 }
-                (543, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.tcp_flags, &avp, cx, &mut self.extra)?;
-                }
+                (543, 0) => rt::typed::opt(&mut self.tcp_flags, &avp, &mut w, 64),
                 (545, 0) => {
-                    self.avp_flags.note(&avp, self.icmp_type.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.icmp_type,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.icmp_type, &avp, &mut w, 10, 64, u32::MAX)
                 }
                 (548, 0) => {
-                    self.avp_flags.note(&avp, self.eth_option.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.eth_option,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.eth_option, &avp, &mut w, 11, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_classifier_id {
-            rt::typed::absent(
-                rt::AvpKey::new(512, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -2339,9 +2099,7 @@ impl rt::AvpData for Classifier {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2349,7 +2107,7 @@ impl rt::AvpData for Classifier {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -2359,156 +2117,33 @@ impl rt::AvpData for Classifier {
         ClassifierView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.classifier_id, 0);
-        if let Some(v) = &self.protocol {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.direction {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.from_spec {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.to_spec {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.diffserv_code_point {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.fragmentation_flag {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.ip_option {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.tcp_option {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.tcp_flags {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.icmp_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.eth_option {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.classifier_id, 0)
+            + rt::typed::len_opt(&self.protocol, 0)
+            + rt::typed::len_opt(&self.direction, 0)
+            + rt::typed::len_all(&self.from_spec, 0)
+            + rt::typed::len_all(&self.to_spec, 0)
+            + rt::typed::len_all(&self.diffserv_code_point, 0)
+            + rt::typed::len_opt(&self.fragmentation_flag, 0)
+            + rt::typed::len_all(&self.ip_option, 0)
+            + rt::typed::len_all(&self.tcp_option, 0)
+            + rt::typed::len_opt(&self.tcp_flags, 0)
+            + rt::typed::len_all(&self.icmp_type, 0)
+            + rt::typed::len_all(&self.eth_option, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.classifier_id,
-            buf,
-            512,
-            self.avp_flags.get(rt::AvpKey::new(512, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                513,
-                self.avp_flags.get(rt::AvpKey::new(513, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.direction {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                514,
-                self.avp_flags.get(rt::AvpKey::new(514, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.from_spec.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                515,
-                self.avp_flags.get(rt::AvpKey::new(515, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.to_spec.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                516,
-                self.avp_flags.get(rt::AvpKey::new(516, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.diffserv_code_point.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                535,
-                self.avp_flags.get(rt::AvpKey::new(535, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.fragmentation_flag {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                536,
-                self.avp_flags.get(rt::AvpKey::new(536, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.ip_option.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                537,
-                self.avp_flags.get(rt::AvpKey::new(537, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.tcp_option.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                540,
-                self.avp_flags.get(rt::AvpKey::new(540, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.tcp_flags {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                543,
-                self.avp_flags.get(rt::AvpKey::new(543, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.icmp_type.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                545,
-                self.avp_flags.get(rt::AvpKey::new(545, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.eth_option.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                548,
-                self.avp_flags.get(rt::AvpKey::new(548, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.classifier_id, buf, &self.avp_flags, 512, 0, 64);
+        rt::typed::put_opt(&self.protocol, buf, &self.avp_flags, 513, 0, 64);
+        rt::typed::put_opt(&self.direction, buf, &self.avp_flags, 514, 0, 64);
+        rt::typed::put_all(&self.from_spec, buf, &self.avp_flags, 515, 0, 64);
+        rt::typed::put_all(&self.to_spec, buf, &self.avp_flags, 516, 0, 64);
+        rt::typed::put_all(&self.diffserv_code_point, buf, &self.avp_flags, 535, 0, 64);
+        rt::typed::put_opt(&self.fragmentation_flag, buf, &self.avp_flags, 536, 0, 64);
+        rt::typed::put_all(&self.ip_option, buf, &self.avp_flags, 537, 0, 64);
+        rt::typed::put_all(&self.tcp_option, buf, &self.avp_flags, 540, 0, 64);
+        rt::typed::put_opt(&self.tcp_flags, buf, &self.avp_flags, 543, 0, 64);
+        rt::typed::put_all(&self.icmp_type, buf, &self.avp_flags, 545, 0, 64);
+        rt::typed::put_all(&self.eth_option, buf, &self.avp_flags, 548, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -2621,122 +2256,89 @@ impl FromSpec {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 11usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (518, 0) => {
-                    self.avp_flags.note(&avp, self.ip_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.ip_address,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.ip_address, &avp, &mut w, 0, 64, u32::MAX)
                 }
                 (519, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.ip_address_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.ip_address_range,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (522, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.ip_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.ip_address_mask,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (524, 0) => {
-                    self.avp_flags.note(&avp, self.mac_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.mac_address,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.mac_address, &avp, &mut w, 3, 64, u32::MAX)
                 }
                 (525, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.mac_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.mac_address_mask,
                         &avp,
-                        cx,
+                        &mut w,
+                        4,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (527, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.eui64_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.eui64_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        5,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (528, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.eui64_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.eui64_address_mask,
                         &avp,
-                        cx,
+                        &mut w,
+                        6,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (530, 0) => {
-                    self.avp_flags.note(&avp, self.port.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.port,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.port, &avp, &mut w, 7, 64, u32::MAX)
                 }
                 (531, 0) => {
-                    self.avp_flags.note(&avp, self.port_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.port_range,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.port_range, &avp, &mut w, 8, 64, u32::MAX)
                 }
-                (517, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.negated, &avp, cx, &mut self.extra)?;
-                }
+                (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
                 (534, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.use_assigned_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.use_assigned_address, &avp, &mut w, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -2757,9 +2359,7 @@ impl rt::AvpData for FromSpec {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2767,7 +2367,7 @@ impl rt::AvpData for FromSpec {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -2777,148 +2377,31 @@ impl rt::AvpData for FromSpec {
         FromSpecView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.ip_address_range {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.ip_address_mask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.mac_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.mac_address_mask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.eui64_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.eui64_address_mask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.port_range {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.negated {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.use_assigned_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.ip_address, 0)
+            + rt::typed::len_all(&self.ip_address_range, 0)
+            + rt::typed::len_all(&self.ip_address_mask, 0)
+            + rt::typed::len_all(&self.mac_address, 0)
+            + rt::typed::len_all(&self.mac_address_mask, 0)
+            + rt::typed::len_all(&self.eui64_address, 0)
+            + rt::typed::len_all(&self.eui64_address_mask, 0)
+            + rt::typed::len_all(&self.port, 0) + rt::typed::len_all(&self.port_range, 0)
+            + rt::typed::len_opt(&self.negated, 0)
+            + rt::typed::len_opt(&self.use_assigned_address, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.ip_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                518,
-                self.avp_flags.get(rt::AvpKey::new(518, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.ip_address_range.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                519,
-                self.avp_flags.get(rt::AvpKey::new(519, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.ip_address_mask.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                522,
-                self.avp_flags.get(rt::AvpKey::new(522, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.mac_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                524,
-                self.avp_flags.get(rt::AvpKey::new(524, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.mac_address_mask.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                525,
-                self.avp_flags.get(rt::AvpKey::new(525, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.eui64_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                527,
-                self.avp_flags.get(rt::AvpKey::new(527, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.eui64_address_mask.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                528,
-                self.avp_flags.get(rt::AvpKey::new(528, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.port.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                530,
-                self.avp_flags.get(rt::AvpKey::new(530, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.port_range.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                531,
-                self.avp_flags.get(rt::AvpKey::new(531, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.negated {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                517,
-                self.avp_flags.get(rt::AvpKey::new(517, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.use_assigned_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                534,
-                self.avp_flags.get(rt::AvpKey::new(534, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.ip_address, buf, &self.avp_flags, 518, 0, 64);
+        rt::typed::put_all(&self.ip_address_range, buf, &self.avp_flags, 519, 0, 64);
+        rt::typed::put_all(&self.ip_address_mask, buf, &self.avp_flags, 522, 0, 64);
+        rt::typed::put_all(&self.mac_address, buf, &self.avp_flags, 524, 0, 64);
+        rt::typed::put_all(&self.mac_address_mask, buf, &self.avp_flags, 525, 0, 64);
+        rt::typed::put_all(&self.eui64_address, buf, &self.avp_flags, 527, 0, 64);
+        rt::typed::put_all(&self.eui64_address_mask, buf, &self.avp_flags, 528, 0, 64);
+        rt::typed::put_all(&self.port, buf, &self.avp_flags, 530, 0, 64);
+        rt::typed::put_all(&self.port_range, buf, &self.avp_flags, 531, 0, 64);
+        rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
+        rt::typed::put_opt(&self.use_assigned_address, buf, &self.avp_flags, 534, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3031,122 +2514,89 @@ impl ToSpec {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 11usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (518, 0) => {
-                    self.avp_flags.note(&avp, self.ip_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.ip_address,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.ip_address, &avp, &mut w, 0, 64, u32::MAX)
                 }
                 (519, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.ip_address_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.ip_address_range,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (522, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.ip_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.ip_address_mask,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (524, 0) => {
-                    self.avp_flags.note(&avp, self.mac_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.mac_address,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.mac_address, &avp, &mut w, 3, 64, u32::MAX)
                 }
                 (525, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.mac_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.mac_address_mask,
                         &avp,
-                        cx,
+                        &mut w,
+                        4,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (527, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.eui64_address.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.eui64_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        5,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (528, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.eui64_address_mask.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.eui64_address_mask,
                         &avp,
-                        cx,
+                        &mut w,
+                        6,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (530, 0) => {
-                    self.avp_flags.note(&avp, self.port.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.port,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.port, &avp, &mut w, 7, 64, u32::MAX)
                 }
                 (531, 0) => {
-                    self.avp_flags.note(&avp, self.port_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.port_range,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.port_range, &avp, &mut w, 8, 64, u32::MAX)
                 }
-                (517, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.negated, &avp, cx, &mut self.extra)?;
-                }
+                (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
                 (534, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.use_assigned_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.use_assigned_address, &avp, &mut w, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3167,9 +2617,7 @@ impl rt::AvpData for ToSpec {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3177,7 +2625,7 @@ impl rt::AvpData for ToSpec {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -3187,148 +2635,31 @@ impl rt::AvpData for ToSpec {
         ToSpecView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.ip_address_range {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.ip_address_mask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.mac_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.mac_address_mask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.eui64_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.eui64_address_mask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.port {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.port_range {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.negated {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.use_assigned_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.ip_address, 0)
+            + rt::typed::len_all(&self.ip_address_range, 0)
+            + rt::typed::len_all(&self.ip_address_mask, 0)
+            + rt::typed::len_all(&self.mac_address, 0)
+            + rt::typed::len_all(&self.mac_address_mask, 0)
+            + rt::typed::len_all(&self.eui64_address, 0)
+            + rt::typed::len_all(&self.eui64_address_mask, 0)
+            + rt::typed::len_all(&self.port, 0) + rt::typed::len_all(&self.port_range, 0)
+            + rt::typed::len_opt(&self.negated, 0)
+            + rt::typed::len_opt(&self.use_assigned_address, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.ip_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                518,
-                self.avp_flags.get(rt::AvpKey::new(518, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.ip_address_range.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                519,
-                self.avp_flags.get(rt::AvpKey::new(519, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.ip_address_mask.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                522,
-                self.avp_flags.get(rt::AvpKey::new(522, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.mac_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                524,
-                self.avp_flags.get(rt::AvpKey::new(524, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.mac_address_mask.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                525,
-                self.avp_flags.get(rt::AvpKey::new(525, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.eui64_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                527,
-                self.avp_flags.get(rt::AvpKey::new(527, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.eui64_address_mask.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                528,
-                self.avp_flags.get(rt::AvpKey::new(528, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.port.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                530,
-                self.avp_flags.get(rt::AvpKey::new(530, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.port_range.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                531,
-                self.avp_flags.get(rt::AvpKey::new(531, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.negated {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                517,
-                self.avp_flags.get(rt::AvpKey::new(517, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.use_assigned_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                534,
-                self.avp_flags.get(rt::AvpKey::new(534, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.ip_address, buf, &self.avp_flags, 518, 0, 64);
+        rt::typed::put_all(&self.ip_address_range, buf, &self.avp_flags, 519, 0, 64);
+        rt::typed::put_all(&self.ip_address_mask, buf, &self.avp_flags, 522, 0, 64);
+        rt::typed::put_all(&self.mac_address, buf, &self.avp_flags, 524, 0, 64);
+        rt::typed::put_all(&self.mac_address_mask, buf, &self.avp_flags, 525, 0, 64);
+        rt::typed::put_all(&self.eui64_address, buf, &self.avp_flags, 527, 0, 64);
+        rt::typed::put_all(&self.eui64_address_mask, buf, &self.avp_flags, 528, 0, 64);
+        rt::typed::put_all(&self.port, buf, &self.avp_flags, 530, 0, 64);
+        rt::typed::put_all(&self.port_range, buf, &self.avp_flags, 531, 0, 64);
+        rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
+        rt::typed::put_opt(&self.use_assigned_address, buf, &self.avp_flags, 534, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3405,32 +2736,25 @@ impl IpAddressRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (520, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.ip_address_start,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (521, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.ip_address_end,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (520, 0) => rt::typed::opt(&mut self.ip_address_start, &avp, &mut w, 64),
+                (521, 0) => rt::typed::opt(&mut self.ip_address_end, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3451,9 +2775,7 @@ impl rt::AvpData for IpAddressRange {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3461,43 +2783,17 @@ impl rt::AvpData for IpAddressRange {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.ip_address_start {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.ip_address_end {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.ip_address_start, 0)
+            + rt::typed::len_opt(&self.ip_address_end, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.ip_address_start {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                520,
-                self.avp_flags.get(rt::AvpKey::new(520, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.ip_address_end {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                521,
-                self.avp_flags.get(rt::AvpKey::new(521, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.ip_address_start, buf, &self.avp_flags, 520, 0, 64);
+        rt::typed::put_opt(&self.ip_address_end, buf, &self.avp_flags, 521, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3574,54 +2870,37 @@ impl IpAddressMask {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_ip_address = false;
-        let mut seen_ip_bit_mask_width = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(0, 1, 518, 0, 64, rt::dictionary::AvpType::Address),
+            rt::typed::Required::new(
+                1,
+                1,
+                523,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (518, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.ip_address,
-                        &mut seen_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (518, 0) => rt::typed::one(&mut self.ip_address, &avp, &mut w, 0, 64),
                 (523, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.ip_bit_mask_width,
-                        &mut seen_ip_bit_mask_width,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.ip_bit_mask_width, &avp, &mut w, 1, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_ip_address {
-            rt::typed::absent(
-                rt::AvpKey::new(518, 0),
-                <rt::data::Address as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_ip_bit_mask_width {
-            rt::typed::absent(
-                rt::AvpKey::new(523, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3642,9 +2921,7 @@ impl rt::AvpData for IpAddressMask {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3652,35 +2929,17 @@ impl rt::AvpData for IpAddressMask {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.ip_address, 0);
-        n += rt::AvpData::avp_len(&self.ip_bit_mask_width, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.ip_address, 0)
+            + rt::typed::len_one(&self.ip_bit_mask_width, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.ip_address,
-            buf,
-            518,
-            self.avp_flags.get(rt::AvpKey::new(518, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.ip_bit_mask_width,
-            buf,
-            523,
-            self.avp_flags.get(rt::AvpKey::new(523, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.ip_address, buf, &self.avp_flags, 518, 0, 64);
+        rt::typed::put_one(&self.ip_bit_mask_width, buf, &self.avp_flags, 523, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3757,54 +3016,50 @@ impl MacAddressMask {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mac_address = false;
-        let mut seen_mac_address_mask_pattern = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                524,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                526,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (524, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.mac_address,
-                        &mut seen_mac_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (524, 0) => rt::typed::one(&mut self.mac_address, &avp, &mut w, 0, 64),
                 (526, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.mac_address_mask_pattern,
-                        &mut seen_mac_address_mask_pattern,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        64,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mac_address {
-            rt::typed::absent(
-                rt::AvpKey::new(524, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mac_address_mask_pattern {
-            rt::typed::absent(
-                rt::AvpKey::new(526, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3825,9 +3080,7 @@ impl rt::AvpData for MacAddressMask {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3835,35 +3088,24 @@ impl rt::AvpData for MacAddressMask {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mac_address, 0);
-        n += rt::AvpData::avp_len(&self.mac_address_mask_pattern, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mac_address, 0)
+            + rt::typed::len_one(&self.mac_address_mask_pattern, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.mac_address,
-            buf,
-            524,
-            self.avp_flags.get(rt::AvpKey::new(524, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.mac_address, buf, &self.avp_flags, 524, 0, 64);
+        rt::typed::put_one(
             &self.mac_address_mask_pattern,
             buf,
+            &self.avp_flags,
             526,
-            self.avp_flags.get(rt::AvpKey::new(526, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3940,54 +3182,50 @@ impl Eui64AddressMask {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_eui64_address = false;
-        let mut seen_eui64_address_mask_pattern = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                527,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                529,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (527, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.eui64_address,
-                        &mut seen_eui64_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (527, 0) => rt::typed::one(&mut self.eui64_address, &avp, &mut w, 0, 64),
                 (529, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.eui64_address_mask_pattern,
-                        &mut seen_eui64_address_mask_pattern,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        64,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_eui64_address {
-            rt::typed::absent(
-                rt::AvpKey::new(527, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_eui64_address_mask_pattern {
-            rt::typed::absent(
-                rt::AvpKey::new(529, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4008,9 +3246,7 @@ impl rt::AvpData for Eui64AddressMask {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4018,35 +3254,24 @@ impl rt::AvpData for Eui64AddressMask {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.eui64_address, 0);
-        n += rt::AvpData::avp_len(&self.eui64_address_mask_pattern, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.eui64_address, 0)
+            + rt::typed::len_one(&self.eui64_address_mask_pattern, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.eui64_address,
-            buf,
-            527,
-            self.avp_flags.get(rt::AvpKey::new(527, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.eui64_address, buf, &self.avp_flags, 527, 0, 64);
+        rt::typed::put_one(
             &self.eui64_address_mask_pattern,
             buf,
+            &self.avp_flags,
             529,
-            self.avp_flags.get(rt::AvpKey::new(529, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -4123,27 +3348,25 @@ impl PortRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (532, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.port_start,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (533, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.port_end, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (532, 0) => rt::typed::opt(&mut self.port_start, &avp, &mut w, 64),
+                (533, 0) => rt::typed::opt(&mut self.port_end, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4164,9 +3387,7 @@ impl rt::AvpData for PortRange {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4174,43 +3395,16 @@ impl rt::AvpData for PortRange {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.port_start {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.port_end {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.port_start, 0) + rt::typed::len_opt(&self.port_end, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.port_start {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                532,
-                self.avp_flags.get(rt::AvpKey::new(532, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.port_end {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                533,
-                self.avp_flags.get(rt::AvpKey::new(533, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.port_start, buf, &self.avp_flags, 532, 0, 64);
+        rt::typed::put_opt(&self.port_end, buf, &self.avp_flags, 533, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -4291,49 +3485,44 @@ impl IpOption {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_ip_option_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                538,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (538, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.ip_option_type,
-                        &mut seen_ip_option_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (538, 0) => rt::typed::one(&mut self.ip_option_type, &avp, &mut w, 0, 64),
                 (539, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.ip_option_value.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.ip_option_value,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (517, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.negated, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_ip_option_type {
-            rt::typed::absent(
-                rt::AvpKey::new(538, 0),
-                <IpOptionType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4354,9 +3543,7 @@ impl rt::AvpData for IpOption {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4364,51 +3551,18 @@ impl rt::AvpData for IpOption {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.ip_option_type, 0);
-        for v in &self.ip_option_value {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.negated {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.ip_option_type, 0)
+            + rt::typed::len_all(&self.ip_option_value, 0)
+            + rt::typed::len_opt(&self.negated, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.ip_option_type,
-            buf,
-            538,
-            self.avp_flags.get(rt::AvpKey::new(538, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.ip_option_value.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                539,
-                self.avp_flags.get(rt::AvpKey::new(539, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.negated {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                517,
-                self.avp_flags.get(rt::AvpKey::new(517, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.ip_option_type, buf, &self.avp_flags, 538, 0, 64);
+        rt::typed::put_all(&self.ip_option_value, buf, &self.avp_flags, 539, 0, 64);
+        rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -4489,49 +3643,46 @@ impl TcpOption {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_tcp_option_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                541,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (541, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.tcp_option_type,
-                        &mut seen_tcp_option_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.tcp_option_type, &avp, &mut w, 0, 64)
                 }
                 (542, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.tcp_option_value.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.tcp_option_value,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (517, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.negated, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_tcp_option_type {
-            rt::typed::absent(
-                rt::AvpKey::new(541, 0),
-                <TcpOptionType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4552,9 +3703,7 @@ impl rt::AvpData for TcpOption {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4562,51 +3711,18 @@ impl rt::AvpData for TcpOption {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.tcp_option_type, 0);
-        for v in &self.tcp_option_value {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.negated {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.tcp_option_type, 0)
+            + rt::typed::len_all(&self.tcp_option_value, 0)
+            + rt::typed::len_opt(&self.negated, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.tcp_option_type,
-            buf,
-            541,
-            self.avp_flags.get(rt::AvpKey::new(541, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.tcp_option_value.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                542,
-                self.avp_flags.get(rt::AvpKey::new(542, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.negated {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                517,
-                self.avp_flags.get(rt::AvpKey::new(517, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.tcp_option_type, buf, &self.avp_flags, 541, 0, 64);
+        rt::typed::put_all(&self.tcp_option_value, buf, &self.avp_flags, 542, 0, 64);
+        rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -4683,38 +3799,34 @@ impl TcpFlags {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_tcp_flag_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                544,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (544, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.tcp_flag_type,
-                        &mut seen_tcp_flag_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (517, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.negated, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (544, 0) => rt::typed::one(&mut self.tcp_flag_type, &avp, &mut w, 0, 64),
+                (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_tcp_flag_type {
-            rt::typed::absent(
-                rt::AvpKey::new(544, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4735,9 +3847,7 @@ impl rt::AvpData for TcpFlags {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4745,39 +3855,16 @@ impl rt::AvpData for TcpFlags {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.tcp_flag_type, 0);
-        if let Some(v) = &self.negated {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.tcp_flag_type, 0) + rt::typed::len_opt(&self.negated, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.tcp_flag_type,
-            buf,
-            544,
-            self.avp_flags.get(rt::AvpKey::new(544, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.negated {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                517,
-                self.avp_flags.get(rt::AvpKey::new(517, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.tcp_flag_type, buf, &self.avp_flags, 544, 0, 64);
+        rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -4858,48 +3945,39 @@ impl IcmpType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_icmp_type_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                546,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (546, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.icmp_type_number,
-                        &mut seen_icmp_type_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.icmp_type_number, &avp, &mut w, 0, 64)
                 }
                 (547, 0) => {
-                    self.avp_flags.note(&avp, self.icmp_code.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.icmp_code,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.icmp_code, &avp, &mut w, 1, 64, u32::MAX)
                 }
-                (517, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.negated, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_icmp_type_number {
-            rt::typed::absent(
-                rt::AvpKey::new(546, 0),
-                <IcmpTypeNumber as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4920,9 +3998,7 @@ impl rt::AvpData for IcmpType {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4930,51 +4006,18 @@ impl rt::AvpData for IcmpType {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.icmp_type_number, 0);
-        for v in &self.icmp_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.negated {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.icmp_type_number, 0)
+            + rt::typed::len_all(&self.icmp_code, 0)
+            + rt::typed::len_opt(&self.negated, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.icmp_type_number,
-            buf,
-            546,
-            self.avp_flags.get(rt::AvpKey::new(546, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.icmp_code.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                547,
-                self.avp_flags.get(rt::AvpKey::new(547, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.negated {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                517,
-                self.avp_flags.get(rt::AvpKey::new(517, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.icmp_type_number, buf, &self.avp_flags, 546, 0, 64);
+        rt::typed::put_all(&self.icmp_code, buf, &self.avp_flags, 547, 0, 64);
+        rt::typed::put_opt(&self.negated, buf, &self.avp_flags, 517, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -5055,56 +4098,46 @@ impl EthOption {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_eth_proto_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(0, 1, 549, 0, 64, rt::dictionary::AvpType::Grouped),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (549, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.eth_proto_type,
-                        &mut seen_eth_proto_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (549, 0) => rt::typed::one(&mut self.eth_proto_type, &avp, &mut w, 0, 64),
                 (552, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.vlan_id_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.vlan_id_range,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (557, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.user_priority_range.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.user_priority_range,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_eth_proto_type {
-            rt::typed::absent(
-                rt::AvpKey::new(549, 0),
-                <EthProtoType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -5125,9 +4158,7 @@ impl rt::AvpData for EthOption {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5135,7 +4166,7 @@ impl rt::AvpData for EthOption {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -5145,48 +4176,16 @@ impl rt::AvpData for EthOption {
         EthOptionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.eth_proto_type, 0);
-        for v in &self.vlan_id_range {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.user_priority_range {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.eth_proto_type, 0)
+            + rt::typed::len_all(&self.vlan_id_range, 0)
+            + rt::typed::len_all(&self.user_priority_range, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.eth_proto_type,
-            buf,
-            549,
-            self.avp_flags.get(rt::AvpKey::new(549, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.vlan_id_range.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                552,
-                self.avp_flags.get(rt::AvpKey::new(552, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.user_priority_range.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                557,
-                self.avp_flags.get(rt::AvpKey::new(557, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.eth_proto_type, buf, &self.avp_flags, 549, 0, 64);
+        rt::typed::put_all(&self.vlan_id_range, buf, &self.avp_flags, 552, 0, 64);
+        rt::typed::put_all(&self.user_priority_range, buf, &self.avp_flags, 557, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -5263,35 +4262,36 @@ impl EthProtoType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (550, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.eth_ether_type.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.eth_ether_type,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (551, 0) => {
-                    self.avp_flags.note(&avp, self.eth_sap.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.eth_sap,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.eth_sap, &avp, &mut w, 1, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -5312,9 +4312,7 @@ impl rt::AvpData for EthProtoType {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5322,43 +4320,16 @@ impl rt::AvpData for EthProtoType {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.eth_ether_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.eth_sap {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.eth_ether_type, 0)
+            + rt::typed::len_all(&self.eth_sap, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.eth_ether_type.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                550,
-                self.avp_flags.get(rt::AvpKey::new(550, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.eth_sap.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                551,
-                self.avp_flags.get(rt::AvpKey::new(551, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.eth_ether_type, buf, &self.avp_flags, 550, 0, 64);
+        rt::typed::put_all(&self.eth_sap, buf, &self.avp_flags, 551, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -5443,40 +4414,27 @@ impl VlanIdRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (553, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.s_vid_start,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (554, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.s_vid_end, &avp, cx, &mut self.extra)?;
-                }
-                (555, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.c_vid_start,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (556, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.c_vid_end, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (553, 0) => rt::typed::opt(&mut self.s_vid_start, &avp, &mut w, 64),
+                (554, 0) => rt::typed::opt(&mut self.s_vid_end, &avp, &mut w, 64),
+                (555, 0) => rt::typed::opt(&mut self.c_vid_start, &avp, &mut w, 64),
+                (556, 0) => rt::typed::opt(&mut self.c_vid_end, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -5497,9 +4455,7 @@ impl rt::AvpData for VlanIdRange {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5507,67 +4463,19 @@ impl rt::AvpData for VlanIdRange {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.s_vid_start {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.s_vid_end {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.c_vid_start {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.c_vid_end {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.s_vid_start, 0) + rt::typed::len_opt(&self.s_vid_end, 0)
+            + rt::typed::len_opt(&self.c_vid_start, 0)
+            + rt::typed::len_opt(&self.c_vid_end, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.s_vid_start {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                553,
-                self.avp_flags.get(rt::AvpKey::new(553, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.s_vid_end {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                554,
-                self.avp_flags.get(rt::AvpKey::new(554, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.c_vid_start {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                555,
-                self.avp_flags.get(rt::AvpKey::new(555, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.c_vid_end {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                556,
-                self.avp_flags.get(rt::AvpKey::new(556, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.s_vid_start, buf, &self.avp_flags, 553, 0, 64);
+        rt::typed::put_opt(&self.s_vid_end, buf, &self.avp_flags, 554, 0, 64);
+        rt::typed::put_opt(&self.c_vid_start, buf, &self.avp_flags, 555, 0, 64);
+        rt::typed::put_opt(&self.c_vid_end, buf, &self.avp_flags, 556, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -5644,36 +4552,43 @@ impl UserPriorityRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (558, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.low_user_priority.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.low_user_priority,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (559, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.high_user_priority.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.high_user_priority,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -5694,9 +4609,7 @@ impl rt::AvpData for UserPriorityRange {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5704,43 +4617,17 @@ impl rt::AvpData for UserPriorityRange {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.low_user_priority {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.high_user_priority {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.low_user_priority, 0)
+            + rt::typed::len_all(&self.high_user_priority, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.low_user_priority.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                558,
-                self.avp_flags.get(rt::AvpKey::new(558, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.high_user_priority.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                559,
-                self.avp_flags.get(rt::AvpKey::new(559, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.low_user_priority, buf, &self.avp_flags, 558, 0, 64);
+        rt::typed::put_all(&self.high_user_priority, buf, &self.avp_flags, 559, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -5841,86 +4728,35 @@ impl TimeOfDayCondition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 8usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (561, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.time_of_day_start,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (562, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.time_of_day_end,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (563, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.day_of_week_mask,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (564, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.day_of_month_mask,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (561, 0) => rt::typed::opt(&mut self.time_of_day_start, &avp, &mut w, 64),
+                (562, 0) => rt::typed::opt(&mut self.time_of_day_end, &avp, &mut w, 64),
+                (563, 0) => rt::typed::opt(&mut self.day_of_week_mask, &avp, &mut w, 64),
+                (564, 0) => rt::typed::opt(&mut self.day_of_month_mask, &avp, &mut w, 64),
                 (565, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.month_of_year_mask,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.month_of_year_mask, &avp, &mut w, 64)
                 }
                 (566, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.absolute_start_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.absolute_start_time, &avp, &mut w, 64)
                 }
-                (568, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.absolute_end_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (570, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.timezone_flag,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (568, 0) => rt::typed::opt(&mut self.absolute_end_time, &avp, &mut w, 64),
+                (570, 0) => rt::typed::opt(&mut self.timezone_flag, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -5941,9 +4777,7 @@ impl rt::AvpData for TimeOfDayCondition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5951,115 +4785,29 @@ impl rt::AvpData for TimeOfDayCondition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.time_of_day_start {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.time_of_day_end {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.day_of_week_mask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.day_of_month_mask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.month_of_year_mask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.absolute_start_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.absolute_end_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.timezone_flag {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.time_of_day_start, 0)
+            + rt::typed::len_opt(&self.time_of_day_end, 0)
+            + rt::typed::len_opt(&self.day_of_week_mask, 0)
+            + rt::typed::len_opt(&self.day_of_month_mask, 0)
+            + rt::typed::len_opt(&self.month_of_year_mask, 0)
+            + rt::typed::len_opt(&self.absolute_start_time, 0)
+            + rt::typed::len_opt(&self.absolute_end_time, 0)
+            + rt::typed::len_opt(&self.timezone_flag, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.time_of_day_start {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                561,
-                self.avp_flags.get(rt::AvpKey::new(561, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.time_of_day_end {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                562,
-                self.avp_flags.get(rt::AvpKey::new(562, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.day_of_week_mask {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                563,
-                self.avp_flags.get(rt::AvpKey::new(563, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.day_of_month_mask {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                564,
-                self.avp_flags.get(rt::AvpKey::new(564, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.month_of_year_mask {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                565,
-                self.avp_flags.get(rt::AvpKey::new(565, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.absolute_start_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                566,
-                self.avp_flags.get(rt::AvpKey::new(566, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.absolute_end_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                568,
-                self.avp_flags.get(rt::AvpKey::new(568, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.timezone_flag {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                570,
-                self.avp_flags.get(rt::AvpKey::new(570, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.time_of_day_start, buf, &self.avp_flags, 561, 0, 64);
+        rt::typed::put_opt(&self.time_of_day_end, buf, &self.avp_flags, 562, 0, 64);
+        rt::typed::put_opt(&self.day_of_week_mask, buf, &self.avp_flags, 563, 0, 64);
+        rt::typed::put_opt(&self.day_of_month_mask, buf, &self.avp_flags, 564, 0, 64);
+        rt::typed::put_opt(&self.month_of_year_mask, buf, &self.avp_flags, 565, 0, 64);
+        rt::typed::put_opt(&self.absolute_start_time, buf, &self.avp_flags, 566, 0, 64);
+        rt::typed::put_opt(&self.absolute_end_time, buf, &self.avp_flags, 568, 0, 64);
+        rt::typed::put_opt(&self.timezone_flag, buf, &self.avp_flags, 570, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -6142,54 +4890,42 @@ impl QosProfileTemplate {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_vendor_id = false;
-        let mut seen_qos_profile_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                266,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                573,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (266, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.vendor_id,
-                        &mut seen_vendor_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (573, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.qos_profile_id,
-                        &mut seen_qos_profile_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 0, 64),
+                (573, 0) => rt::typed::one(&mut self.qos_profile_id, &avp, &mut w, 1, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_vendor_id {
-            rt::typed::absent(
-                rt::AvpKey::new(266, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_qos_profile_id {
-            rt::typed::absent(
-                rt::AvpKey::new(573, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -6212,9 +4948,7 @@ impl rt::AvpData for QosProfileTemplate {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6222,35 +4956,17 @@ impl rt::AvpData for QosProfileTemplate {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.vendor_id, 0);
-        n += rt::AvpData::avp_len(&self.qos_profile_id, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.vendor_id, 0)
+            + rt::typed::len_one(&self.qos_profile_id, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.vendor_id,
-            buf,
-            266,
-            self.avp_flags.get(rt::AvpKey::new(266, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.qos_profile_id,
-            buf,
-            573,
-            self.avp_flags.get(rt::AvpKey::new(573, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
+        rt::typed::put_one(&self.qos_profile_id, buf, &self.avp_flags, 573, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -6319,14 +5035,23 @@ impl QosParameters {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 0usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -6347,9 +5072,7 @@ impl rt::AvpData for QosParameters {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6357,19 +5080,13 @@ impl rt::AvpData for QosParameters {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -6450,52 +5167,39 @@ impl ExcessTreatment {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_treatment_action = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                572,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (572, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.treatment_action,
-                        &mut seen_treatment_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.treatment_action, &avp, &mut w, 0, 64)
                 }
                 (574, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.qos_profile_template,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_profile_template, &avp, &mut w, 64)
                 }
-                (576, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.qos_parameters,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (576, 0) => rt::typed::opt(&mut self.qos_parameters, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_treatment_action {
-            rt::typed::absent(
-                rt::AvpKey::new(572, 0),
-                <TreatmentAction as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -6516,9 +5220,7 @@ impl rt::AvpData for ExcessTreatment {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6526,7 +5228,7 @@ impl rt::AvpData for ExcessTreatment {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -6536,48 +5238,16 @@ impl rt::AvpData for ExcessTreatment {
         ExcessTreatmentView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.treatment_action, 0);
-        if let Some(v) = &self.qos_profile_template {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.qos_parameters {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.treatment_action, 0)
+            + rt::typed::len_opt(&self.qos_profile_template, 0)
+            + rt::typed::len_opt(&self.qos_parameters, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.treatment_action,
-            buf,
-            572,
-            self.avp_flags.get(rt::AvpKey::new(572, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.qos_profile_template {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                574,
-                self.avp_flags.get(rt::AvpKey::new(574, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.qos_parameters {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                576,
-                self.avp_flags.get(rt::AvpKey::new(576, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.treatment_action, buf, &self.avp_flags, 572, 0, 64);
+        rt::typed::put_opt(&self.qos_profile_template, buf, &self.avp_flags, 574, 0, 64);
+        rt::typed::put_opt(&self.qos_parameters, buf, &self.avp_flags, 576, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -6647,34 +5317,35 @@ impl QosCapability {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(0, 1, 574, 0, 64, rt::dictionary::AvpType::Grouped),
+        ];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (574, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_profile_template.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_profile_template,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if self.qos_profile_template.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(574, 0),
-                <QosProfileTemplate as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -6694,9 +5365,7 @@ impl rt::AvpData for QosCapability {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6704,31 +5373,15 @@ impl rt::AvpData for QosCapability {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.qos_profile_template {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.qos_profile_template, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.qos_profile_template.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                574,
-                self.avp_flags.get(rt::AvpKey::new(574, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.qos_profile_template, buf, &self.avp_flags, 574, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -6895,7 +5548,7 @@ impl<'a> QosResourcesView<'a> {
             self.count[0],
             509,
             0,
-            |avp| FilterRuleView::read(avp),
+            FilterRuleView::read,
         )
     }
 }
@@ -6911,10 +5564,7 @@ impl<'a> QosResourcesView<'a> {
 impl std::fmt::Debug for QosResourcesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(QosResourcesView), e),
-        }
+        rt::view::debug(self.to_struct(), "QosResourcesView", f)
     }
 }
 #[cfg(
@@ -7114,14 +5764,12 @@ impl<'a> FilterRuleView<'a> {
     /// `[ Filter-Rule-Precedence ]`: Filter-Rule-Precedence (code 510), IETF RFC 5777 §3.3.
     #[inline]
     pub fn filter_rule_precedence(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Classifier ]`: Classifier (code 511), IETF RFC 5777 §4.1.1.
     #[inline]
     pub fn classifier(&self) -> Option<ClassifierView<'a>> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(ClassifierView::read(avp))
+        rt::view::opt(self.root, self.first[1], self.end, ClassifierView::read)
     }
     /// `*[ Time-Of-Day-Condition ]`: Time-Of-Day-Condition (code 560), IETF RFC 5777 §4.2.1.
     #[inline]
@@ -7135,38 +5783,43 @@ impl<'a> FilterRuleView<'a> {
             self.count[0],
             560,
             0,
-            |avp| TimeOfDayConditionView::read(avp),
+            TimeOfDayConditionView::read,
         )
     }
     /// `[ Treatment-Action ]`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     #[inline]
     pub fn treatment_action(&self) -> Option<TreatmentAction> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(TreatmentAction(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<TreatmentAction>,
+        )
     }
     /// `[ QoS-Semantics ]`: QoS-Semantics (code 575), IETF RFC 5777 §5.4.
     #[inline]
     pub fn qos_semantics(&self) -> Option<QosSemantics> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(QosSemantics(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<QosSemantics>,
+        )
     }
     /// `[ QoS-Profile-Template ]`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
     #[inline]
     pub fn qos_profile_template(&self) -> Option<QosProfileTemplateView<'a>> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(QosProfileTemplateView::read(avp))
+        rt::view::opt(self.root, self.first[5], self.end, QosProfileTemplateView::read)
     }
     /// `[ QoS-Parameters ]`: QoS-Parameters (code 576), IETF RFC 5777 §5.5.
     #[inline]
     pub fn qos_parameters(&self) -> Option<QosParametersView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(QosParametersView::read(avp))
+        rt::view::opt(self.root, self.first[6], self.end, QosParametersView::read)
     }
     /// `[ Excess-Treatment ]`: Excess-Treatment (code 577), IETF RFC 5777 §5.6.
     #[inline]
     pub fn excess_treatment(&self) -> Option<ExcessTreatmentView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(ExcessTreatmentView::read(avp))
+        rt::view::opt(self.root, self.first[7], self.end, ExcessTreatmentView::read)
     }
 }
 #[cfg(
@@ -7184,10 +5837,7 @@ impl<'a> FilterRuleView<'a> {
 impl std::fmt::Debug for FilterRuleView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(FilterRuleView), e),
-        }
+        rt::view::debug(self.to_struct(), "FilterRuleView", f)
     }
 }
 #[cfg(
@@ -7449,20 +6099,27 @@ impl<'a> ClassifierView<'a> {
     /// `{ Classifier-ID }`: Classifier-ID (code 512), IETF RFC 5777 §4.1.2.
     #[inline]
     pub fn classifier_id(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ Protocol ]`: Protocol (code 513), IETF RFC 5777 §4.1.3.
     #[inline]
     pub fn protocol(&self) -> Option<Protocol> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(Protocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<Protocol>,
+        )
     }
     /// `[ Direction ]`: Direction (code 514), IETF RFC 5777 §4.1.4.
     #[inline]
     pub fn direction(&self) -> Option<Direction> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(Direction(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<Direction>,
+        )
     }
     /// `*[ From-Spec ]`: From-Spec (code 515), IETF RFC 5777 §4.1.5.
     #[inline]
@@ -7474,7 +6131,7 @@ impl<'a> ClassifierView<'a> {
             self.count[0],
             515,
             0,
-            |avp| FromSpecView::read(avp),
+            FromSpecView::read,
         )
     }
     /// `*[ To-Spec ]`: To-Spec (code 516), IETF RFC 5777 §4.1.6.
@@ -7487,7 +6144,7 @@ impl<'a> ClassifierView<'a> {
             self.count[1],
             516,
             0,
-            |avp| ToSpecView::read(avp),
+            ToSpecView::read,
         )
     }
     /// `*[ Diffserv-Code-Point ]`: Diffserv-Code-Point (code 535), IETF RFC 5777 §4.1.8.1.
@@ -7500,14 +6157,18 @@ impl<'a> ClassifierView<'a> {
             self.count[2],
             535,
             0,
-            |avp| DiffservCodePoint(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<DiffservCodePoint>,
         )
     }
     /// `[ Fragmentation-Flag ]`: Fragmentation-Flag (code 536), IETF RFC 5777 §4.1.8.2.
     #[inline]
     pub fn fragmentation_flag(&self) -> Option<FragmentationFlag> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(FragmentationFlag(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::enumerated::<FragmentationFlag>,
+        )
     }
     /// `*[ IP-Option ]`: IP-Option (code 537), IETF RFC 5777 §4.1.8.3.
     #[inline]
@@ -7519,7 +6180,7 @@ impl<'a> ClassifierView<'a> {
             self.count[3],
             537,
             0,
-            |avp| IpOptionView::read(avp),
+            IpOptionView::read,
         )
     }
     /// `*[ TCP-Option ]`: TCP-Option (code 540), IETF RFC 5777 §4.1.8.6.
@@ -7532,14 +6193,13 @@ impl<'a> ClassifierView<'a> {
             self.count[4],
             540,
             0,
-            |avp| TcpOptionView::read(avp),
+            TcpOptionView::read,
         )
     }
     /// `[ TCP-Flags ]`: TCP-Flags (code 543), IETF RFC 5777 §4.1.8.9.
     #[inline]
     pub fn tcp_flags(&self) -> Option<TcpFlagsView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(TcpFlagsView::read(avp))
+        rt::view::opt(self.root, self.first[9], self.end, TcpFlagsView::read)
     }
     /// `*[ ICMP-Type ]`: ICMP-Type (code 545), IETF RFC 5777 §4.1.8.11.
     #[inline]
@@ -7551,7 +6211,7 @@ impl<'a> ClassifierView<'a> {
             self.count[5],
             545,
             0,
-            |avp| IcmpTypeView::read(avp),
+            IcmpTypeView::read,
         )
     }
     /// `*[ ETH-Option ]`: ETH-Option (code 548), IETF RFC 5777 §4.1.8.14.
@@ -7564,7 +6224,7 @@ impl<'a> ClassifierView<'a> {
             self.count[6],
             548,
             0,
-            |avp| EthOptionView::read(avp),
+            EthOptionView::read,
         )
     }
 }
@@ -7583,10 +6243,7 @@ impl<'a> ClassifierView<'a> {
 impl std::fmt::Debug for ClassifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ClassifierView), e),
-        }
+        rt::view::debug(self.to_struct(), "ClassifierView", f)
     }
 }
 #[cfg(
@@ -7846,7 +6503,7 @@ impl<'a> FromSpecView<'a> {
             self.count[0],
             518,
             0,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `*[ IP-Address-Range ]`: IP-Address-Range (code 519), IETF RFC 5777 §4.1.7.3.
@@ -7859,7 +6516,7 @@ impl<'a> FromSpecView<'a> {
             self.count[1],
             519,
             0,
-            |avp| IpAddressRangeView::read(avp),
+            IpAddressRangeView::read,
         )
     }
     /// `*[ IP-Address-Mask ]`: IP-Address-Mask (code 522), IETF RFC 5777 §4.1.7.6.
@@ -7872,7 +6529,7 @@ impl<'a> FromSpecView<'a> {
             self.count[2],
             522,
             0,
-            |avp| IpAddressMaskView::read(avp),
+            IpAddressMaskView::read,
         )
     }
     /// `*[ MAC-Address ]`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
@@ -7885,7 +6542,7 @@ impl<'a> FromSpecView<'a> {
             self.count[3],
             524,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ MAC-Address-Mask ]`: MAC-Address-Mask (code 525), IETF RFC 5777 §4.1.7.9.
@@ -7898,7 +6555,7 @@ impl<'a> FromSpecView<'a> {
             self.count[4],
             525,
             0,
-            |avp| MacAddressMaskView::read(avp),
+            MacAddressMaskView::read,
         )
     }
     /// `*[ EUI64-Address ]`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
@@ -7911,7 +6568,7 @@ impl<'a> FromSpecView<'a> {
             self.count[5],
             527,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ EUI64-Address-Mask ]`: EUI64-Address-Mask (code 528), IETF RFC 5777 §4.1.7.12.
@@ -7924,7 +6581,7 @@ impl<'a> FromSpecView<'a> {
             self.count[6],
             528,
             0,
-            |avp| Eui64AddressMaskView::read(avp),
+            Eui64AddressMaskView::read,
         )
     }
     /// `*[ Port ]`: Port (code 530), IETF RFC 5777 §4.1.7.14.
@@ -7937,7 +6594,7 @@ impl<'a> FromSpecView<'a> {
             self.count[7],
             530,
             0,
-            |avp| rt::view::read::<i32>(&avp),
+            rt::view::value::<i32>,
         )
     }
     /// `*[ Port-Range ]`: Port-Range (code 531), IETF RFC 5777 §4.1.7.15.
@@ -7950,20 +6607,28 @@ impl<'a> FromSpecView<'a> {
             self.count[8],
             531,
             0,
-            |avp| PortRangeView::read(avp),
+            PortRangeView::read,
         )
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(Negated(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::enumerated::<Negated>,
+        )
     }
     /// `[ Use-Assigned-Address ]`: Use-Assigned-Address (code 534), IETF RFC 5777 §4.1.7.18.
     #[inline]
     pub fn use_assigned_address(&self) -> Option<UseAssignedAddress> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(UseAssignedAddress(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::enumerated::<UseAssignedAddress>,
+        )
     }
 }
 #[cfg(
@@ -7981,10 +6646,7 @@ impl<'a> FromSpecView<'a> {
 impl std::fmt::Debug for FromSpecView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(FromSpecView), e),
-        }
+        rt::view::debug(self.to_struct(), "FromSpecView", f)
     }
 }
 #[cfg(
@@ -8244,7 +6906,7 @@ impl<'a> ToSpecView<'a> {
             self.count[0],
             518,
             0,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `*[ IP-Address-Range ]`: IP-Address-Range (code 519), IETF RFC 5777 §4.1.7.3.
@@ -8257,7 +6919,7 @@ impl<'a> ToSpecView<'a> {
             self.count[1],
             519,
             0,
-            |avp| IpAddressRangeView::read(avp),
+            IpAddressRangeView::read,
         )
     }
     /// `*[ IP-Address-Mask ]`: IP-Address-Mask (code 522), IETF RFC 5777 §4.1.7.6.
@@ -8270,7 +6932,7 @@ impl<'a> ToSpecView<'a> {
             self.count[2],
             522,
             0,
-            |avp| IpAddressMaskView::read(avp),
+            IpAddressMaskView::read,
         )
     }
     /// `*[ MAC-Address ]`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
@@ -8283,7 +6945,7 @@ impl<'a> ToSpecView<'a> {
             self.count[3],
             524,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ MAC-Address-Mask ]`: MAC-Address-Mask (code 525), IETF RFC 5777 §4.1.7.9.
@@ -8296,7 +6958,7 @@ impl<'a> ToSpecView<'a> {
             self.count[4],
             525,
             0,
-            |avp| MacAddressMaskView::read(avp),
+            MacAddressMaskView::read,
         )
     }
     /// `*[ EUI64-Address ]`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
@@ -8309,7 +6971,7 @@ impl<'a> ToSpecView<'a> {
             self.count[5],
             527,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ EUI64-Address-Mask ]`: EUI64-Address-Mask (code 528), IETF RFC 5777 §4.1.7.12.
@@ -8322,7 +6984,7 @@ impl<'a> ToSpecView<'a> {
             self.count[6],
             528,
             0,
-            |avp| Eui64AddressMaskView::read(avp),
+            Eui64AddressMaskView::read,
         )
     }
     /// `*[ Port ]`: Port (code 530), IETF RFC 5777 §4.1.7.14.
@@ -8335,7 +6997,7 @@ impl<'a> ToSpecView<'a> {
             self.count[7],
             530,
             0,
-            |avp| rt::view::read::<i32>(&avp),
+            rt::view::value::<i32>,
         )
     }
     /// `*[ Port-Range ]`: Port-Range (code 531), IETF RFC 5777 §4.1.7.15.
@@ -8348,20 +7010,28 @@ impl<'a> ToSpecView<'a> {
             self.count[8],
             531,
             0,
-            |avp| PortRangeView::read(avp),
+            PortRangeView::read,
         )
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(Negated(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::enumerated::<Negated>,
+        )
     }
     /// `[ Use-Assigned-Address ]`: Use-Assigned-Address (code 534), IETF RFC 5777 §4.1.7.18.
     #[inline]
     pub fn use_assigned_address(&self) -> Option<UseAssignedAddress> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(UseAssignedAddress(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::enumerated::<UseAssignedAddress>,
+        )
     }
 }
 #[cfg(
@@ -8379,10 +7049,7 @@ impl<'a> ToSpecView<'a> {
 impl std::fmt::Debug for ToSpecView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ToSpecView), e),
-        }
+        rt::view::debug(self.to_struct(), "ToSpecView", f)
     }
 }
 #[cfg(
@@ -8538,14 +7205,22 @@ impl<'a> IpAddressRangeView<'a> {
     /// `[ IP-Address-Start ]`: IP-Address-Start (code 520), IETF RFC 5777 §4.1.7.4.
     #[inline]
     pub fn ip_address_start(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ IP-Address-End ]`: IP-Address-End (code 521), IETF RFC 5777 §4.1.7.5.
     #[inline]
     pub fn ip_address_end(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
 }
 #[cfg(
@@ -8563,10 +7238,7 @@ impl<'a> IpAddressRangeView<'a> {
 impl std::fmt::Debug for IpAddressRangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(IpAddressRangeView), e),
-        }
+        rt::view::debug(self.to_struct(), "IpAddressRangeView", f)
     }
 }
 #[cfg(
@@ -8743,14 +7415,17 @@ impl<'a> IpAddressMaskView<'a> {
     /// `{ IP-Address }`: IP-Address (code 518), IETF RFC 5777 §4.1.7.2.
     #[inline]
     pub fn ip_address(&self) -> rt::data::Address {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<rt::data::Address>(&avp)
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `{ IP-Bit-Mask-Width }`: IP-Bit-Mask-Width (code 523), IETF RFC 5777 §4.1.7.7.
     #[inline]
     pub fn ip_bit_mask_width(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -8768,10 +7443,7 @@ impl<'a> IpAddressMaskView<'a> {
 impl std::fmt::Debug for IpAddressMaskView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(IpAddressMaskView), e),
-        }
+        rt::view::debug(self.to_struct(), "IpAddressMaskView", f)
     }
 }
 #[cfg(
@@ -8944,14 +7616,12 @@ impl<'a> MacAddressMaskView<'a> {
     /// `{ MAC-Address }`: MAC-Address (code 524), IETF RFC 5777 §4.1.7.8.
     #[inline]
     pub fn mac_address(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `{ MAC-Address-Mask-Pattern }`: MAC-Address-Mask-Pattern (code 526), IETF RFC 5777 §4.1.7.10.
     #[inline]
     pub fn mac_address_mask_pattern(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(
@@ -8969,10 +7639,7 @@ impl<'a> MacAddressMaskView<'a> {
 impl std::fmt::Debug for MacAddressMaskView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MacAddressMaskView), e),
-        }
+        rt::view::debug(self.to_struct(), "MacAddressMaskView", f)
     }
 }
 #[cfg(
@@ -9145,14 +7812,12 @@ impl<'a> Eui64AddressMaskView<'a> {
     /// `{ EUI64-Address }`: EUI64-Address (code 527), IETF RFC 5777 §4.1.7.11.
     #[inline]
     pub fn eui64_address(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `{ EUI64-Address-Mask-Pattern }`: EUI64-Address-Mask-Pattern (code 529), IETF RFC 5777 §4.1.7.13.
     #[inline]
     pub fn eui64_address_mask_pattern(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(
@@ -9170,12 +7835,7 @@ impl<'a> Eui64AddressMaskView<'a> {
 impl std::fmt::Debug for Eui64AddressMaskView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(Eui64AddressMaskView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "Eui64AddressMaskView", f)
     }
 }
 #[cfg(
@@ -9328,14 +7988,12 @@ impl<'a> PortRangeView<'a> {
     /// `[ Port-Start ]`: Port-Start (code 532), IETF RFC 5777 §4.1.7.16.
     #[inline]
     pub fn port_start(&self) -> Option<i32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<i32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<i32>)
     }
     /// `[ Port-End ]`: Port-End (code 533), IETF RFC 5777 §4.1.7.17.
     #[inline]
     pub fn port_end(&self) -> Option<i32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<i32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
 }
 #[cfg(
@@ -9353,10 +8011,7 @@ impl<'a> PortRangeView<'a> {
 impl std::fmt::Debug for PortRangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(PortRangeView), e),
-        }
+        rt::view::debug(self.to_struct(), "PortRangeView", f)
     }
 }
 #[cfg(
@@ -9532,8 +8187,12 @@ impl<'a> IpOptionView<'a> {
     /// `{ IP-Option-Type }`: IP-Option-Type (code 538), IETF RFC 5777 §4.1.8.4.
     #[inline]
     pub fn ip_option_type(&self) -> IpOptionType {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        IpOptionType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<IpOptionType>,
+        )
     }
     /// `*[ IP-Option-Value ]`: IP-Option-Value (code 539), IETF RFC 5777 §4.1.8.5.
     #[inline]
@@ -9545,14 +8204,18 @@ impl<'a> IpOptionView<'a> {
             self.count[0],
             539,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(Negated(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<Negated>,
+        )
     }
 }
 #[cfg(
@@ -9570,10 +8233,7 @@ impl<'a> IpOptionView<'a> {
 impl std::fmt::Debug for IpOptionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(IpOptionView), e),
-        }
+        rt::view::debug(self.to_struct(), "IpOptionView", f)
     }
 }
 #[cfg(
@@ -9749,8 +8409,12 @@ impl<'a> TcpOptionView<'a> {
     /// `{ TCP-Option-Type }`: TCP-Option-Type (code 541), IETF RFC 5777 §4.1.8.7.
     #[inline]
     pub fn tcp_option_type(&self) -> TcpOptionType {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        TcpOptionType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<TcpOptionType>,
+        )
     }
     /// `*[ TCP-Option-Value ]`: TCP-Option-Value (code 542), IETF RFC 5777 §4.1.8.8.
     #[inline]
@@ -9762,14 +8426,18 @@ impl<'a> TcpOptionView<'a> {
             self.count[0],
             542,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(Negated(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<Negated>,
+        )
     }
 }
 #[cfg(
@@ -9787,10 +8455,7 @@ impl<'a> TcpOptionView<'a> {
 impl std::fmt::Debug for TcpOptionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(TcpOptionView), e),
-        }
+        rt::view::debug(self.to_struct(), "TcpOptionView", f)
     }
 }
 #[cfg(
@@ -9954,14 +8619,17 @@ impl<'a> TcpFlagsView<'a> {
     /// `{ TCP-Flag-Type }`: TCP-Flag-Type (code 544), IETF RFC 5777 §4.1.8.10.
     #[inline]
     pub fn tcp_flag_type(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(Negated(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<Negated>,
+        )
     }
 }
 #[cfg(
@@ -9979,10 +8647,7 @@ impl<'a> TcpFlagsView<'a> {
 impl std::fmt::Debug for TcpFlagsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(TcpFlagsView), e),
-        }
+        rt::view::debug(self.to_struct(), "TcpFlagsView", f)
     }
 }
 #[cfg(
@@ -10160,8 +8825,12 @@ impl<'a> IcmpTypeView<'a> {
     /// `{ ICMP-Type-Number }`: ICMP-Type-Number (code 546), IETF RFC 5777 §4.1.8.12.
     #[inline]
     pub fn icmp_type_number(&self) -> IcmpTypeNumber {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        IcmpTypeNumber(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<IcmpTypeNumber>,
+        )
     }
     /// `*[ ICMP-Code ]`: ICMP-Code (code 547), IETF RFC 5777 §4.1.8.13.
     #[inline]
@@ -10173,14 +8842,18 @@ impl<'a> IcmpTypeView<'a> {
             self.count[0],
             547,
             0,
-            |avp| IcmpCode(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<IcmpCode>,
         )
     }
     /// `[ Negated ]`: Negated (code 517), IETF RFC 5777 §4.1.7.1.
     #[inline]
     pub fn negated(&self) -> Option<Negated> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(Negated(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<Negated>,
+        )
     }
 }
 #[cfg(
@@ -10198,10 +8871,7 @@ impl<'a> IcmpTypeView<'a> {
 impl std::fmt::Debug for IcmpTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(IcmpTypeView), e),
-        }
+        rt::view::debug(self.to_struct(), "IcmpTypeView", f)
     }
 }
 #[cfg(
@@ -10384,8 +9054,7 @@ impl<'a> EthOptionView<'a> {
     /// `{ ETH-Proto-Type }`: ETH-Proto-Type (code 549), IETF RFC 5777 §4.1.8.15.
     #[inline]
     pub fn eth_proto_type(&self) -> EthProtoTypeView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        EthProtoTypeView::read(avp)
+        rt::view::one(self.root, self.first[0], self.end, EthProtoTypeView::read)
     }
     /// `*[ VLAN-ID-Range ]`: VLAN-ID-Range (code 552), IETF RFC 5777 §4.1.8.18.
     #[inline]
@@ -10397,7 +9066,7 @@ impl<'a> EthOptionView<'a> {
             self.count[0],
             552,
             0,
-            |avp| VlanIdRangeView::read(avp),
+            VlanIdRangeView::read,
         )
     }
     /// `*[ User-Priority-Range ]`: User-Priority-Range (code 557), IETF RFC 5777 §4.1.8.23.
@@ -10412,7 +9081,7 @@ impl<'a> EthOptionView<'a> {
             self.count[1],
             557,
             0,
-            |avp| UserPriorityRangeView::read(avp),
+            UserPriorityRangeView::read,
         )
     }
 }
@@ -10431,10 +9100,7 @@ impl<'a> EthOptionView<'a> {
 impl std::fmt::Debug for EthOptionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(EthOptionView), e),
-        }
+        rt::view::debug(self.to_struct(), "EthOptionView", f)
     }
 }
 #[cfg(
@@ -10603,7 +9269,7 @@ impl<'a> EthProtoTypeView<'a> {
             self.count[0],
             550,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ ETH-SAP ]`: ETH-SAP (code 551), IETF RFC 5777 §4.1.8.17.
@@ -10616,7 +9282,7 @@ impl<'a> EthProtoTypeView<'a> {
             self.count[1],
             551,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
 }
@@ -10635,10 +9301,7 @@ impl<'a> EthProtoTypeView<'a> {
 impl std::fmt::Debug for EthProtoTypeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(EthProtoTypeView), e),
-        }
+        rt::view::debug(self.to_struct(), "EthProtoTypeView", f)
     }
 }
 #[cfg(
@@ -10803,26 +9466,22 @@ impl<'a> VlanIdRangeView<'a> {
     /// `[ S-VID-Start ]`: S-VID-Start (code 553), IETF RFC 5777 §4.1.8.19.
     #[inline]
     pub fn s_vid_start(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ S-VID-End ]`: S-VID-End (code 554), IETF RFC 5777 §4.1.8.20.
     #[inline]
     pub fn s_vid_end(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ C-VID-Start ]`: C-VID-Start (code 555), IETF RFC 5777 §4.1.8.21.
     #[inline]
     pub fn c_vid_start(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ C-VID-End ]`: C-VID-End (code 556), IETF RFC 5777 §4.1.8.22.
     #[inline]
     pub fn c_vid_end(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -10840,10 +9499,7 @@ impl<'a> VlanIdRangeView<'a> {
 impl std::fmt::Debug for VlanIdRangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(VlanIdRangeView), e),
-        }
+        rt::view::debug(self.to_struct(), "VlanIdRangeView", f)
     }
 }
 #[cfg(
@@ -11019,7 +9675,7 @@ impl<'a> UserPriorityRangeView<'a> {
             self.count[0],
             558,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ High-User-Priority ]`: High-User-Priority (code 559), IETF RFC 5777 §4.1.8.25.
@@ -11032,7 +9688,7 @@ impl<'a> UserPriorityRangeView<'a> {
             self.count[1],
             559,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
 }
@@ -11051,12 +9707,7 @@ impl<'a> UserPriorityRangeView<'a> {
 impl std::fmt::Debug for UserPriorityRangeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(UserPriorityRangeView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "UserPriorityRangeView", f)
     }
 }
 #[cfg(
@@ -11251,50 +9902,57 @@ impl<'a> TimeOfDayConditionView<'a> {
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
     #[inline]
     pub fn time_of_day_start(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Time-Of-Day-End ]`: Time-Of-Day-End (code 562), IETF RFC 5777 §4.2.3.
     #[inline]
     pub fn time_of_day_end(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
     #[inline]
     pub fn day_of_week_mask(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Day-Of-Month-Mask ]`: Day-Of-Month-Mask (code 564), IETF RFC 5777 §4.2.5.
     #[inline]
     pub fn day_of_month_mask(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Month-Of-Year-Mask ]`: Month-Of-Year-Mask (code 565), IETF RFC 5777 §4.2.6.
     #[inline]
     pub fn month_of_year_mask(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Absolute-Start-Time ]`: Absolute-Start-Time (code 566), IETF RFC 5777 §4.2.7.
     #[inline]
     pub fn absolute_start_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ Absolute-End-Time ]`: Absolute-End-Time (code 568), IETF RFC 5777 §4.2.9.
     #[inline]
     pub fn absolute_end_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ Timezone-Flag ]`: Timezone-Flag (code 570), IETF RFC 5777 §4.2.11.
     #[inline]
     pub fn timezone_flag(&self) -> Option<TimezoneFlag> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(TimezoneFlag(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::enumerated::<TimezoneFlag>,
+        )
     }
 }
 #[cfg(
@@ -11312,12 +9970,7 @@ impl<'a> TimeOfDayConditionView<'a> {
 impl std::fmt::Debug for TimeOfDayConditionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(TimeOfDayConditionView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "TimeOfDayConditionView", f)
     }
 }
 #[cfg(
@@ -11498,14 +10151,12 @@ impl<'a> QosProfileTemplateView<'a> {
     /// `{ Vendor-Id }`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ QoS-Profile-Id }`: QoS-Profile-Id (code 573), IETF RFC 5777 §5.2.
     #[inline]
     pub fn qos_profile_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -11525,12 +10176,7 @@ impl<'a> QosProfileTemplateView<'a> {
 impl std::fmt::Debug for QosProfileTemplateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(QosProfileTemplateView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "QosProfileTemplateView", f)
     }
 }
 #[cfg(
@@ -11684,10 +10330,7 @@ impl<'a> QosParametersView<'a> {
 impl std::fmt::Debug for QosParametersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(QosParametersView), e),
-        }
+        rt::view::debug(self.to_struct(), "QosParametersView", f)
     }
 }
 #[cfg(
@@ -11860,20 +10503,22 @@ impl<'a> ExcessTreatmentView<'a> {
     /// `{ Treatment-Action }`: Treatment-Action (code 572), IETF RFC 5777 §5.1.
     #[inline]
     pub fn treatment_action(&self) -> TreatmentAction {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        TreatmentAction(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<TreatmentAction>,
+        )
     }
     /// `[ QoS-Profile-Template ]`: QoS-Profile-Template (code 574), IETF RFC 5777 §5.3.
     #[inline]
     pub fn qos_profile_template(&self) -> Option<QosProfileTemplateView<'a>> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(QosProfileTemplateView::read(avp))
+        rt::view::opt(self.root, self.first[1], self.end, QosProfileTemplateView::read)
     }
     /// `[ QoS-Parameters ]`: QoS-Parameters (code 576), IETF RFC 5777 §5.5.
     #[inline]
     pub fn qos_parameters(&self) -> Option<QosParametersView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(QosParametersView::read(avp))
+        rt::view::opt(self.root, self.first[2], self.end, QosParametersView::read)
     }
 }
 #[cfg(
@@ -11891,12 +10536,7 @@ impl<'a> ExcessTreatmentView<'a> {
 impl std::fmt::Debug for ExcessTreatmentView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ExcessTreatmentView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ExcessTreatmentView", f)
     }
 }
 #[cfg(
@@ -12072,7 +10712,7 @@ impl<'a> QosCapabilityView<'a> {
             self.count[0],
             574,
             0,
-            |avp| QosProfileTemplateView::read(avp),
+            QosProfileTemplateView::read,
         )
     }
 }
@@ -12090,10 +10730,7 @@ impl<'a> QosCapabilityView<'a> {
 impl std::fmt::Debug for QosCapabilityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(QosCapabilityView), e),
-        }
+        rt::view::debug(self.to_struct(), "QosCapabilityView", f)
     }
 }
 #[cfg(

@@ -42,10 +42,7 @@ impl TerminationAction {
 #[cfg(any(feature = "rfc2865"))]
 impl std::fmt::Debug for TerminationAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(TerminationAction), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "TerminationAction", self.0, f)
     }
 }
 #[cfg(any(feature = "rfc2865"))]

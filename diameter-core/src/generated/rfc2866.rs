@@ -80,10 +80,7 @@ impl AcctStatusType {
 #[cfg(any(feature = "rfc2866"))]
 impl std::fmt::Debug for AcctStatusType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AcctStatusType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AcctStatusType", self.0, f)
     }
 }
 #[cfg(any(feature = "rfc2866"))]
@@ -185,10 +182,7 @@ impl AcctTerminateCause {
 #[cfg(any(feature = "rfc2866"))]
 impl std::fmt::Debug for AcctTerminateCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AcctTerminateCause), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AcctTerminateCause", self.0, f)
     }
 }
 #[cfg(any(feature = "rfc2866"))]

@@ -43,10 +43,7 @@ impl OriginAaaProtocol {
 #[cfg(any(feature = "nasreq", feature = "rfc4005"))]
 impl std::fmt::Debug for OriginAaaProtocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(OriginAaaProtocol), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "OriginAaaProtocol", self.0, f)
     }
 }
 #[cfg(any(feature = "nasreq", feature = "rfc4005"))]

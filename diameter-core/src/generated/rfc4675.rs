@@ -44,10 +44,7 @@ impl IngressFilters {
 #[cfg(any(feature = "rfc4675"))]
 impl std::fmt::Debug for IngressFilters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(IngressFilters), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "IngressFilters", self.0, f)
     }
 }
 #[cfg(any(feature = "rfc4675"))]

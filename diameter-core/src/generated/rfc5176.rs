@@ -83,10 +83,7 @@ impl ErrorCause {
 #[cfg(any(feature = "rfc5176"))]
 impl std::fmt::Debug for ErrorCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(ErrorCause), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "ErrorCause", self.0, f)
     }
 }
 #[cfg(any(feature = "rfc5176"))]

@@ -58,10 +58,7 @@ impl LocationCapable {
 #[cfg(any(feature = "rfc5580"))]
 impl std::fmt::Debug for LocationCapable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(LocationCapable), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "LocationCapable", self.0, f)
     }
 }
 #[cfg(any(feature = "rfc5580"))]
@@ -129,10 +126,7 @@ impl RequestedLocationInfo {
 #[cfg(any(feature = "rfc5580"))]
 impl std::fmt::Debug for RequestedLocationInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(RequestedLocationInfo), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "RequestedLocationInfo", self.0, f)
     }
 }
 #[cfg(any(feature = "rfc5580"))]

@@ -62,10 +62,7 @@ impl FramedManagementProtocol {
 #[cfg(any(feature = "rfc5607"))]
 impl std::fmt::Debug for FramedManagementProtocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(FramedManagementProtocol), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "FramedManagementProtocol", self.0, f)
     }
 }
 #[cfg(any(feature = "rfc5607"))]
@@ -122,12 +119,7 @@ impl ManagementTransportProtection {
 #[cfg(any(feature = "rfc5607"))]
 impl std::fmt::Debug for ManagementTransportProtection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => {
-                write!(f, "{}({})", stringify!(ManagementTransportProtection), self.0)
-            }
-        }
+        rt::typed::debug_enum(self.name(), "ManagementTransportProtection", self.0, f)
     }
 }
 #[cfg(any(feature = "rfc5607"))]

@@ -80,114 +80,54 @@ impl Tmod1 {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_token_rate = false;
-        let mut seen_bucket_depth = false;
-        let mut seen_peak_traffic_rate = false;
-        let mut seen_minimum_policed_unit = false;
-        let mut seen_maximum_packet_size = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(0, 1, 496, 0, 64, rt::dictionary::AvpType::Float32),
+            rt::typed::Required::new(1, 1, 497, 0, 64, rt::dictionary::AvpType::Float32),
+            rt::typed::Required::new(2, 1, 498, 0, 64, rt::dictionary::AvpType::Float32),
+            rt::typed::Required::new(
+                3,
+                1,
+                499,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                500,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (496, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.token_rate,
-                        &mut seen_token_rate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (497, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.bucket_depth,
-                        &mut seen_bucket_depth,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (496, 0) => rt::typed::one(&mut self.token_rate, &avp, &mut w, 0, 64),
+                (497, 0) => rt::typed::one(&mut self.bucket_depth, &avp, &mut w, 1, 64),
                 (498, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.peak_traffic_rate,
-                        &mut seen_peak_traffic_rate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.peak_traffic_rate, &avp, &mut w, 2, 64)
                 }
                 (499, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.minimum_policed_unit,
-                        &mut seen_minimum_policed_unit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.minimum_policed_unit, &avp, &mut w, 3, 64)
                 }
                 (500, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.maximum_packet_size,
-                        &mut seen_maximum_packet_size,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.maximum_packet_size, &avp, &mut w, 4, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_token_rate {
-            rt::typed::absent(
-                rt::AvpKey::new(496, 0),
-                <f32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_bucket_depth {
-            rt::typed::absent(
-                rt::AvpKey::new(497, 0),
-                <f32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_peak_traffic_rate {
-            rt::typed::absent(
-                rt::AvpKey::new(498, 0),
-                <f32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_minimum_policed_unit {
-            rt::typed::absent(
-                rt::AvpKey::new(499, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_maximum_packet_size {
-            rt::typed::absent(
-                rt::AvpKey::new(500, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -197,9 +137,7 @@ impl rt::AvpData for Tmod1 {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -207,59 +145,23 @@ impl rt::AvpData for Tmod1 {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.token_rate, 0);
-        n += rt::AvpData::avp_len(&self.bucket_depth, 0);
-        n += rt::AvpData::avp_len(&self.peak_traffic_rate, 0);
-        n += rt::AvpData::avp_len(&self.minimum_policed_unit, 0);
-        n += rt::AvpData::avp_len(&self.maximum_packet_size, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.token_rate, 0)
+            + rt::typed::len_one(&self.bucket_depth, 0)
+            + rt::typed::len_one(&self.peak_traffic_rate, 0)
+            + rt::typed::len_one(&self.minimum_policed_unit, 0)
+            + rt::typed::len_one(&self.maximum_packet_size, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.token_rate,
-            buf,
-            496,
-            self.avp_flags.get(rt::AvpKey::new(496, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.bucket_depth,
-            buf,
-            497,
-            self.avp_flags.get(rt::AvpKey::new(497, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.peak_traffic_rate,
-            buf,
-            498,
-            self.avp_flags.get(rt::AvpKey::new(498, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.minimum_policed_unit,
-            buf,
-            499,
-            self.avp_flags.get(rt::AvpKey::new(499, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.maximum_packet_size,
-            buf,
-            500,
-            self.avp_flags.get(rt::AvpKey::new(500, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.token_rate, buf, &self.avp_flags, 496, 0, 64);
+        rt::typed::put_one(&self.bucket_depth, buf, &self.avp_flags, 497, 0, 64);
+        rt::typed::put_one(&self.peak_traffic_rate, buf, &self.avp_flags, 498, 0, 64);
+        rt::typed::put_one(&self.minimum_policed_unit, buf, &self.avp_flags, 499, 0, 64);
+        rt::typed::put_one(&self.maximum_packet_size, buf, &self.avp_flags, 500, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -314,114 +216,54 @@ impl Tmod2 {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_token_rate = false;
-        let mut seen_bucket_depth = false;
-        let mut seen_peak_traffic_rate = false;
-        let mut seen_minimum_policed_unit = false;
-        let mut seen_maximum_packet_size = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(0, 1, 496, 0, 64, rt::dictionary::AvpType::Float32),
+            rt::typed::Required::new(1, 1, 497, 0, 64, rt::dictionary::AvpType::Float32),
+            rt::typed::Required::new(2, 1, 498, 0, 64, rt::dictionary::AvpType::Float32),
+            rt::typed::Required::new(
+                3,
+                1,
+                499,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                500,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (496, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.token_rate,
-                        &mut seen_token_rate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (497, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.bucket_depth,
-                        &mut seen_bucket_depth,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (496, 0) => rt::typed::one(&mut self.token_rate, &avp, &mut w, 0, 64),
+                (497, 0) => rt::typed::one(&mut self.bucket_depth, &avp, &mut w, 1, 64),
                 (498, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.peak_traffic_rate,
-                        &mut seen_peak_traffic_rate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.peak_traffic_rate, &avp, &mut w, 2, 64)
                 }
                 (499, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.minimum_policed_unit,
-                        &mut seen_minimum_policed_unit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.minimum_policed_unit, &avp, &mut w, 3, 64)
                 }
                 (500, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.maximum_packet_size,
-                        &mut seen_maximum_packet_size,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.maximum_packet_size, &avp, &mut w, 4, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_token_rate {
-            rt::typed::absent(
-                rt::AvpKey::new(496, 0),
-                <f32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_bucket_depth {
-            rt::typed::absent(
-                rt::AvpKey::new(497, 0),
-                <f32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_peak_traffic_rate {
-            rt::typed::absent(
-                rt::AvpKey::new(498, 0),
-                <f32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_minimum_policed_unit {
-            rt::typed::absent(
-                rt::AvpKey::new(499, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_maximum_packet_size {
-            rt::typed::absent(
-                rt::AvpKey::new(500, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -431,9 +273,7 @@ impl rt::AvpData for Tmod2 {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -441,59 +281,23 @@ impl rt::AvpData for Tmod2 {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.token_rate, 0);
-        n += rt::AvpData::avp_len(&self.bucket_depth, 0);
-        n += rt::AvpData::avp_len(&self.peak_traffic_rate, 0);
-        n += rt::AvpData::avp_len(&self.minimum_policed_unit, 0);
-        n += rt::AvpData::avp_len(&self.maximum_packet_size, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.token_rate, 0)
+            + rt::typed::len_one(&self.bucket_depth, 0)
+            + rt::typed::len_one(&self.peak_traffic_rate, 0)
+            + rt::typed::len_one(&self.minimum_policed_unit, 0)
+            + rt::typed::len_one(&self.maximum_packet_size, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.token_rate,
-            buf,
-            496,
-            self.avp_flags.get(rt::AvpKey::new(496, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.bucket_depth,
-            buf,
-            497,
-            self.avp_flags.get(rt::AvpKey::new(497, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.peak_traffic_rate,
-            buf,
-            498,
-            self.avp_flags.get(rt::AvpKey::new(498, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.minimum_policed_unit,
-            buf,
-            499,
-            self.avp_flags.get(rt::AvpKey::new(499, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.maximum_packet_size,
-            buf,
-            500,
-            self.avp_flags.get(rt::AvpKey::new(500, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.token_rate, buf, &self.avp_flags, 496, 0, 64);
+        rt::typed::put_one(&self.bucket_depth, buf, &self.avp_flags, 497, 0, 64);
+        rt::typed::put_one(&self.peak_traffic_rate, buf, &self.avp_flags, 498, 0, 64);
+        rt::typed::put_one(&self.minimum_policed_unit, buf, &self.avp_flags, 499, 0, 64);
+        rt::typed::put_one(&self.maximum_packet_size, buf, &self.avp_flags, 500, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -693,42 +497,34 @@ impl<'a> Tmod1View<'a> {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     #[inline]
     pub fn token_rate(&self) -> f32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<f32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<f32>)
     }
     /// `{ Bucket-Depth }`: Bucket-Depth (code 497), IETF RFC 5624 §3.1.2.
     #[inline]
     pub fn bucket_depth(&self) -> f32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<f32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<f32>)
     }
     /// `{ Peak-Traffic-Rate }`: Peak-Traffic-Rate (code 498), IETF RFC 5624 §3.1.3.
     #[inline]
     pub fn peak_traffic_rate(&self) -> f32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<f32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<f32>)
     }
     /// `{ Minimum-Policed-Unit }`: Minimum-Policed-Unit (code 499), IETF RFC 5624 §3.1.4.
     #[inline]
     pub fn minimum_policed_unit(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `{ Maximum-Packet-Size }`: Maximum-Packet-Size (code 500), IETF RFC 5624 §3.1.5.
     #[inline]
     pub fn maximum_packet_size(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
 impl std::fmt::Debug for Tmod1View<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(Tmod1View), e),
-        }
+        rt::view::debug(self.to_struct(), "Tmod1View", f)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -928,42 +724,34 @@ impl<'a> Tmod2View<'a> {
     /// `{ Token-Rate }`: Token-Rate (code 496), IETF RFC 5624 §3.1.1.
     #[inline]
     pub fn token_rate(&self) -> f32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<f32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<f32>)
     }
     /// `{ Bucket-Depth }`: Bucket-Depth (code 497), IETF RFC 5624 §3.1.2.
     #[inline]
     pub fn bucket_depth(&self) -> f32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<f32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<f32>)
     }
     /// `{ Peak-Traffic-Rate }`: Peak-Traffic-Rate (code 498), IETF RFC 5624 §3.1.3.
     #[inline]
     pub fn peak_traffic_rate(&self) -> f32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<f32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<f32>)
     }
     /// `{ Minimum-Policed-Unit }`: Minimum-Policed-Unit (code 499), IETF RFC 5624 §3.1.4.
     #[inline]
     pub fn minimum_policed_unit(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `{ Maximum-Packet-Size }`: Maximum-Packet-Size (code 500), IETF RFC 5624 §3.1.5.
     #[inline]
     pub fn maximum_packet_size(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "rfc5624"))]
 impl std::fmt::Debug for Tmod2View<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(Tmod2View), e),
-        }
+        rt::view::debug(self.to_struct(), "Tmod2View", f)
     }
 }
 #[cfg(any(feature = "rfc5624"))]

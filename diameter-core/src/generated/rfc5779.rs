@@ -59,32 +59,25 @@ impl ServiceConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (486, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.mip6_agent_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (493, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_selection,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (486, 0) => rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64),
+                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rfc5779"))]
@@ -94,9 +87,7 @@ impl rt::AvpData for ServiceConfiguration {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -104,7 +95,7 @@ impl rt::AvpData for ServiceConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -114,40 +105,14 @@ impl rt::AvpData for ServiceConfiguration {
         ServiceConfigurationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.mip6_agent_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_selection {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.mip6_agent_info, 0)
+            + rt::typed::len_opt(&self.service_selection, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.mip6_agent_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                486,
-                self.avp_flags.get(rt::AvpKey::new(486, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_selection {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                493,
-                self.avp_flags.get(rt::AvpKey::new(493, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.mip6_agent_info, buf, &self.avp_flags, 486, 0, 64);
+        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rfc5779"))]
@@ -281,26 +246,24 @@ impl<'a> ServiceConfigurationView<'a> {
     /// `[ MIP6-Agent-Info ]`: MIP6-Agent-Info (code 486), IETF RFC 5447, RFC 5778 RFC 5447 4.2.1.
     #[inline]
     pub fn mip6_agent_info(&self) -> Option<super::mip6::Mip6AgentInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(super::mip6::Mip6AgentInfoView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            super::mip6::Mip6AgentInfoView::read,
+        )
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "rfc5779"))]
 impl std::fmt::Debug for ServiceConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ServiceConfigurationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ServiceConfigurationView", f)
     }
 }
 #[cfg(any(feature = "rfc5779"))]

@@ -53,10 +53,7 @@ impl KeyType {
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for KeyType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(KeyType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "KeyType", self.0, f)
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
@@ -137,71 +134,45 @@ impl Key {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_key_type = false;
-        let mut seen_keying_material = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                582,
+                0,
+                0,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                583,
+                0,
+                0,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (582, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_required(
-                        &mut self.key_type,
-                        &mut seen_key_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (583, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_required(
-                        &mut self.keying_material,
-                        &mut seen_keying_material,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (584, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.key_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (586, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.key_name, &avp, cx, &mut self.extra)?;
-                }
-                (585, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.key_spi, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (582, 0) => rt::typed::one(&mut self.key_type, &avp, &mut w, 0, 0),
+                (583, 0) => rt::typed::one(&mut self.keying_material, &avp, &mut w, 1, 0),
+                (584, 0) => rt::typed::opt(&mut self.key_lifetime, &avp, &mut w, 0),
+                (586, 0) => rt::typed::opt(&mut self.key_name, &avp, &mut w, 0),
+                (585, 0) => rt::typed::opt(&mut self.key_spi, &avp, &mut w, 0),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_key_type {
-            rt::typed::absent(
-                rt::AvpKey::new(582, 0),
-                <KeyType as rt::AvpData>::TYPE,
-                rt::AvpFlags(0),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_keying_material {
-            rt::typed::absent(
-                rt::AvpKey::new(583, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(0),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
@@ -211,9 +182,7 @@ impl rt::AvpData for Key {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -221,71 +190,22 @@ impl rt::AvpData for Key {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.key_type, 0);
-        n += rt::AvpData::avp_len(&self.keying_material, 0);
-        if let Some(v) = &self.key_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.key_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.key_spi {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.key_type, 0)
+            + rt::typed::len_one(&self.keying_material, 0)
+            + rt::typed::len_opt(&self.key_lifetime, 0)
+            + rt::typed::len_opt(&self.key_name, 0)
+            + rt::typed::len_opt(&self.key_spi, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.key_type,
-            buf,
-            582,
-            self.avp_flags.get(rt::AvpKey::new(582, 0), 0, rt::AvpFlags(0)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.keying_material,
-            buf,
-            583,
-            self.avp_flags.get(rt::AvpKey::new(583, 0), 0, rt::AvpFlags(0)),
-            0,
-        );
-        if let Some(v) = &self.key_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                584,
-                self.avp_flags.get(rt::AvpKey::new(584, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.key_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                586,
-                self.avp_flags.get(rt::AvpKey::new(586, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.key_spi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                585,
-                self.avp_flags.get(rt::AvpKey::new(585, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.key_type, buf, &self.avp_flags, 582, 0, 0);
+        rt::typed::put_one(&self.keying_material, buf, &self.avp_flags, 583, 0, 0);
+        rt::typed::put_opt(&self.key_lifetime, buf, &self.avp_flags, 584, 0, 0);
+        rt::typed::put_opt(&self.key_name, buf, &self.avp_flags, 586, 0, 0);
+        rt::typed::put_opt(&self.key_spi, buf, &self.avp_flags, 585, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
@@ -451,42 +371,39 @@ impl<'a> KeyView<'a> {
     /// `< Key-Type >`: Key-Type (code 582), IETF RFC 6734 §3.1.1.
     #[inline]
     pub fn key_type(&self) -> KeyType {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        KeyType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<KeyType>,
+        )
     }
     /// `{ Keying-Material }`: Keying-Material (code 583), IETF RFC 6734 §3.1.3.
     #[inline]
     pub fn keying_material(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ Key-Lifetime ]`: Key-Lifetime (code 584), IETF RFC 6734 §3.1.4.
     #[inline]
     pub fn key_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Key-Name ]`: Key-Name (code 586), IETF RFC 6734 §3.1.2.
     #[inline]
     pub fn key_name(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
     }
     /// `[ Key-SPI ]`: Key-SPI (code 585), IETF RFC 6734 §3.1.5.
     #[inline]
     pub fn key_spi(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl std::fmt::Debug for KeyView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(KeyView), e),
-        }
+        rt::view::debug(self.to_struct(), "KeyView", f)
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]

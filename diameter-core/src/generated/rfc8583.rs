@@ -180,10 +180,7 @@ impl LoadType {
 )]
 impl std::fmt::Debug for LoadType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(LoadType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "LoadType", self.0, f)
     }
 }
 #[cfg(
@@ -486,31 +483,26 @@ impl Load {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (651, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.load_type, &avp, cx, &mut self.extra)?;
-                }
-                (652, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.load_value,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (649, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.sourceid, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (651, 0) => rt::typed::opt(&mut self.load_type, &avp, &mut w, 0),
+                (652, 0) => rt::typed::opt(&mut self.load_value, &avp, &mut w, 0),
+                (649, 0) => rt::typed::opt(&mut self.sourceid, &avp, &mut w, 0),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -566,9 +558,7 @@ impl rt::AvpData for Load {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -576,55 +566,17 @@ impl rt::AvpData for Load {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.load_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.load_value {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sourceid {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.load_type, 0) + rt::typed::len_opt(&self.load_value, 0)
+            + rt::typed::len_opt(&self.sourceid, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.load_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                651,
-                self.avp_flags.get(rt::AvpKey::new(651, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.load_value {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                652,
-                self.avp_flags.get(rt::AvpKey::new(652, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sourceid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                649,
-                self.avp_flags.get(rt::AvpKey::new(649, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.load_type, buf, &self.avp_flags, 651, 0, 0);
+        rt::typed::put_opt(&self.load_value, buf, &self.avp_flags, 652, 0, 0);
+        rt::typed::put_opt(&self.sourceid, buf, &self.avp_flags, 649, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -853,20 +805,22 @@ impl<'a> LoadView<'a> {
     /// `[ Load-Type ]`: Load-Type (code 651), IETF RFC 8583 §7.2.
     #[inline]
     pub fn load_type(&self) -> Option<LoadType> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(LoadType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<LoadType>,
+        )
     }
     /// `[ Load-Value ]`: Load-Value (code 652), IETF RFC 8583 §7.3.
     #[inline]
     pub fn load_value(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u64>)
     }
     /// `[ SourceID ]`: SourceID (code 649), IETF RFC 8581 §6.3.
     #[inline]
     pub fn sourceid(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
 }
 #[cfg(
@@ -919,10 +873,7 @@ impl<'a> LoadView<'a> {
 impl std::fmt::Debug for LoadView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(LoadView), e),
-        }
+        rt::view::debug(self.to_struct(), "LoadView", f)
     }
 }
 #[cfg(

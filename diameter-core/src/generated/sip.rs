@@ -244,10 +244,7 @@ impl SipServerAssignmentType {
 #[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipServerAssignmentType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SipServerAssignmentType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SipServerAssignmentType", self.0, f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -298,10 +295,7 @@ impl SipAuthenticationScheme {
 #[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipAuthenticationScheme {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SipAuthenticationScheme), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SipAuthenticationScheme", self.0, f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -361,10 +355,7 @@ impl SipReasonCode {
 #[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipReasonCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SipReasonCode), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SipReasonCode", self.0, f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -421,10 +412,7 @@ impl SipUserAuthorizationType {
 #[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipUserAuthorizationType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SipUserAuthorizationType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SipUserAuthorizationType", self.0, f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -478,10 +466,7 @@ impl SipUserDataAlreadyAvailable {
 #[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipUserDataAlreadyAvailable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SipUserDataAlreadyAvailable), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SipUserDataAlreadyAvailable", self.0, f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -550,44 +535,43 @@ impl SipAccountingInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (369, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.sip_accounting_server_uri.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.sip_accounting_server_uri,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (370, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.sip_credit_control_server_uri.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.sip_credit_control_server_uri,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -597,9 +581,7 @@ impl rt::AvpData for SipAccountingInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -607,43 +589,31 @@ impl rt::AvpData for SipAccountingInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.sip_accounting_server_uri {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.sip_credit_control_server_uri {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.sip_accounting_server_uri, 0)
+            + rt::typed::len_all(&self.sip_credit_control_server_uri, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.sip_accounting_server_uri.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                369,
-                self.avp_flags.get(rt::AvpKey::new(369, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.sip_credit_control_server_uri.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                370,
-                self.avp_flags.get(rt::AvpKey::new(370, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.sip_accounting_server_uri,
+            buf,
+            &self.avp_flags,
+            369,
+            0,
+            64,
+        );
+        rt::typed::put_all(
+            &self.sip_credit_control_server_uri,
+            buf,
+            &self.avp_flags,
+            370,
+            0,
+            64,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -691,55 +661,53 @@ impl SipServerCapabilities {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (373, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.sip_mandatory_capability.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.sip_mandatory_capability,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (374, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.sip_optional_capability.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.sip_optional_capability,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (371, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.sip_server_uri.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.sip_server_uri,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -749,9 +717,7 @@ impl rt::AvpData for SipServerCapabilities {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -759,55 +725,33 @@ impl rt::AvpData for SipServerCapabilities {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.sip_mandatory_capability {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.sip_optional_capability {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.sip_server_uri {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.sip_mandatory_capability, 0)
+            + rt::typed::len_all(&self.sip_optional_capability, 0)
+            + rt::typed::len_all(&self.sip_server_uri, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.sip_mandatory_capability.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                373,
-                self.avp_flags.get(rt::AvpKey::new(373, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.sip_optional_capability.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                374,
-                self.avp_flags.get(rt::AvpKey::new(374, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.sip_server_uri.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                371,
-                self.avp_flags.get(rt::AvpKey::new(371, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.sip_mandatory_capability,
+            buf,
+            &self.avp_flags,
+            373,
+            0,
+            64,
+        );
+        rt::typed::put_all(
+            &self.sip_optional_capability,
+            buf,
+            &self.avp_flags,
+            374,
+            0,
+            64,
+        );
+        rt::typed::put_all(&self.sip_server_uri, buf, &self.avp_flags, 371, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -863,70 +807,47 @@ impl SipAuthDataItem {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_sip_authentication_scheme = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                377,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (377, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.sip_authentication_scheme,
-                        &mut seen_sip_authentication_scheme,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                        64,
+                    )
                 }
-                (378, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_item_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (379, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_authenticate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (380, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_authorization,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (378, 0) => rt::typed::opt(&mut self.sip_item_number, &avp, &mut w, 64),
+                (379, 0) => rt::typed::opt(&mut self.sip_authenticate, &avp, &mut w, 64),
+                (380, 0) => rt::typed::opt(&mut self.sip_authorization, &avp, &mut w, 64),
                 (381, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_authentication_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sip_authentication_info, &avp, &mut w, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_sip_authentication_scheme {
-            rt::typed::absent(
-                rt::AvpKey::new(377, 0),
-                <SipAuthenticationScheme as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -936,9 +857,7 @@ impl rt::AvpData for SipAuthDataItem {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -946,7 +865,7 @@ impl rt::AvpData for SipAuthDataItem {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -956,72 +875,34 @@ impl rt::AvpData for SipAuthDataItem {
         SipAuthDataItemView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.sip_authentication_scheme, 0);
-        if let Some(v) = &self.sip_item_number {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_authenticate {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_authorization {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_authentication_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.sip_authentication_scheme, 0)
+            + rt::typed::len_opt(&self.sip_item_number, 0)
+            + rt::typed::len_opt(&self.sip_authenticate, 0)
+            + rt::typed::len_opt(&self.sip_authorization, 0)
+            + rt::typed::len_opt(&self.sip_authentication_info, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.sip_authentication_scheme,
             buf,
+            &self.avp_flags,
             377,
-            self.avp_flags.get(rt::AvpKey::new(377, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        if let Some(v) = &self.sip_item_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                378,
-                self.avp_flags.get(rt::AvpKey::new(378, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_authenticate {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                379,
-                self.avp_flags.get(rt::AvpKey::new(379, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_authorization {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                380,
-                self.avp_flags.get(rt::AvpKey::new(380, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_authentication_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                381,
-                self.avp_flags.get(rt::AvpKey::new(381, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.sip_item_number, buf, &self.avp_flags, 378, 0, 64);
+        rt::typed::put_opt(&self.sip_authenticate, buf, &self.avp_flags, 379, 0, 64);
+        rt::typed::put_opt(&self.sip_authorization, buf, &self.avp_flags, 380, 0, 64);
+        rt::typed::put_opt(
+            &self.sip_authentication_info,
+            buf,
+            &self.avp_flags,
+            381,
+            0,
+            64,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1095,119 +976,58 @@ impl SipAuthenticate {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_digest_realm = false;
-        let mut seen_digest_nonce = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                104,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                105,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 9usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (104, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.digest_realm,
-                        &mut seen_digest_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (105, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.digest_nonce,
-                        &mut seen_digest_nonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (119, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_domain,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (116, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_opaque,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (120, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_stale,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (111, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_algorithm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (110, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_qop,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (121, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_ha1,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (104, 0) => rt::typed::one(&mut self.digest_realm, &avp, &mut w, 0, 64),
+                (105, 0) => rt::typed::one(&mut self.digest_nonce, &avp, &mut w, 1, 64),
+                (119, 0) => rt::typed::opt(&mut self.digest_domain, &avp, &mut w, 64),
+                (116, 0) => rt::typed::opt(&mut self.digest_opaque, &avp, &mut w, 64),
+                (120, 0) => rt::typed::opt(&mut self.digest_stale, &avp, &mut w, 64),
+                (111, 0) => rt::typed::opt(&mut self.digest_algorithm, &avp, &mut w, 64),
+                (110, 0) => rt::typed::opt(&mut self.digest_qop, &avp, &mut w, 64),
+                (121, 0) => rt::typed::opt(&mut self.digest_ha1, &avp, &mut w, 64),
                 (117, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.digest_auth_param.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.digest_auth_param,
                         &avp,
-                        cx,
+                        &mut w,
+                        8,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_digest_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(104, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_digest_nonce {
-            rt::typed::absent(
-                rt::AvpKey::new(105, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1217,9 +1037,7 @@ impl rt::AvpData for SipAuthenticate {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1227,7 +1045,7 @@ impl rt::AvpData for SipAuthenticate {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1237,116 +1055,28 @@ impl rt::AvpData for SipAuthenticate {
         SipAuthenticateView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.digest_realm, 0);
-        n += rt::AvpData::avp_len(&self.digest_nonce, 0);
-        if let Some(v) = &self.digest_domain {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_opaque {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_stale {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_algorithm {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_qop {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_ha1 {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.digest_auth_param {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.digest_realm, 0)
+            + rt::typed::len_one(&self.digest_nonce, 0)
+            + rt::typed::len_opt(&self.digest_domain, 0)
+            + rt::typed::len_opt(&self.digest_opaque, 0)
+            + rt::typed::len_opt(&self.digest_stale, 0)
+            + rt::typed::len_opt(&self.digest_algorithm, 0)
+            + rt::typed::len_opt(&self.digest_qop, 0)
+            + rt::typed::len_opt(&self.digest_ha1, 0)
+            + rt::typed::len_all(&self.digest_auth_param, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.digest_realm,
-            buf,
-            104,
-            self.avp_flags.get(rt::AvpKey::new(104, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.digest_nonce,
-            buf,
-            105,
-            self.avp_flags.get(rt::AvpKey::new(105, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.digest_domain {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                119,
-                self.avp_flags.get(rt::AvpKey::new(119, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_opaque {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                116,
-                self.avp_flags.get(rt::AvpKey::new(116, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_stale {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                120,
-                self.avp_flags.get(rt::AvpKey::new(120, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_algorithm {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                111,
-                self.avp_flags.get(rt::AvpKey::new(111, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_qop {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                110,
-                self.avp_flags.get(rt::AvpKey::new(110, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_ha1 {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                121,
-                self.avp_flags.get(rt::AvpKey::new(121, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.digest_auth_param.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                117,
-                self.avp_flags.get(rt::AvpKey::new(117, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.digest_realm, buf, &self.avp_flags, 104, 0, 64);
+        rt::typed::put_one(&self.digest_nonce, buf, &self.avp_flags, 105, 0, 64);
+        rt::typed::put_opt(&self.digest_domain, buf, &self.avp_flags, 119, 0, 64);
+        rt::typed::put_opt(&self.digest_opaque, buf, &self.avp_flags, 116, 0, 64);
+        rt::typed::put_opt(&self.digest_stale, buf, &self.avp_flags, 120, 0, 64);
+        rt::typed::put_opt(&self.digest_algorithm, buf, &self.avp_flags, 111, 0, 64);
+        rt::typed::put_opt(&self.digest_qop, buf, &self.avp_flags, 110, 0, 64);
+        rt::typed::put_opt(&self.digest_ha1, buf, &self.avp_flags, 121, 0, 64);
+        rt::typed::put_all(&self.digest_auth_param, buf, &self.avp_flags, 117, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1436,188 +1166,94 @@ impl SipAuthorization {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_digest_username = false;
-        let mut seen_digest_realm = false;
-        let mut seen_digest_nonce = false;
-        let mut seen_digest_uri = false;
-        let mut seen_digest_response = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                115,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                104,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                105,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                109,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                103,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 13usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (115, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.digest_username,
-                        &mut seen_digest_username,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.digest_username, &avp, &mut w, 0, 64)
                 }
-                (104, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.digest_realm,
-                        &mut seen_digest_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (105, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.digest_nonce,
-                        &mut seen_digest_nonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (109, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.digest_uri,
-                        &mut seen_digest_uri,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (104, 0) => rt::typed::one(&mut self.digest_realm, &avp, &mut w, 1, 64),
+                (105, 0) => rt::typed::one(&mut self.digest_nonce, &avp, &mut w, 2, 64),
+                (109, 0) => rt::typed::one(&mut self.digest_uri, &avp, &mut w, 3, 64),
                 (103, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.digest_response,
-                        &mut seen_digest_response,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.digest_response, &avp, &mut w, 4, 64)
                 }
-                (111, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_algorithm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (113, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_cnonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (116, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_opaque,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (110, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_qop,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (111, 0) => rt::typed::opt(&mut self.digest_algorithm, &avp, &mut w, 64),
+                (113, 0) => rt::typed::opt(&mut self.digest_cnonce, &avp, &mut w, 64),
+                (116, 0) => rt::typed::opt(&mut self.digest_opaque, &avp, &mut w, 64),
+                (110, 0) => rt::typed::opt(&mut self.digest_qop, &avp, &mut w, 64),
                 (114, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_nonce_count,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.digest_nonce_count, &avp, &mut w, 64)
                 }
-                (108, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_method,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (108, 0) => rt::typed::opt(&mut self.digest_method, &avp, &mut w, 64),
                 (112, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_entity_body_hash,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.digest_entity_body_hash, &avp, &mut w, 64)
                 }
                 (117, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.digest_auth_param.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.digest_auth_param,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_digest_username {
-            rt::typed::absent(
-                rt::AvpKey::new(115, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_digest_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(104, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_digest_nonce {
-            rt::typed::absent(
-                rt::AvpKey::new(105, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_digest_uri {
-            rt::typed::absent(
-                rt::AvpKey::new(109, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_digest_response {
-            rt::typed::absent(
-                rt::AvpKey::new(103, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1627,9 +1263,7 @@ impl rt::AvpData for SipAuthorization {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1637,7 +1271,7 @@ impl rt::AvpData for SipAuthorization {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1647,152 +1281,43 @@ impl rt::AvpData for SipAuthorization {
         SipAuthorizationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.digest_username, 0);
-        n += rt::AvpData::avp_len(&self.digest_realm, 0);
-        n += rt::AvpData::avp_len(&self.digest_nonce, 0);
-        n += rt::AvpData::avp_len(&self.digest_uri, 0);
-        n += rt::AvpData::avp_len(&self.digest_response, 0);
-        if let Some(v) = &self.digest_algorithm {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_cnonce {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_opaque {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_qop {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_nonce_count {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_method {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_entity_body_hash {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.digest_auth_param {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.digest_username, 0)
+            + rt::typed::len_one(&self.digest_realm, 0)
+            + rt::typed::len_one(&self.digest_nonce, 0)
+            + rt::typed::len_one(&self.digest_uri, 0)
+            + rt::typed::len_one(&self.digest_response, 0)
+            + rt::typed::len_opt(&self.digest_algorithm, 0)
+            + rt::typed::len_opt(&self.digest_cnonce, 0)
+            + rt::typed::len_opt(&self.digest_opaque, 0)
+            + rt::typed::len_opt(&self.digest_qop, 0)
+            + rt::typed::len_opt(&self.digest_nonce_count, 0)
+            + rt::typed::len_opt(&self.digest_method, 0)
+            + rt::typed::len_opt(&self.digest_entity_body_hash, 0)
+            + rt::typed::len_all(&self.digest_auth_param, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.digest_username,
+        rt::typed::put_one(&self.digest_username, buf, &self.avp_flags, 115, 0, 64);
+        rt::typed::put_one(&self.digest_realm, buf, &self.avp_flags, 104, 0, 64);
+        rt::typed::put_one(&self.digest_nonce, buf, &self.avp_flags, 105, 0, 64);
+        rt::typed::put_one(&self.digest_uri, buf, &self.avp_flags, 109, 0, 64);
+        rt::typed::put_one(&self.digest_response, buf, &self.avp_flags, 103, 0, 64);
+        rt::typed::put_opt(&self.digest_algorithm, buf, &self.avp_flags, 111, 0, 64);
+        rt::typed::put_opt(&self.digest_cnonce, buf, &self.avp_flags, 113, 0, 64);
+        rt::typed::put_opt(&self.digest_opaque, buf, &self.avp_flags, 116, 0, 64);
+        rt::typed::put_opt(&self.digest_qop, buf, &self.avp_flags, 110, 0, 64);
+        rt::typed::put_opt(&self.digest_nonce_count, buf, &self.avp_flags, 114, 0, 64);
+        rt::typed::put_opt(&self.digest_method, buf, &self.avp_flags, 108, 0, 64);
+        rt::typed::put_opt(
+            &self.digest_entity_body_hash,
             buf,
-            115,
-            self.avp_flags.get(rt::AvpKey::new(115, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            112,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.digest_realm,
-            buf,
-            104,
-            self.avp_flags.get(rt::AvpKey::new(104, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.digest_nonce,
-            buf,
-            105,
-            self.avp_flags.get(rt::AvpKey::new(105, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.digest_uri,
-            buf,
-            109,
-            self.avp_flags.get(rt::AvpKey::new(109, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.digest_response,
-            buf,
-            103,
-            self.avp_flags.get(rt::AvpKey::new(103, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.digest_algorithm {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                111,
-                self.avp_flags.get(rt::AvpKey::new(111, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_cnonce {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                113,
-                self.avp_flags.get(rt::AvpKey::new(113, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_opaque {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                116,
-                self.avp_flags.get(rt::AvpKey::new(116, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_qop {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                110,
-                self.avp_flags.get(rt::AvpKey::new(110, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_nonce_count {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                114,
-                self.avp_flags.get(rt::AvpKey::new(114, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_method {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                108,
-                self.avp_flags.get(rt::AvpKey::new(108, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_entity_body_hash {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                112,
-                self.avp_flags.get(rt::AvpKey::new(112, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.digest_auth_param.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                117,
-                self.avp_flags.get(rt::AvpKey::new(117, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.digest_auth_param, buf, &self.avp_flags, 117, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1850,59 +1375,32 @@ impl SipAuthenticationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (107, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_nextnonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (110, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_qop,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (107, 0) => rt::typed::opt(&mut self.digest_nextnonce, &avp, &mut w, 64),
+                (110, 0) => rt::typed::opt(&mut self.digest_qop, &avp, &mut w, 64),
                 (106, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_response_auth,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.digest_response_auth, &avp, &mut w, 64)
                 }
-                (113, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_cnonce,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (113, 0) => rt::typed::opt(&mut self.digest_cnonce, &avp, &mut w, 64),
                 (114, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.digest_nonce_count,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.digest_nonce_count, &avp, &mut w, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1912,9 +1410,7 @@ impl rt::AvpData for SipAuthenticationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1922,7 +1418,7 @@ impl rt::AvpData for SipAuthenticationInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1932,76 +1428,20 @@ impl rt::AvpData for SipAuthenticationInfo {
         SipAuthenticationInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.digest_nextnonce {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_qop {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_response_auth {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_cnonce {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.digest_nonce_count {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.digest_nextnonce, 0)
+            + rt::typed::len_opt(&self.digest_qop, 0)
+            + rt::typed::len_opt(&self.digest_response_auth, 0)
+            + rt::typed::len_opt(&self.digest_cnonce, 0)
+            + rt::typed::len_opt(&self.digest_nonce_count, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.digest_nextnonce {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                107,
-                self.avp_flags.get(rt::AvpKey::new(107, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_qop {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                110,
-                self.avp_flags.get(rt::AvpKey::new(110, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_response_auth {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                106,
-                self.avp_flags.get(rt::AvpKey::new(106, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_cnonce {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                113,
-                self.avp_flags.get(rt::AvpKey::new(113, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.digest_nonce_count {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                114,
-                self.avp_flags.get(rt::AvpKey::new(114, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.digest_nextnonce, buf, &self.avp_flags, 107, 0, 64);
+        rt::typed::put_opt(&self.digest_qop, buf, &self.avp_flags, 110, 0, 64);
+        rt::typed::put_opt(&self.digest_response_auth, buf, &self.avp_flags, 106, 0, 64);
+        rt::typed::put_opt(&self.digest_cnonce, buf, &self.avp_flags, 113, 0, 64);
+        rt::typed::put_opt(&self.digest_nonce_count, buf, &self.avp_flags, 114, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2045,43 +1485,36 @@ impl SipDeregistrationReason {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_sip_reason_code = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                384,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (384, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.sip_reason_code,
-                        &mut seen_sip_reason_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.sip_reason_code, &avp, &mut w, 0, 64)
                 }
-                (385, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_reason_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (385, 0) => rt::typed::opt(&mut self.sip_reason_info, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_sip_reason_code {
-            rt::typed::absent(
-                rt::AvpKey::new(384, 0),
-                <SipReasonCode as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2091,9 +1524,7 @@ impl rt::AvpData for SipDeregistrationReason {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2101,39 +1532,17 @@ impl rt::AvpData for SipDeregistrationReason {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.sip_reason_code, 0);
-        if let Some(v) = &self.sip_reason_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.sip_reason_code, 0)
+            + rt::typed::len_opt(&self.sip_reason_info, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.sip_reason_code,
-            buf,
-            384,
-            self.avp_flags.get(rt::AvpKey::new(384, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.sip_reason_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                385,
-                self.avp_flags.get(rt::AvpKey::new(385, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.sip_reason_code, buf, &self.avp_flags, 384, 0, 64);
+        rt::typed::put_opt(&self.sip_reason_info, buf, &self.avp_flags, 385, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2177,54 +1586,46 @@ impl SipUserData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_sip_user_data_type = false;
-        let mut seen_sip_user_data_contents = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                390,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                391,
+                0,
+                64,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (390, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.sip_user_data_type,
-                        &mut seen_sip_user_data_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.sip_user_data_type, &avp, &mut w, 0, 64)
                 }
                 (391, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.sip_user_data_contents,
-                        &mut seen_sip_user_data_contents,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.sip_user_data_contents, &avp, &mut w, 1, 64)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_sip_user_data_type {
-            rt::typed::absent(
-                rt::AvpKey::new(390, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_sip_user_data_contents {
-            rt::typed::absent(
-                rt::AvpKey::new(391, 0),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2234,9 +1635,7 @@ impl rt::AvpData for SipUserData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2244,35 +1643,24 @@ impl rt::AvpData for SipUserData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.sip_user_data_type, 0);
-        n += rt::AvpData::avp_len(&self.sip_user_data_contents, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.sip_user_data_type, 0)
+            + rt::typed::len_one(&self.sip_user_data_contents, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.sip_user_data_type,
-            buf,
-            390,
-            self.avp_flags.get(rt::AvpKey::new(390, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.sip_user_data_type, buf, &self.avp_flags, 390, 0, 64);
+        rt::typed::put_one(
             &self.sip_user_data_contents,
             buf,
+            &self.avp_flags,
             391,
-            self.avp_flags.get(rt::AvpKey::new(391, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2379,205 +1767,119 @@ impl UserAuthorizationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_sip_aor = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                122,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 13usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
-                (122, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.sip_aor,
-                        &mut seen_sip_aor,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (122, 0) => rt::typed::one(&mut self.sip_aor, &avp, &mut w, 6, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (386, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_visited_network_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sip_visited_network_id, &avp, &mut w, 64)
                 }
                 (387, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.sip_user_authorization_type,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 11, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_sip_aor {
-            rt::typed::absent(
-                rt::AvpKey::new(122, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2603,144 +1905,50 @@ impl rt::typed::Command for UserAuthorizationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.sip_aor, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_visited_network_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_user_authorization_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.sip_aor, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.sip_visited_network_id, 0)
+            + rt::typed::len_opt(&self.sip_user_authorization_type, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.sip_aor, buf, &self.avp_flags, 122, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(
+            &self.sip_visited_network_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            386,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(
+            &self.sip_user_authorization_type,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            387,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.sip_aor,
-            buf,
-            122,
-            self.avp_flags.get(rt::AvpKey::new(122, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_visited_network_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                386,
-                self.avp_flags.get(rt::AvpKey::new(386, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_user_authorization_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                387,
-                self.avp_flags.get(rt::AvpKey::new(387, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2855,217 +2063,110 @@ impl UserAuthorizationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_result_code = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 15usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (371, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_server_uri,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 3, 64),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (371, 0) => rt::typed::opt(&mut self.sip_server_uri, &avp, &mut w, 64),
                 (372, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_server_capabilities,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sip_server_capabilities, &avp, &mut w, 64)
                 }
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
-                (276, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_grace_period,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (292, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
+                (292, 0) => rt::typed::opt(&mut self.redirect_host, &avp, &mut w, 64),
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3091,172 +2192,61 @@ impl rt::typed::Command for UserAuthorizationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.sip_server_uri {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_server_capabilities {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_grace_period {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.sip_server_uri, 0)
+            + rt::typed::len_opt(&self.sip_server_capabilities, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_grace_period, 0)
+            + rt::typed::len_opt(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.sip_server_uri, buf, &self.avp_flags, 371, 0, 64);
+        rt::typed::put_opt(
+            &self.sip_server_capabilities,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            372,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
+        rt::typed::put_opt(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.sip_server_uri {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                371,
-                self.avp_flags.get(rt::AvpKey::new(371, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_server_capabilities {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                372,
-                self.avp_flags.get(rt::AvpKey::new(372, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_grace_period {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                276,
-                self.avp_flags.get(rt::AvpKey::new(276, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3415,241 +2405,147 @@ impl ServerAssignmentRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_sip_server_assignment_type = false;
-        let mut seen_sip_user_data_already_available = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                375,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                392,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 15usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
                 (375, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.sip_server_assignment_type,
-                        &mut seen_sip_server_assignment_type,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        6,
+                        64,
+                    )
                 }
                 (392, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.sip_user_data_already_available,
-                        &mut seen_sip_user_data_already_available,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        7,
+                        64,
+                    )
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (371, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_server_uri,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (371, 0) => rt::typed::opt(&mut self.sip_server_uri, &avp, &mut w, 64),
                 (388, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.sip_supported_user_data_type.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.sip_supported_user_data_type,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (122, 0) => {
-                    self.avp_flags.note(&avp, self.sip_aor.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.sip_aor,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.sip_aor, &avp, &mut w, 12, 64, u32::MAX)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_sip_server_assignment_type {
-            rt::typed::absent(
-                rt::AvpKey::new(375, 0),
-                <SipServerAssignmentType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_sip_user_data_already_available {
-            rt::typed::absent(
-                rt::AvpKey::new(392, 0),
-                <SipUserDataAlreadyAvailable as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3675,164 +2571,61 @@ impl rt::typed::Command for ServerAssignmentRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.sip_server_assignment_type, 0);
-        n += rt::AvpData::avp_len(&self.sip_user_data_already_available, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_server_uri {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.sip_supported_user_data_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.sip_aor {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.sip_server_assignment_type, 0)
+            + rt::typed::len_one(&self.sip_user_data_already_available, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.sip_server_uri, 0)
+            + rt::typed::len_all(&self.sip_supported_user_data_type, 0)
+            + rt::typed::len_all(&self.sip_aor, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(
             &self.sip_server_assignment_type,
             buf,
+            &self.avp_flags,
             375,
-            self.avp_flags.get(rt::AvpKey::new(375, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.sip_user_data_already_available,
             buf,
+            &self.avp_flags,
             392,
-            self.avp_flags.get(rt::AvpKey::new(392, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_server_uri {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                371,
-                self.avp_flags.get(rt::AvpKey::new(371, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.sip_supported_user_data_type.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                388,
-                self.avp_flags.get(rt::AvpKey::new(388, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.sip_aor.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                122,
-                self.avp_flags.get(rt::AvpKey::new(122, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.sip_server_uri, buf, &self.avp_flags, 371, 0, 64);
+        rt::typed::put_all(
+            &self.sip_supported_user_data_type,
+            buf,
+            &self.avp_flags,
+            388,
+            0,
+            64,
+        );
+        rt::typed::put_all(&self.sip_aor, buf, &self.avp_flags, 122, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3937,238 +2730,135 @@ impl ServerAssignmentAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_result_code = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 17usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (389, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.sip_user_data.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.sip_user_data,
                         &avp,
-                        cx,
+                        &mut w,
+                        6,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (368, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.sip_accounting_information,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (388, 0) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.sip_supported_user_data_type.len(),
-                            rt::AvpFlags(64),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.sip_supported_user_data_type,
                         &avp,
-                        cx,
+                        &mut w,
+                        8,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (276, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_grace_period,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
-                (292, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (292, 0) => rt::typed::opt(&mut self.redirect_host, &avp, &mut w, 64),
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        16,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4194,196 +2884,72 @@ impl rt::typed::Command for ServerAssignmentAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        for v in &self.sip_user_data {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_accounting_information {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.sip_supported_user_data_type {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_grace_period {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_all(&self.sip_user_data, 0)
+            + rt::typed::len_opt(&self.sip_accounting_information, 0)
+            + rt::typed::len_all(&self.sip_supported_user_data_type, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.auth_grace_period, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_all(&self.sip_user_data, buf, &self.avp_flags, 389, 0, 64);
+        rt::typed::put_opt(
+            &self.sip_accounting_information,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            368,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_all(
+            &self.sip_supported_user_data_type,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            388,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.sip_user_data.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                389,
-                self.avp_flags.get(rt::AvpKey::new(389, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_accounting_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                368,
-                self.avp_flags.get(rt::AvpKey::new(368, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.sip_supported_user_data_type.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                388,
-                self.avp_flags.get(rt::AvpKey::new(388, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_grace_period {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                276,
-                self.avp_flags.get(rt::AvpKey::new(276, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4519,183 +3085,107 @@ impl LocationInfoRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_sip_aor = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                122,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 10usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
-                (122, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.sip_aor,
-                        &mut seen_sip_aor,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (122, 0) => rt::typed::one(&mut self.sip_aor, &avp, &mut w, 6, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 8, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_sip_aor {
-            rt::typed::absent(
-                rt::AvpKey::new(122, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4721,108 +3211,30 @@ impl rt::typed::Command for LocationInfoRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.sip_aor, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.sip_aor, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.sip_aor,
-            buf,
-            122,
-            self.avp_flags.get(rt::AvpKey::new(122, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.sip_aor, buf, &self.avp_flags, 122, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4919,217 +3331,110 @@ impl LocationInfoAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_result_code = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 15usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (371, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_server_uri,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (371, 0) => rt::typed::opt(&mut self.sip_server_uri, &avp, &mut w, 64),
                 (372, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_server_capabilities,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sip_server_capabilities, &avp, &mut w, 64)
                 }
-                (276, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_grace_period,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
-                (292, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (292, 0) => rt::typed::opt(&mut self.redirect_host, &avp, &mut w, 64),
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5155,172 +3460,61 @@ impl rt::typed::Command for LocationInfoAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.sip_server_uri {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_server_capabilities {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_grace_period {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.sip_server_uri, 0)
+            + rt::typed::len_opt(&self.sip_server_capabilities, 0)
+            + rt::typed::len_opt(&self.auth_grace_period, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.sip_server_uri, buf, &self.avp_flags, 371, 0, 64);
+        rt::typed::put_opt(
+            &self.sip_server_capabilities,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            372,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
+        rt::typed::put_opt(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.sip_server_uri {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                371,
-                self.avp_flags.get(rt::AvpKey::new(371, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_server_capabilities {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                372,
-                self.avp_flags.get(rt::AvpKey::new(372, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_grace_period {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                276,
-                self.avp_flags.get(rt::AvpKey::new(276, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5479,234 +3673,124 @@ impl MultimediaAuthRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_sip_aor = false;
-        let mut seen_sip_method = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                122,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                393,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 15usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
-                (122, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.sip_aor,
-                        &mut seen_sip_aor,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (393, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.sip_method,
-                        &mut seen_sip_method,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (371, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_server_uri,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (122, 0) => rt::typed::one(&mut self.sip_aor, &avp, &mut w, 6, 64),
+                (393, 0) => rt::typed::one(&mut self.sip_method, &avp, &mut w, 7, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (371, 0) => rt::typed::opt(&mut self.sip_server_uri, &avp, &mut w, 64),
                 (382, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_number_auth_items,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sip_number_auth_items, &avp, &mut w, 64)
                 }
                 (376, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_auth_data_item,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sip_auth_data_item, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_sip_aor {
-            rt::typed::absent(
-                rt::AvpKey::new(122, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_sip_method {
-            rt::typed::absent(
-                rt::AvpKey::new(393, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5732,164 +3816,47 @@ impl rt::typed::Command for MultimediaAuthRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.sip_aor, 0);
-        n += rt::AvpData::avp_len(&self.sip_method, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_server_uri {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_number_auth_items {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_auth_data_item {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.sip_aor, 0)
+            + rt::typed::len_one(&self.sip_method, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.sip_server_uri, 0)
+            + rt::typed::len_opt(&self.sip_number_auth_items, 0)
+            + rt::typed::len_opt(&self.sip_auth_data_item, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.sip_aor, buf, &self.avp_flags, 122, 0, 64);
+        rt::typed::put_one(&self.sip_method, buf, &self.avp_flags, 393, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.sip_server_uri, buf, &self.avp_flags, 371, 0, 64);
+        rt::typed::put_opt(
+            &self.sip_number_auth_items,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            382,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.sip_aor,
-            buf,
-            122,
-            self.avp_flags.get(rt::AvpKey::new(122, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.sip_method,
-            buf,
-            393,
-            self.avp_flags.get(rt::AvpKey::new(393, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_server_uri {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                371,
-                self.avp_flags.get(rt::AvpKey::new(371, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_number_auth_items {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                382,
-                self.avp_flags.get(rt::AvpKey::new(382, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_auth_data_item {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                376,
-                self.avp_flags.get(rt::AvpKey::new(376, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.sip_auth_data_item, buf, &self.avp_flags, 376, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5994,227 +3961,121 @@ impl MultimediaAuthAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_result_code = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 17usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (122, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.sip_aor, &avp, cx, &mut self.extra)?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (122, 0) => rt::typed::opt(&mut self.sip_aor, &avp, &mut w, 64),
                 (382, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.sip_number_auth_items,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sip_number_auth_items, &avp, &mut w, 64)
                 }
                 (376, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.sip_auth_data_item.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.sip_auth_data_item,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
-                (276, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_grace_period,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (292, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
+                (292, 0) => rt::typed::opt(&mut self.redirect_host, &avp, &mut w, 64),
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        16,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -6240,196 +4101,65 @@ impl rt::typed::Command for MultimediaAuthAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_aor {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_number_auth_items {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.sip_auth_data_item {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_grace_period {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.sip_aor, 0)
+            + rt::typed::len_opt(&self.sip_number_auth_items, 0)
+            + rt::typed::len_all(&self.sip_auth_data_item, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_grace_period, 0)
+            + rt::typed::len_opt(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.sip_aor, buf, &self.avp_flags, 122, 0, 64);
+        rt::typed::put_opt(
+            &self.sip_number_auth_items,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            382,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_all(&self.sip_auth_data_item, buf, &self.avp_flags, 376, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
+        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
+        rt::typed::put_opt(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_aor {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                122,
-                self.avp_flags.get(rt::AvpKey::new(122, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_number_auth_items {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                382,
-                self.avp_flags.get(rt::AvpKey::new(382, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.sip_auth_data_item.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                376,
-                self.avp_flags.get(rt::AvpKey::new(376, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_grace_period {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                276,
-                self.avp_flags.get(rt::AvpKey::new(276, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -6579,197 +4309,112 @@ impl RegistrationTerminationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_sip_deregistration_reason = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(6, 1, 383, 0, 64, rt::dictionary::AvpType::Grouped),
+        ];
+        let mut count = [0u32; 12usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
                 }
                 (383, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.sip_deregistration_reason,
-                        &mut seen_sip_deregistration_reason,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        6,
+                        64,
+                    )
                 }
-                (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (283, 0) => rt::typed::opt(&mut self.destination_realm, &avp, &mut w, 64),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (122, 0) => {
-                    self.avp_flags.note(&avp, self.sip_aor.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.sip_aor,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.sip_aor, &avp, &mut w, 9, 64, u32::MAX)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_sip_deregistration_reason {
-            rt::typed::absent(
-                rt::AvpKey::new(383, 0),
-                <SipDeregistrationReason as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -6795,132 +4440,41 @@ impl rt::typed::Command for RegistrationTerminationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.sip_deregistration_reason, 0);
-        if let Some(v) = &self.destination_realm {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.sip_aor {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.sip_deregistration_reason, 0)
+            + rt::typed::len_opt(&self.destination_realm, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_all(&self.sip_aor, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(
             &self.sip_deregistration_reason,
             buf,
+            &self.avp_flags,
             383,
-            self.avp_flags.get(rt::AvpKey::new(383, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        if let Some(v) = &self.destination_realm {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                283,
-                self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.sip_aor.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                122,
-                self.avp_flags.get(rt::AvpKey::new(122, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_all(&self.sip_aor, buf, &self.avp_flags, 122, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -7009,199 +4563,106 @@ impl RegistrationTerminationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_result_code = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 13usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
-                (276, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_grace_period,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (292, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
+                (292, 0) => rt::typed::opt(&mut self.redirect_host, &avp, &mut w, 64),
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 11, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -7227,148 +4688,50 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_grace_period {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_grace_period, 0)
+            + rt::typed::len_opt(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
+        rt::typed::put_opt(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_grace_period {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                276,
-                self.avp_flags.get(rt::AvpKey::new(276, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -7515,221 +4878,122 @@ impl PushProfileRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_user_name = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(6, 1, 1, 0, 64, rt::dictionary::AvpType::UTF8String),
+        ];
+        let mut count = [0u32; 14usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.user_name,
-                        &mut seen_user_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 6, 64),
                 (389, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.sip_user_data.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.sip_user_data,
                         &avp,
-                        cx,
+                        &mut w,
+                        7,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (368, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.sip_accounting_information,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (291, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.authorization_lifetime,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.authorization_lifetime, &avp, &mut w, 64)
                 }
-                (276, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_grace_period,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (276, 0) => rt::typed::opt(&mut self.auth_grace_period, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_user_name {
-            rt::typed::absent(
-                rt::AvpKey::new(1, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -7755,156 +5019,52 @@ impl rt::typed::Command for PushProfileRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.user_name, 0);
-        for v in &self.sip_user_data {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sip_accounting_information {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_grace_period {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.user_name, 0)
+            + rt::typed::len_all(&self.sip_user_data, 0)
+            + rt::typed::len_opt(&self.sip_accounting_information, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.authorization_lifetime, 0)
+            + rt::typed::len_opt(&self.auth_grace_period, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_all(&self.sip_user_data, buf, &self.avp_flags, 389, 0, 64);
+        rt::typed::put_opt(
+            &self.sip_accounting_information,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            368,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(
+            &self.authorization_lifetime,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            291,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.user_name,
-            buf,
-            1,
-            self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.sip_user_data.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                389,
-                self.avp_flags.get(rt::AvpKey::new(389, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sip_accounting_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                368,
-                self.avp_flags.get(rt::AvpKey::new(368, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.authorization_lifetime {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                291,
-                self.avp_flags.get(rt::AvpKey::new(291, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_grace_period {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                276,
-                self.avp_flags.get(rt::AvpKey::new(276, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.auth_grace_period, buf, &self.avp_flags, 276, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -7985,181 +5145,102 @@ impl PushProfileAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_result_code = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                268,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 11usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.result_code,
-                        &mut seen_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::one(&mut self.result_code, &avp, &mut w, 2, 64),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (292, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (292, 0) => rt::typed::opt(&mut self.redirect_host, &avp, &mut w, 64),
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 9, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_result_code {
-            rt::typed::absent(
-                rt::AvpKey::new(268, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -8185,124 +5266,39 @@ impl rt::typed::Command for PushProfileAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.result_code, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.result_code, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.result_code,
-            buf,
-            268,
-            self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.redirect_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -8520,7 +5516,7 @@ impl<'a> SipAccountingInformationView<'a> {
             self.count[0],
             369,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `*[ SIP-Credit-Control-Server-URI ]`: SIP-Credit-Control-Server-URI (code 370), IETF RFC 4740 §9.1.2.
@@ -8535,7 +5531,7 @@ impl<'a> SipAccountingInformationView<'a> {
             self.count[1],
             370,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
 }
@@ -8543,14 +5539,7 @@ impl<'a> SipAccountingInformationView<'a> {
 impl std::fmt::Debug for SipAccountingInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SipAccountingInformationView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SipAccountingInformationView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -8715,7 +5704,7 @@ impl<'a> SipServerCapabilitiesView<'a> {
             self.count[0],
             373,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ SIP-Optional-Capability ]`: SIP-Optional-Capability (code 374), IETF RFC 4740 §9.3.2.
@@ -8728,7 +5717,7 @@ impl<'a> SipServerCapabilitiesView<'a> {
             self.count[1],
             374,
             0,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
@@ -8741,7 +5730,7 @@ impl<'a> SipServerCapabilitiesView<'a> {
             self.count[2],
             371,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -8749,14 +5738,7 @@ impl<'a> SipServerCapabilitiesView<'a> {
 impl std::fmt::Debug for SipServerCapabilitiesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SipServerCapabilitiesView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SipServerCapabilitiesView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -8919,44 +5901,44 @@ impl<'a> SipAuthDataItemView<'a> {
     /// `{ SIP-Authentication-Scheme }`: SIP-Authentication-Scheme (code 377), IETF RFC 4740 §9.5.1.
     #[inline]
     pub fn sip_authentication_scheme(&self) -> SipAuthenticationScheme {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        SipAuthenticationScheme(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<SipAuthenticationScheme>,
+        )
     }
     /// `[ SIP-Item-Number ]`: SIP-Item-Number (code 378), IETF RFC 4740 §9.5.2.
     #[inline]
     pub fn sip_item_number(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ SIP-Authenticate ]`: SIP-Authenticate (code 379), IETF RFC 4740 §9.5.3.
     #[inline]
     pub fn sip_authenticate(&self) -> Option<SipAuthenticateView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(SipAuthenticateView::read(avp))
+        rt::view::opt(self.root, self.first[2], self.end, SipAuthenticateView::read)
     }
     /// `[ SIP-Authorization ]`: SIP-Authorization (code 380), IETF RFC 4740 §9.5.4.
     #[inline]
     pub fn sip_authorization(&self) -> Option<SipAuthorizationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(SipAuthorizationView::read(avp))
+        rt::view::opt(self.root, self.first[3], self.end, SipAuthorizationView::read)
     }
     /// `[ SIP-Authentication-Info ]`: SIP-Authentication-Info (code 381), IETF RFC 4740 §9.5.5.
     #[inline]
     pub fn sip_authentication_info(&self) -> Option<SipAuthenticationInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(SipAuthenticationInfoView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            SipAuthenticationInfoView::read,
+        )
     }
 }
 #[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipAuthDataItemView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(SipAuthDataItemView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "SipAuthDataItemView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -9163,50 +6145,42 @@ impl<'a> SipAuthenticateView<'a> {
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Digest-Nonce }`: Digest-Nonce (code 105), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_nonce(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ Digest-Domain ]`: Digest-Domain (code 119), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_domain(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ Digest-Opaque ]`: Digest-Opaque (code 116), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_opaque(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Digest-Stale ]`: Digest-Stale (code 120), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_stale(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Digest-Algorithm ]`: Digest-Algorithm (code 111), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_algorithm(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Digest-Qop ]`: Digest-Qop (code 110), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_qop(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Digest-HA1 ]`: Digest-HA1 (code 121), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_ha1(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `*[ Digest-Auth-Param ]`: Digest-Auth-Param (code 117), IETF RFC 4740 §9.5.6.
     #[inline]
@@ -9218,7 +6192,7 @@ impl<'a> SipAuthenticateView<'a> {
             self.count[0],
             117,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -9226,12 +6200,7 @@ impl<'a> SipAuthenticateView<'a> {
 impl std::fmt::Debug for SipAuthenticateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(SipAuthenticateView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "SipAuthenticateView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -9493,74 +6462,62 @@ impl<'a> SipAuthorizationView<'a> {
     /// `{ Digest-Username }`: Digest-Username (code 115), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_username(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Digest-Realm }`: Digest-Realm (code 104), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Digest-Nonce }`: Digest-Nonce (code 105), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_nonce(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Digest-URI }`: Digest-URI (code 109), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_uri(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Digest-Response }`: Digest-Response (code 103), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_response(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Digest-Algorithm ]`: Digest-Algorithm (code 111), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_algorithm(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Digest-CNonce ]`: Digest-CNonce (code 113), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_cnonce(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Digest-Opaque ]`: Digest-Opaque (code 116), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_opaque(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Digest-Qop ]`: Digest-Qop (code 110), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_qop(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Digest-Nonce-Count ]`: Digest-Nonce-Count (code 114), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_nonce_count(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Digest-Method ]`: Digest-Method (code 108), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_method(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ Digest-Entity-Body-Hash ]`: Digest-Entity-Body-Hash (code 112), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_entity_body_hash(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `*[ Digest-Auth-Param ]`: Digest-Auth-Param (code 117), IETF RFC 4740 §9.5.6.
     #[inline]
@@ -9572,7 +6529,7 @@ impl<'a> SipAuthorizationView<'a> {
             self.count[0],
             117,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -9580,12 +6537,7 @@ impl<'a> SipAuthorizationView<'a> {
 impl std::fmt::Debug for SipAuthorizationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(SipAuthorizationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "SipAuthorizationView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -9737,46 +6689,34 @@ impl<'a> SipAuthenticationInfoView<'a> {
     /// `[ Digest-Nextnonce ]`: Digest-Nextnonce (code 107), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_nextnonce(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ Digest-Qop ]`: Digest-Qop (code 110), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_qop(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ Digest-Response-Auth ]`: Digest-Response-Auth (code 106), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_response_auth(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ Digest-CNonce ]`: Digest-CNonce (code 113), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_cnonce(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Digest-Nonce-Count ]`: Digest-Nonce-Count (code 114), IETF RFC 4740 §9.5.6.
     #[inline]
     pub fn digest_nonce_count(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipAuthenticationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SipAuthenticationInfoView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SipAuthenticationInfoView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -9921,28 +6861,24 @@ impl<'a> SipDeregistrationReasonView<'a> {
     /// `{ SIP-Reason-Code }`: SIP-Reason-Code (code 384), IETF RFC 4740 §9.7.1.
     #[inline]
     pub fn sip_reason_code(&self) -> SipReasonCode {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        SipReasonCode(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<SipReasonCode>,
+        )
     }
     /// `[ SIP-Reason-Info ]`: SIP-Reason-Info (code 385), IETF RFC 4740 §9.7.2.
     #[inline]
     pub fn sip_reason_info(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipDeregistrationReasonView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SipDeregistrationReasonView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SipDeregistrationReasonView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -10092,24 +7028,19 @@ impl<'a> SipUserDataView<'a> {
     /// `{ SIP-User-Data-Type }`: SIP-User-Data-Type (code 390), IETF RFC 4740 §9.12.1.
     #[inline]
     pub fn sip_user_data_type(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ SIP-User-Data-Contents }`: SIP-User-Data-Contents (code 391), IETF RFC 4740 §9.12.2.
     #[inline]
     pub fn sip_user_data_contents(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "sip"))]
 impl std::fmt::Debug for SipUserDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(SipUserDataView), e),
-        }
+        rt::view::debug(self.to_struct(), "SipUserDataView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -10377,68 +7308,67 @@ impl<'a> UserAuthorizationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ SIP-AOR }`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
     #[inline]
     pub fn sip_aor(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ SIP-Visited-Network-Id ]`: SIP-Visited-Network-Id (code 386), IETF RFC 4740 §9.9.
     #[inline]
     pub fn sip_visited_network_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ SIP-User-Authorization-Type ]`: SIP-User-Authorization-Type (code 387), IETF RFC 4740 §9.10.
     #[inline]
     pub fn sip_user_authorization_type(&self) -> Option<SipUserAuthorizationType> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(SipUserAuthorizationType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::enumerated::<SipUserAuthorizationType>,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -10450,7 +7380,7 @@ impl<'a> UserAuthorizationRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -10463,7 +7393,7 @@ impl<'a> UserAuthorizationRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -10471,14 +7401,7 @@ impl<'a> UserAuthorizationRequestView<'a> {
 impl std::fmt::Debug for UserAuthorizationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(UserAuthorizationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "UserAuthorizationRequestView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -10749,80 +7672,87 @@ impl<'a> UserAuthorizationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
     #[inline]
     pub fn sip_server_uri(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ SIP-Server-Capabilities ]`: SIP-Server-Capabilities (code 372), IETF RFC 4740 §9.3.
     #[inline]
     pub fn sip_server_capabilities(&self) -> Option<SipServerCapabilitiesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(SipServerCapabilitiesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            SipServerCapabilitiesView::read,
+        )
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> Option<rt::data::DiameterUri> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<rt::data::DiameterUri>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::value::<rt::data::DiameterUri>,
+        )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -10834,7 +7764,7 @@ impl<'a> UserAuthorizationAnswerView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -10847,7 +7777,7 @@ impl<'a> UserAuthorizationAnswerView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -10855,14 +7785,7 @@ impl<'a> UserAuthorizationAnswerView<'a> {
 impl std::fmt::Debug for UserAuthorizationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(UserAuthorizationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "UserAuthorizationAnswerView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -11163,68 +8086,72 @@ impl<'a> ServerAssignmentRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ SIP-Server-Assignment-Type }`: SIP-Server-Assignment-Type (code 375), IETF RFC 4740 §9.4.
     #[inline]
     pub fn sip_server_assignment_type(&self) -> SipServerAssignmentType {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        SipServerAssignmentType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::enumerated::<SipServerAssignmentType>,
+        )
     }
     /// `{ SIP-User-Data-Already-Available }`: SIP-User-Data-Already-Available (code 392), IETF RFC 4740 §9.13.
     #[inline]
     pub fn sip_user_data_already_available(&self) -> SipUserDataAlreadyAvailable {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        SipUserDataAlreadyAvailable(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::enumerated::<SipUserDataAlreadyAvailable>,
+        )
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
     #[inline]
     pub fn sip_server_uri(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `*[ SIP-Supported-User-Data-Type ]`: SIP-Supported-User-Data-Type (code 388), IETF RFC 4740 §9.11.
     #[inline]
@@ -11236,7 +8163,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.count[0],
             388,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ SIP-AOR ]`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
@@ -11249,7 +8176,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.count[1],
             122,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -11262,7 +8189,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -11275,7 +8202,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
             self.count[3],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -11283,14 +8210,7 @@ impl<'a> ServerAssignmentRequestView<'a> {
 impl std::fmt::Debug for ServerAssignmentRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ServerAssignmentRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ServerAssignmentRequestView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -11583,38 +8503,37 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `*[ SIP-User-Data ]`: SIP-User-Data (code 389), IETF RFC 4740 §9.12.
     #[inline]
@@ -11626,7 +8545,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.count[0],
             389,
             0,
-            |avp| SipUserDataView::read(avp),
+            SipUserDataView::read,
         )
     }
     /// `[ SIP-Accounting-Information ]`: SIP-Accounting-Information (code 368), IETF RFC 4740 §9.1.
@@ -11634,8 +8553,12 @@ impl<'a> ServerAssignmentAnswerView<'a> {
     pub fn sip_accounting_information(
         &self,
     ) -> Option<SipAccountingInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(SipAccountingInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            SipAccountingInformationView::read,
+        )
     }
     /// `*[ SIP-Supported-User-Data-Type ]`: SIP-Supported-User-Data-Type (code 388), IETF RFC 4740 §9.11.
     #[inline]
@@ -11647,44 +8570,48 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.count[1],
             388,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> Option<rt::data::DiameterUri> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<rt::data::DiameterUri>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::value::<rt::data::DiameterUri>,
+        )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -11696,7 +8623,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -11709,7 +8636,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
             self.count[3],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -11717,14 +8644,7 @@ impl<'a> ServerAssignmentAnswerView<'a> {
 impl std::fmt::Debug for ServerAssignmentAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ServerAssignmentAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ServerAssignmentAnswerView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -11974,50 +8894,47 @@ impl<'a> LocationInfoRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ SIP-AOR }`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
     #[inline]
     pub fn sip_aor(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -12029,7 +8946,7 @@ impl<'a> LocationInfoRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -12042,7 +8959,7 @@ impl<'a> LocationInfoRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -12050,12 +8967,7 @@ impl<'a> LocationInfoRequestView<'a> {
 impl std::fmt::Debug for LocationInfoRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(LocationInfoRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "LocationInfoRequestView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -12326,80 +9238,87 @@ impl<'a> LocationInfoAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
     #[inline]
     pub fn sip_server_uri(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ SIP-Server-Capabilities ]`: SIP-Server-Capabilities (code 372), IETF RFC 4740 §9.3.
     #[inline]
     pub fn sip_server_capabilities(&self) -> Option<SipServerCapabilitiesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(SipServerCapabilitiesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            SipServerCapabilitiesView::read,
+        )
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> Option<rt::data::DiameterUri> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<rt::data::DiameterUri>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::value::<rt::data::DiameterUri>,
+        )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -12411,7 +9330,7 @@ impl<'a> LocationInfoAnswerView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -12424,7 +9343,7 @@ impl<'a> LocationInfoAnswerView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -12432,12 +9351,7 @@ impl<'a> LocationInfoAnswerView<'a> {
 impl std::fmt::Debug for LocationInfoAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(LocationInfoAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "LocationInfoAnswerView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -12728,80 +9642,72 @@ impl<'a> MultimediaAuthRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ SIP-AOR }`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
     #[inline]
     pub fn sip_aor(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ SIP-Method }`: SIP-Method (code 393), IETF RFC 4740 §9.14.
     #[inline]
     pub fn sip_method(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ SIP-Server-URI ]`: SIP-Server-URI (code 371), IETF RFC 4740 §9.2.
     #[inline]
     pub fn sip_server_uri(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ SIP-Number-Auth-Items ]`: SIP-Number-Auth-Items (code 382), IETF RFC 4740 §9.6.
     #[inline]
     pub fn sip_number_auth_items(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `[ SIP-Auth-Data-Item ]`: SIP-Auth-Data-Item (code 376), IETF RFC 4740 §9.5.
     #[inline]
     pub fn sip_auth_data_item(&self) -> Option<SipAuthDataItemView<'a>> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(SipAuthDataItemView::read(avp))
+        rt::view::opt(self.root, self.first[12], self.end, SipAuthDataItemView::read)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -12813,7 +9719,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -12826,7 +9732,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -12834,14 +9740,7 @@ impl<'a> MultimediaAuthRequestView<'a> {
 impl std::fmt::Debug for MultimediaAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(MultimediaAuthRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "MultimediaAuthRequestView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -13129,56 +10028,52 @@ impl<'a> MultimediaAuthAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ SIP-AOR ]`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
     #[inline]
     pub fn sip_aor(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ SIP-Number-Auth-Items ]`: SIP-Number-Auth-Items (code 382), IETF RFC 4740 §9.6.
     #[inline]
     pub fn sip_number_auth_items(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `*[ SIP-Auth-Data-Item ]`: SIP-Auth-Data-Item (code 376), IETF RFC 4740 §9.5.
     #[inline]
@@ -13190,38 +10085,43 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.count[0],
             376,
             0,
-            |avp| SipAuthDataItemView::read(avp),
+            SipAuthDataItemView::read,
         )
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> Option<rt::data::DiameterUri> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<rt::data::DiameterUri>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::value::<rt::data::DiameterUri>,
+        )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -13233,7 +10133,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -13246,7 +10146,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -13254,12 +10154,7 @@ impl<'a> MultimediaAuthAnswerView<'a> {
 impl std::fmt::Debug for MultimediaAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(MultimediaAuthAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "MultimediaAuthAnswerView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -13528,56 +10423,57 @@ impl<'a> RegistrationTerminationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ SIP-Deregistration-Reason }`: SIP-Deregistration-Reason (code 383), IETF RFC 4740 §9.7.
     #[inline]
     pub fn sip_deregistration_reason(&self) -> SipDeregistrationReasonView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        SipDeregistrationReasonView::read(avp)
+        rt::view::one(
+            self.root,
+            self.first[6],
+            self.end,
+            SipDeregistrationReasonView::read,
+        )
     }
     /// `[ Destination-Realm ]`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `*[ SIP-AOR ]`: SIP-AOR (code 122), IETF RFC 4740 §9.8.
     #[inline]
@@ -13589,7 +10485,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.count[0],
             122,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -13602,7 +10498,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -13615,7 +10511,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -13623,15 +10519,7 @@ impl<'a> RegistrationTerminationRequestView<'a> {
 impl std::fmt::Debug for RegistrationTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(RegistrationTerminationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "RegistrationTerminationRequestView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -13892,68 +10780,72 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> Option<rt::data::DiameterUri> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<rt::data::DiameterUri>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::value::<rt::data::DiameterUri>,
+        )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -13965,7 +10857,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -13978,7 +10870,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -13986,15 +10878,7 @@ impl<'a> RegistrationTerminationAnswerView<'a> {
 impl std::fmt::Debug for RegistrationTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(RegistrationTerminationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "RegistrationTerminationAnswerView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -14274,44 +11158,42 @@ impl<'a> PushProfileRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `*[ SIP-User-Data ]`: SIP-User-Data (code 389), IETF RFC 4740 §9.12.
     #[inline]
@@ -14323,7 +11205,7 @@ impl<'a> PushProfileRequestView<'a> {
             self.count[0],
             389,
             0,
-            |avp| SipUserDataView::read(avp),
+            SipUserDataView::read,
         )
     }
     /// `[ SIP-Accounting-Information ]`: SIP-Accounting-Information (code 368), IETF RFC 4740 §9.1.
@@ -14331,26 +11213,27 @@ impl<'a> PushProfileRequestView<'a> {
     pub fn sip_accounting_information(
         &self,
     ) -> Option<SipAccountingInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(SipAccountingInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            SipAccountingInformationView::read,
+        )
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Authorization-Lifetime ]`: Authorization-Lifetime (code 291), IETF RFC 6733 §8.9.
     #[inline]
     pub fn authorization_lifetime(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ Auth-Grace-Period ]`: Auth-Grace-Period (code 276), IETF RFC 6733 §8.10.
     #[inline]
     pub fn auth_grace_period(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -14362,7 +11245,7 @@ impl<'a> PushProfileRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -14375,7 +11258,7 @@ impl<'a> PushProfileRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -14383,12 +11266,7 @@ impl<'a> PushProfileRequestView<'a> {
 impl std::fmt::Debug for PushProfileRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(PushProfileRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "PushProfileRequestView", f)
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -14634,56 +11512,62 @@ impl<'a> PushProfileAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Result-Code }`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
     pub fn redirect_host(&self) -> Option<rt::data::DiameterUri> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<rt::data::DiameterUri>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::value::<rt::data::DiameterUri>,
+        )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -14695,7 +11579,7 @@ impl<'a> PushProfileAnswerView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -14708,7 +11592,7 @@ impl<'a> PushProfileAnswerView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -14716,12 +11600,7 @@ impl<'a> PushProfileAnswerView<'a> {
 impl std::fmt::Debug for PushProfileAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(PushProfileAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "PushProfileAnswerView", f)
     }
 }
 #[cfg(any(feature = "sip"))]

@@ -85,10 +85,7 @@ impl FlowOperation {
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for FlowOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(FlowOperation), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "FlowOperation", self.0, f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -166,10 +163,7 @@ impl Tgpp2EventTrigger {
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2EventTrigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(Tgpp2EventTrigger), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "Tgpp2EventTrigger", self.0, f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -229,10 +223,7 @@ impl Tgpp2RatType {
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2RatType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(Tgpp2RatType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "Tgpp2RatType", self.0, f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -282,10 +273,7 @@ impl RuleReasonCode {
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for RuleReasonCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(RuleReasonCode), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "RuleReasonCode", self.0, f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -358,55 +346,53 @@ impl Tgpp2ChargingRuleInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (802, 5535) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.tgpp2_charging_rule_definition.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.tgpp2_charging_rule_definition,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1005, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.charging_rule_name,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1004, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.charging_rule_base_name.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.charging_rule_base_name,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -416,9 +402,7 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -426,55 +410,40 @@ impl rt::AvpData for Tgpp2ChargingRuleInstall {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.tgpp2_charging_rule_definition {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        for v in &self.charging_rule_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.charging_rule_base_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.tgpp2_charging_rule_definition, 5535)
+            + rt::typed::len_all(&self.charging_rule_name, 10415)
+            + rt::typed::len_all(&self.charging_rule_base_name, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.tgpp2_charging_rule_definition.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                802,
-                self.avp_flags.get(rt::AvpKey::new(802, 5535), i, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        for (i, v) in self.charging_rule_name.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1005,
-                self.avp_flags.get(rt::AvpKey::new(1005, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.charging_rule_base_name.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1004,
-                self.avp_flags.get(rt::AvpKey::new(1004, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.tgpp2_charging_rule_definition,
+            buf,
+            &self.avp_flags,
+            802,
+            5535,
+            128,
+        );
+        rt::typed::put_all(
+            &self.charging_rule_name,
+            buf,
+            &self.avp_flags,
+            1005,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.charging_rule_base_name,
+            buf,
+            &self.avp_flags,
+            1004,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -566,144 +535,71 @@ impl Tgpp2ChargingRuleDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_charging_rule_name = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                1005,
+                10415,
+                192,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 14usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1005, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.charging_rule_name,
-                        &mut seen_charging_rule_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.charging_rule_name, &avp, &mut w, 0, 192)
                 }
                 (439, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
                 }
-                (432, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.rating_group,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
                 (810, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.flow_identifier, &avp, &mut w, 192)
                 }
                 (507, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.flow_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.flow_description,
                         &avp,
-                        cx,
+                        &mut w,
+                        4,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (511, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_status,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (511, 10415) => rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192),
                 (804, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.tgpp2_qos_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp2_qos_information, &avp, &mut w, 128)
                 }
                 (1011, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.reporting_level,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reporting_level, &avp, &mut w, 192)
                 }
-                (1009, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.online, &avp, cx, &mut self.extra)?;
-                }
-                (1008, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.offline, &avp, cx, &mut self.extra)?;
-                }
+                (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
+                (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
                 (1007, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.metering_method,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.metering_method, &avp, &mut w, 192)
                 }
-                (1010, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.precedence,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1010, 10415) => rt::typed::opt(&mut self.precedence, &avp, &mut w, 192),
                 (505, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.af_charging_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.af_charging_identifier, &avp, &mut w, 192)
                 }
                 (510, 10415) => {
-                    self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.flows,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.flows, &avp, &mut w, 13, 192, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_charging_rule_name {
-            rt::typed::absent(
-                rt::AvpKey::new(1005, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -713,9 +609,7 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -723,7 +617,7 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -733,180 +627,79 @@ impl rt::AvpData for Tgpp2ChargingRuleDefinition {
         Tgpp2ChargingRuleDefinitionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.charging_rule_name, 10415);
-        if let Some(v) = &self.service_identifier {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.rating_group {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.flow_identifier {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        for v in &self.flow_description {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.flow_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp2_qos_information {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        if let Some(v) = &self.reporting_level {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.online {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.offline {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.metering_method {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.precedence {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.af_charging_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.flows {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.charging_rule_name, 10415)
+            + rt::typed::len_opt(&self.service_identifier, 0)
+            + rt::typed::len_opt(&self.rating_group, 0)
+            + rt::typed::len_opt(&self.flow_identifier, 5535)
+            + rt::typed::len_all(&self.flow_description, 10415)
+            + rt::typed::len_opt(&self.flow_status, 10415)
+            + rt::typed::len_opt(&self.tgpp2_qos_information, 5535)
+            + rt::typed::len_opt(&self.reporting_level, 10415)
+            + rt::typed::len_opt(&self.online, 10415)
+            + rt::typed::len_opt(&self.offline, 10415)
+            + rt::typed::len_opt(&self.metering_method, 10415)
+            + rt::typed::len_opt(&self.precedence, 10415)
+            + rt::typed::len_opt(&self.af_charging_identifier, 10415)
+            + rt::typed::len_all(&self.flows, 10415) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.charging_rule_name,
             buf,
+            &self.avp_flags,
             1005,
-            self.avp_flags.get(rt::AvpKey::new(1005, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.service_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                439,
-                self.avp_flags.get(rt::AvpKey::new(439, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.rating_group {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                432,
-                self.avp_flags.get(rt::AvpKey::new(432, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.flow_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                810,
-                self.avp_flags.get(rt::AvpKey::new(810, 5535), 0, rt::AvpFlags(192)),
-                5535,
-            );
-        }
-        for (i, v) in self.flow_description.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                507,
-                self.avp_flags.get(rt::AvpKey::new(507, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.flow_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                511,
-                self.avp_flags.get(rt::AvpKey::new(511, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp2_qos_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                804,
-                self.avp_flags.get(rt::AvpKey::new(804, 5535), 0, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        if let Some(v) = &self.reporting_level {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1011,
-                self.avp_flags.get(rt::AvpKey::new(1011, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.online {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1009,
-                self.avp_flags.get(rt::AvpKey::new(1009, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.offline {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1008,
-                self.avp_flags.get(rt::AvpKey::new(1008, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.metering_method {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1007,
-                self.avp_flags.get(rt::AvpKey::new(1007, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.precedence {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1010,
-                self.avp_flags.get(rt::AvpKey::new(1010, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.af_charging_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                505,
-                self.avp_flags.get(rt::AvpKey::new(505, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.flows.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                510,
-                self.avp_flags.get(rt::AvpKey::new(510, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.service_identifier, buf, &self.avp_flags, 439, 0, 64);
+        rt::typed::put_opt(&self.rating_group, buf, &self.avp_flags, 432, 0, 64);
+        rt::typed::put_opt(&self.flow_identifier, buf, &self.avp_flags, 810, 5535, 192);
+        rt::typed::put_all(
+            &self.flow_description,
+            buf,
+            &self.avp_flags,
+            507,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.flow_status, buf, &self.avp_flags, 511, 10415, 192);
+        rt::typed::put_opt(
+            &self.tgpp2_qos_information,
+            buf,
+            &self.avp_flags,
+            804,
+            5535,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.reporting_level,
+            buf,
+            &self.avp_flags,
+            1011,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.online, buf, &self.avp_flags, 1009, 10415, 192);
+        rt::typed::put_opt(&self.offline, buf, &self.avp_flags, 1008, 10415, 192);
+        rt::typed::put_opt(
+            &self.metering_method,
+            buf,
+            &self.avp_flags,
+            1007,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.precedence, buf, &self.avp_flags, 1010, 10415, 192);
+        rt::typed::put_opt(
+            &self.af_charging_identifier,
+            buf,
+            &self.avp_flags,
+            505,
+            10415,
+            192,
+        );
+        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -962,59 +755,48 @@ impl Tgpp2QosInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.qos_class_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
                 }
                 (516, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_requested_bandwidth_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (515, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_requested_bandwidth_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (1026, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.guaranteed_bitrate_ul,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.guaranteed_bitrate_ul, &avp, &mut w, 192)
                 }
                 (1025, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.guaranteed_bitrate_dl,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.guaranteed_bitrate_dl, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1024,9 +806,7 @@ impl rt::AvpData for Tgpp2QosInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1034,79 +814,58 @@ impl rt::AvpData for Tgpp2QosInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.qos_class_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_requested_bandwidth_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_requested_bandwidth_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.guaranteed_bitrate_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.guaranteed_bitrate_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.qos_class_identifier, 10415)
+            + rt::typed::len_opt(&self.max_requested_bandwidth_ul, 10415)
+            + rt::typed::len_opt(&self.max_requested_bandwidth_dl, 10415)
+            + rt::typed::len_opt(&self.guaranteed_bitrate_ul, 10415)
+            + rt::typed::len_opt(&self.guaranteed_bitrate_dl, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.qos_class_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1028,
-                self.avp_flags.get(rt::AvpKey::new(1028, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                516,
-                self.avp_flags.get(rt::AvpKey::new(516, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                515,
-                self.avp_flags.get(rt::AvpKey::new(515, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.guaranteed_bitrate_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1026,
-                self.avp_flags.get(rt::AvpKey::new(1026, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.guaranteed_bitrate_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1025,
-                self.avp_flags.get(rt::AvpKey::new(1025, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.qos_class_identifier,
+            buf,
+            &self.avp_flags,
+            1028,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth_ul,
+            buf,
+            &self.avp_flags,
+            516,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth_dl,
+            buf,
+            &self.avp_flags,
+            515,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.guaranteed_bitrate_ul,
+            buf,
+            &self.avp_flags,
+            1026,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.guaranteed_bitrate_dl,
+            buf,
+            &self.avp_flags,
+            1025,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1158,58 +917,49 @@ impl Tgpp2ChargingRuleReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1005, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.charging_rule_name.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.charging_rule_name,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1004, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.charging_rule_base_name.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.charging_rule_base_name,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1019, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.pcc_rule_status,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
                 }
                 (814, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.rule_reason_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.rule_reason_code, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1219,9 +969,7 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1229,67 +977,42 @@ impl rt::AvpData for Tgpp2ChargingRuleReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.charging_rule_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.charging_rule_base_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.pcc_rule_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rule_reason_code {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.charging_rule_name, 10415)
+            + rt::typed::len_all(&self.charging_rule_base_name, 10415)
+            + rt::typed::len_opt(&self.pcc_rule_status, 10415)
+            + rt::typed::len_opt(&self.rule_reason_code, 5535)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.charging_rule_name.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1005,
-                self.avp_flags.get(rt::AvpKey::new(1005, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.charging_rule_base_name.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1004,
-                self.avp_flags.get(rt::AvpKey::new(1004, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.pcc_rule_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1019,
-                self.avp_flags.get(rt::AvpKey::new(1019, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rule_reason_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                814,
-                self.avp_flags.get(rt::AvpKey::new(814, 5535), 0, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.charging_rule_name,
+            buf,
+            &self.avp_flags,
+            1005,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.charging_rule_base_name,
+            buf,
+            &self.avp_flags,
+            1004,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.pcc_rule_status,
+            buf,
+            &self.avp_flags,
+            1019,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.rule_reason_code, buf, &self.avp_flags, 814, 5535, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1345,61 +1068,39 @@ impl FlowInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (810, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.flow_identifier, &avp, &mut w, 192)
                 }
                 (813, 5535) => {
-                    self.avp_flags
-                        .note(&avp, self.flow_description_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.flow_description_info,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (812, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.requested_qos,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (811, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.granted_qos,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (511, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_status,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (812, 5535) => rt::typed::opt(&mut self.requested_qos, &avp, &mut w, 128),
+                (811, 5535) => rt::typed::opt(&mut self.granted_qos, &avp, &mut w, 128),
+                (511, 10415) => rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1409,9 +1110,7 @@ impl rt::AvpData for FlowInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1419,7 +1118,7 @@ impl rt::AvpData for FlowInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1429,76 +1128,27 @@ impl rt::AvpData for FlowInfo {
         FlowInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.flow_identifier {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        for v in &self.flow_description_info {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        if let Some(v) = &self.requested_qos {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        if let Some(v) = &self.granted_qos {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        if let Some(v) = &self.flow_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.flow_identifier, 5535)
+            + rt::typed::len_all(&self.flow_description_info, 5535)
+            + rt::typed::len_opt(&self.requested_qos, 5535)
+            + rt::typed::len_opt(&self.granted_qos, 5535)
+            + rt::typed::len_opt(&self.flow_status, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.flow_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                810,
-                self.avp_flags.get(rt::AvpKey::new(810, 5535), 0, rt::AvpFlags(192)),
-                5535,
-            );
-        }
-        for (i, v) in self.flow_description_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                813,
-                self.avp_flags.get(rt::AvpKey::new(813, 5535), i, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        if let Some(v) = &self.requested_qos {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                812,
-                self.avp_flags.get(rt::AvpKey::new(812, 5535), 0, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        if let Some(v) = &self.granted_qos {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                811,
-                self.avp_flags.get(rt::AvpKey::new(811, 5535), 0, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        if let Some(v) = &self.flow_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                511,
-                self.avp_flags.get(rt::AvpKey::new(511, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.flow_identifier, buf, &self.avp_flags, 810, 5535, 192);
+        rt::typed::put_all(
+            &self.flow_description_info,
+            buf,
+            &self.avp_flags,
+            813,
+            5535,
+            128,
+        );
+        rt::typed::put_opt(&self.requested_qos, buf, &self.avp_flags, 812, 5535, 128);
+        rt::typed::put_opt(&self.granted_qos, buf, &self.avp_flags, 811, 5535, 128);
+        rt::typed::put_opt(&self.flow_status, buf, &self.avp_flags, 511, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1546,41 +1196,32 @@ impl GrantedQos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.qos_class_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
                 }
                 (1026, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.guaranteed_bitrate_ul,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.guaranteed_bitrate_ul, &avp, &mut w, 192)
                 }
                 (1025, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.guaranteed_bitrate_dl,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.guaranteed_bitrate_dl, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1590,9 +1231,7 @@ impl rt::AvpData for GrantedQos {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1600,55 +1239,40 @@ impl rt::AvpData for GrantedQos {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.qos_class_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.guaranteed_bitrate_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.guaranteed_bitrate_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.qos_class_identifier, 10415)
+            + rt::typed::len_opt(&self.guaranteed_bitrate_ul, 10415)
+            + rt::typed::len_opt(&self.guaranteed_bitrate_dl, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.qos_class_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1028,
-                self.avp_flags.get(rt::AvpKey::new(1028, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.guaranteed_bitrate_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1026,
-                self.avp_flags.get(rt::AvpKey::new(1026, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.guaranteed_bitrate_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1025,
-                self.avp_flags.get(rt::AvpKey::new(1025, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.qos_class_identifier,
+            buf,
+            &self.avp_flags,
+            1028,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.guaranteed_bitrate_ul,
+            buf,
+            &self.avp_flags,
+            1026,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.guaranteed_bitrate_dl,
+            buf,
+            &self.avp_flags,
+            1025,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1696,41 +1320,32 @@ impl RequestedQos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1028, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.qos_class_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
                 }
                 (1026, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.guaranteed_bitrate_ul,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.guaranteed_bitrate_ul, &avp, &mut w, 192)
                 }
                 (1025, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.guaranteed_bitrate_dl,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.guaranteed_bitrate_dl, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1740,9 +1355,7 @@ impl rt::AvpData for RequestedQos {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1750,55 +1363,40 @@ impl rt::AvpData for RequestedQos {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.qos_class_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.guaranteed_bitrate_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.guaranteed_bitrate_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.qos_class_identifier, 10415)
+            + rt::typed::len_opt(&self.guaranteed_bitrate_ul, 10415)
+            + rt::typed::len_opt(&self.guaranteed_bitrate_dl, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.qos_class_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1028,
-                self.avp_flags.get(rt::AvpKey::new(1028, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.guaranteed_bitrate_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1026,
-                self.avp_flags.get(rt::AvpKey::new(1026, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.guaranteed_bitrate_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1025,
-                self.avp_flags.get(rt::AvpKey::new(1025, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.qos_class_identifier,
+            buf,
+            &self.avp_flags,
+            1028,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.guaranteed_bitrate_ul,
+            buf,
+            &self.avp_flags,
+            1026,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.guaranteed_bitrate_dl,
+            buf,
+            &self.avp_flags,
+            1025,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1842,32 +1440,27 @@ impl FlowDescriptionInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (507, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_description,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.flow_description, &avp, &mut w, 192)
                 }
-                (1010, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.precedence,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (1010, 10415) => rt::typed::opt(&mut self.precedence, &avp, &mut w, 192),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1877,9 +1470,7 @@ impl rt::AvpData for FlowDescriptionInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1887,43 +1478,24 @@ impl rt::AvpData for FlowDescriptionInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.flow_description {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.precedence {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.flow_description, 10415)
+            + rt::typed::len_opt(&self.precedence, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.flow_description {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                507,
-                self.avp_flags.get(rt::AvpKey::new(507, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.precedence {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1010,
-                self.avp_flags.get(rt::AvpKey::new(1010, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.flow_description,
+            buf,
+            &self.avp_flags,
+            507,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.precedence, buf, &self.avp_flags, 1010, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1967,32 +1539,39 @@ impl AccessNetworkPhysicalAccessId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (899, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.access_network_physical_access_id_value,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (898, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.access_network_physical_access_id_realm,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2002,9 +1581,7 @@ impl rt::AvpData for AccessNetworkPhysicalAccessId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2012,43 +1589,31 @@ impl rt::AvpData for AccessNetworkPhysicalAccessId {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.access_network_physical_access_id_value {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        if let Some(v) = &self.access_network_physical_access_id_realm {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.access_network_physical_access_id_value, 5535)
+            + rt::typed::len_opt(&self.access_network_physical_access_id_realm, 5535)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.access_network_physical_access_id_value {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                899,
-                self.avp_flags.get(rt::AvpKey::new(899, 5535), 0, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        if let Some(v) = &self.access_network_physical_access_id_realm {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                898,
-                self.avp_flags.get(rt::AvpKey::new(898, 5535), 0, rt::AvpFlags(128)),
-                5535,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.access_network_physical_access_id_value,
+            buf,
+            &self.avp_flags,
+            899,
+            5535,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.access_network_physical_access_id_realm,
+            buf,
+            &self.avp_flags,
+            898,
+            5535,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2213,7 +1778,7 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
             self.count[0],
             802,
             5535,
-            |avp| Tgpp2ChargingRuleDefinitionView::read(avp),
+            Tgpp2ChargingRuleDefinitionView::read,
         )
     }
     /// `*[ Charging-Rule-Name ]`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
@@ -2226,7 +1791,7 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
             self.count[1],
             1005,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
@@ -2239,7 +1804,7 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
             self.count[2],
             1004,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -2247,14 +1812,7 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
 impl std::fmt::Debug for Tgpp2ChargingRuleInstallView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(Tgpp2ChargingRuleInstallView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "Tgpp2ChargingRuleInstallView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2483,26 +2041,22 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
     /// `{ Charging-Rule-Name }`: Charging-Rule-Name (code 1005, vendor 10415), 3GPP TS 29.212 §5.3.6.
     #[inline]
     pub fn charging_rule_name(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ Service-Identifier ]`: Service-Identifier (code 439), IETF RFC 8506 §8.28.
     #[inline]
     pub fn service_identifier(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn flow_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `*[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
@@ -2514,56 +2068,73 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
             self.count[0],
             507,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<super::ts29214::FlowStatus> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(super::ts29214::FlowStatus(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::ts29214::FlowStatus>,
+        )
     }
     /// `[ 3GPP2-QoS-Information ]`: 3GPP2-QoS-Information (code 804, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn tgpp2_qos_information(&self) -> Option<Tgpp2QosInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(Tgpp2QosInformationView::read(avp))
+        rt::view::opt(self.root, self.first[6], self.end, Tgpp2QosInformationView::read)
     }
     /// `[ Reporting-Level ]`: Reporting-Level (code 1011, vendor 10415), 3GPP TS 29.212 §5.3.12.
     #[inline]
     pub fn reporting_level(&self) -> Option<super::ts29212::ReportingLevel> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::ts29212::ReportingLevel(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::enumerated::<super::ts29212::ReportingLevel>,
+        )
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<super::ts29212::Online> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::ts29212::Online(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::enumerated::<super::ts29212::Online>,
+        )
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<super::ts29212::Offline> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::ts29212::Offline(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::enumerated::<super::ts29212::Offline>,
+        )
     }
     /// `[ Metering-Method ]`: Metering-Method (code 1007, vendor 10415), 3GPP TS 29.212 §5.3.8.
     #[inline]
     pub fn metering_method(&self) -> Option<super::ts29212::MeteringMethod> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::ts29212::MeteringMethod(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::enumerated::<super::ts29212::MeteringMethod>,
+        )
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
     pub fn af_charging_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
@@ -2575,7 +2146,7 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
             self.count[1],
             510,
             10415,
-            |avp| super::ts29214::FlowsView::read(avp),
+            super::ts29214::FlowsView::read,
         )
     }
 }
@@ -2583,15 +2154,7 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
 impl std::fmt::Debug for Tgpp2ChargingRuleDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(Tgpp2ChargingRuleDefinitionView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "Tgpp2ChargingRuleDefinitionView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2746,44 +2309,39 @@ impl<'a> Tgpp2QosInformationView<'a> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<super::ts29212::QosClassIdentifier> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(super::ts29212::QosClassIdentifier(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<super::ts29212::QosClassIdentifier>,
+        )
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2QosInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(Tgpp2QosInformationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "Tgpp2QosInformationView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -2949,7 +2507,7 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
             self.count[0],
             1005,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Charging-Rule-Base-Name ]`: Charging-Rule-Base-Name (code 1004, vendor 10415), 3GPP TS 29.212 §5.3.5.
@@ -2962,34 +2520,35 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
             self.count[1],
             1004,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ PCC-Rule-Status ]`: PCC-Rule-Status (code 1019, vendor 10415), 3GPP TS 29.212 §5.3.19.
     #[inline]
     pub fn pcc_rule_status(&self) -> Option<super::ts29212::PccRuleStatus> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::ts29212::PccRuleStatus(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::ts29212::PccRuleStatus>,
+        )
     }
     /// `[ Rule-Reason-Code ]`: Rule-Reason-Code (code 814, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn rule_reason_code(&self) -> Option<RuleReasonCode> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(RuleReasonCode(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<RuleReasonCode>,
+        )
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for Tgpp2ChargingRuleReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(Tgpp2ChargingRuleReportView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "Tgpp2ChargingRuleReportView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -3149,8 +2708,7 @@ impl<'a> FlowInfoView<'a> {
     /// `[ Flow-Identifier ]`: Flow-Identifier (code 810, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn flow_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `*[ Flow-Description-Info ]`: Flow-Description-Info (code 813, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
@@ -3164,36 +2722,35 @@ impl<'a> FlowInfoView<'a> {
             self.count[0],
             813,
             5535,
-            |avp| FlowDescriptionInfoView::read(avp),
+            FlowDescriptionInfoView::read,
         )
     }
     /// `[ Requested-QoS ]`: Requested-QoS (code 812, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn requested_qos(&self) -> Option<RequestedQosView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(RequestedQosView::read(avp))
+        rt::view::opt(self.root, self.first[2], self.end, RequestedQosView::read)
     }
     /// `[ Granted-QoS ]`: Granted-QoS (code 811, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs.
     #[inline]
     pub fn granted_qos(&self) -> Option<GrantedQosView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(GrantedQosView::read(avp))
+        rt::view::opt(self.root, self.first[3], self.end, GrantedQosView::read)
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<super::ts29214::FlowStatus> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(super::ts29214::FlowStatus(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<super::ts29214::FlowStatus>,
+        )
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for FlowInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(FlowInfoView), e),
-        }
+        rt::view::debug(self.to_struct(), "FlowInfoView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -3330,30 +2887,29 @@ impl<'a> GrantedQosView<'a> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<super::ts29212::QosClassIdentifier> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(super::ts29212::QosClassIdentifier(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<super::ts29212::QosClassIdentifier>,
+        )
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for GrantedQosView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(GrantedQosView), e),
-        }
+        rt::view::debug(self.to_struct(), "GrantedQosView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -3490,30 +3046,29 @@ impl<'a> RequestedQosView<'a> {
     /// `[ QoS-Class-Identifier ]`: QoS-Class-Identifier (code 1028, vendor 10415), 3GPP TS 29.212 §5.3.17.
     #[inline]
     pub fn qos_class_identifier(&self) -> Option<super::ts29212::QosClassIdentifier> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(super::ts29212::QosClassIdentifier(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<super::ts29212::QosClassIdentifier>,
+        )
     }
     /// `[ Guaranteed-Bitrate-UL ]`: Guaranteed-Bitrate-UL (code 1026, vendor 10415), 3GPP TS 29.212 §5.3.26.
     #[inline]
     pub fn guaranteed_bitrate_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Guaranteed-Bitrate-DL ]`: Guaranteed-Bitrate-DL (code 1025, vendor 10415), 3GPP TS 29.212 §5.3.25.
     #[inline]
     pub fn guaranteed_bitrate_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for RequestedQosView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(RequestedQosView), e),
-        }
+        rt::view::debug(self.to_struct(), "RequestedQosView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -3647,26 +3202,19 @@ impl<'a> FlowDescriptionInfoView<'a> {
     /// `[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
     pub fn flow_description(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ Precedence ]`: Precedence (code 1010, vendor 10415), 3GPP TS 29.212 §5.3.11.
     #[inline]
     pub fn precedence(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for FlowDescriptionInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(FlowDescriptionInfoView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "FlowDescriptionInfoView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -3796,29 +3344,19 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
     /// `[ Access-Network-Physical-Access-ID-Value ]`: Access-Network-Physical-Access-ID-Value (code 899, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     #[inline]
     pub fn access_network_physical_access_id_value(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ Access-Network-Physical-Access-ID-Realm ]`: Access-Network-Physical-Access-ID-Realm (code 898, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs.
     #[inline]
     pub fn access_network_physical_access_id_realm(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "tgpp2"))]
 impl std::fmt::Debug for AccessNetworkPhysicalAccessIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(AccessNetworkPhysicalAccessIdView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "AccessNetworkPhysicalAccessIdView", f)
     }
 }
 #[cfg(any(feature = "tgpp2"))]

@@ -193,10 +193,7 @@ impl TgppPdpType {
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl std::fmt::Debug for TgppPdpType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(TgppPdpType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "TgppPdpType", self.0, f)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
@@ -256,10 +253,7 @@ impl MbmsStartstopIndication {
 #[cfg(any(feature = "mb2c", feature = "ts29061", feature = "ts29468"))]
 impl std::fmt::Debug for MbmsStartstopIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MbmsStartstopIndication), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MbmsStartstopIndication", self.0, f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29061", feature = "ts29468"))]
@@ -313,10 +307,7 @@ impl MbmsServiceType {
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl std::fmt::Debug for MbmsServiceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MbmsServiceType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MbmsServiceType", self.0, f)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
@@ -373,10 +364,7 @@ impl Mbms2g3gIndicator {
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl std::fmt::Debug for Mbms2g3gIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(Mbms2g3gIndicator), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "Mbms2g3gIndicator", self.0, f)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
@@ -430,10 +418,7 @@ impl MbmsCountingInformation {
 #[cfg(any(feature = "ts29061"))]
 impl std::fmt::Debug for MbmsCountingInformation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MbmsCountingInformation), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MbmsCountingInformation", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29061"))]
@@ -487,10 +472,7 @@ impl MbmsUserDataModeIndication {
 #[cfg(any(feature = "ts29061"))]
 impl std::fmt::Debug for MbmsUserDataModeIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MbmsUserDataModeIndication), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MbmsUserDataModeIndication", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29061"))]
@@ -544,10 +526,7 @@ impl CnIpMulticastDistribution {
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
 impl std::fmt::Debug for CnIpMulticastDistribution {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(CnIpMulticastDistribution), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "CnIpMulticastDistribution", self.0, f)
     }
 }
 #[cfg(any(feature = "gy", feature = "ts29061", feature = "ts32299"))]
@@ -601,10 +580,7 @@ impl MbmsHcIndicator {
 #[cfg(any(feature = "ts29061"))]
 impl std::fmt::Debug for MbmsHcIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MbmsHcIndicator), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MbmsHcIndicator", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29061"))]
@@ -661,10 +637,7 @@ impl MbmsAccessIndicator {
 #[cfg(any(feature = "ts29061"))]
 impl std::fmt::Debug for MbmsAccessIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MbmsAccessIndicator), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MbmsAccessIndicator", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29061"))]
@@ -715,10 +688,7 @@ impl MbmsGwUdpPortIndicator {
 #[cfg(any(feature = "ts29061"))]
 impl std::fmt::Debug for MbmsGwUdpPortIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MbmsGwUdpPortIndicator), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MbmsGwUdpPortIndicator", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29061"))]

@@ -69,10 +69,7 @@ impl TriggerEvent {
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for TriggerEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(TriggerEvent), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "TriggerEvent", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -120,10 +117,7 @@ impl OriginatingInterface {
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for OriginatingInterface {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(OriginatingInterface), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "OriginatingInterface", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -171,10 +165,7 @@ impl DeliveryReport {
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for DeliveryReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(DeliveryReport), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "DeliveryReport", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -222,10 +213,7 @@ impl ReadReply {
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for ReadReply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(ReadReply), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "ReadReply", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -273,10 +261,7 @@ impl SenderVisibility {
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for SenderVisibility {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SenderVisibility), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SenderVisibility", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -324,10 +309,7 @@ impl RouteingAddressResolution {
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for RouteingAddressResolution {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(RouteingAddressResolution), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "RouteingAddressResolution", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -400,26 +382,26 @@ impl ServedUserIdentity {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
-                }
-                (1101, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.vasp_id, &avp, cx, &mut self.extra)?;
-                }
-                (1102, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.vas_id, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                (1101, 10415) => rt::typed::opt(&mut self.vasp_id, &avp, &mut w, 128),
+                (1102, 10415) => rt::typed::opt(&mut self.vas_id, &avp, &mut w, 128),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -429,9 +411,7 @@ impl rt::AvpData for ServedUserIdentity {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -439,7 +419,7 @@ impl rt::AvpData for ServedUserIdentity {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -449,52 +429,15 @@ impl rt::AvpData for ServedUserIdentity {
         ServedUserIdentityView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.msisdn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.vasp_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.vas_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.msisdn, 10415)
+            + rt::typed::len_opt(&self.vasp_id, 10415)
+            + rt::typed::len_opt(&self.vas_id, 10415) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.msisdn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                701,
-                self.avp_flags.get(rt::AvpKey::new(701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.vasp_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1101,
-                self.avp_flags.get(rt::AvpKey::new(1101, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.vas_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1102,
-                self.avp_flags.get(rt::AvpKey::new(1102, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
+        rt::typed::put_opt(&self.vasp_id, buf, &self.avp_flags, 1101, 10415, 128);
+        rt::typed::put_opt(&self.vas_id, buf, &self.avp_flags, 1102, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -538,54 +481,52 @@ impl InitialRecipientAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mm10_sequence_number = false;
-        let mut seen_mm10_recipient_address = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                1107,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                1108,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1107, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.mm10_sequence_number,
-                        &mut seen_mm10_sequence_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mm10_sequence_number, &avp, &mut w, 0, 128)
                 }
                 (1108, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.mm10_recipient_address,
-                        &mut seen_mm10_recipient_address,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mm10_sequence_number {
-            rt::typed::absent(
-                rt::AvpKey::new(1107, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mm10_recipient_address {
-            rt::typed::absent(
-                rt::AvpKey::new(1108, 10415),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -595,9 +536,7 @@ impl rt::AvpData for InitialRecipientAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -605,35 +544,31 @@ impl rt::AvpData for InitialRecipientAddress {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mm10_sequence_number, 10415);
-        n += rt::AvpData::avp_len(&self.mm10_recipient_address, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mm10_sequence_number, 10415)
+            + rt::typed::len_one(&self.mm10_recipient_address, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mm10_sequence_number,
             buf,
+            &self.avp_flags,
             1107,
-            self.avp_flags.get(rt::AvpKey::new(1107, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mm10_recipient_address,
             buf,
+            &self.avp_flags,
             1108,
-            self.avp_flags.get(rt::AvpKey::new(1108, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -685,72 +620,63 @@ impl ResultRecipientAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mm10_sequence_number = false;
-        let mut seen_mm10_recipient_address = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                1107,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                1108,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1107, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.mm10_sequence_number,
-                        &mut seen_mm10_sequence_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mm10_sequence_number, &avp, &mut w, 0, 128)
                 }
                 (1108, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.mm10_recipient_address,
-                        &mut seen_mm10_recipient_address,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        128,
+                    )
                 }
                 (1109, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.routeing_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.routeing_address, &avp, &mut w, 128)
                 }
                 (1119, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.routeing_address_resolution,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mm10_sequence_number {
-            rt::typed::absent(
-                rt::AvpKey::new(1107, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mm10_recipient_address {
-            rt::typed::absent(
-                rt::AvpKey::new(1108, 10415),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -760,9 +686,7 @@ impl rt::AvpData for ResultRecipientAddress {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -770,59 +694,49 @@ impl rt::AvpData for ResultRecipientAddress {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mm10_sequence_number, 10415);
-        n += rt::AvpData::avp_len(&self.mm10_recipient_address, 10415);
-        if let Some(v) = &self.routeing_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.routeing_address_resolution {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mm10_sequence_number, 10415)
+            + rt::typed::len_one(&self.mm10_recipient_address, 10415)
+            + rt::typed::len_opt(&self.routeing_address, 10415)
+            + rt::typed::len_opt(&self.routeing_address_resolution, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mm10_sequence_number,
             buf,
+            &self.avp_flags,
             1107,
-            self.avp_flags.get(rt::AvpKey::new(1107, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mm10_recipient_address,
             buf,
+            &self.avp_flags,
             1108,
-            self.avp_flags.get(rt::AvpKey::new(1108, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        if let Some(v) = &self.routeing_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1109,
-                self.avp_flags.get(rt::AvpKey::new(1109, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.routeing_address_resolution {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1119,
-                self.avp_flags.get(rt::AvpKey::new(1119, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.routeing_address,
+            buf,
+            &self.avp_flags,
+            1109,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.routeing_address_resolution,
+            buf,
+            &self.avp_flags,
+            1119,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -866,32 +780,25 @@ impl Status {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1117, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.status_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1118, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.status_text,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (1117, 10415) => rt::typed::opt(&mut self.status_code, &avp, &mut w, 128),
+                (1118, 10415) => rt::typed::opt(&mut self.status_text, &avp, &mut w, 128),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -901,9 +808,7 @@ impl rt::AvpData for Status {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -911,43 +816,17 @@ impl rt::AvpData for Status {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.status_code {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.status_text {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.status_code, 10415)
+            + rt::typed::len_opt(&self.status_text, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.status_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1117,
-                self.avp_flags.get(rt::AvpKey::new(1117, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.status_text {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1118,
-                self.avp_flags.get(rt::AvpKey::new(1118, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.status_code, buf, &self.avp_flags, 1117, 10415, 128);
+        rt::typed::put_opt(&self.status_text, buf, &self.avp_flags, 1118, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -1085,32 +964,24 @@ impl<'a> ServedUserIdentityView<'a> {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ VASP-ID ]`: VASP-ID (code 1101, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vasp_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ VAS-ID ]`: VAS-ID (code 1102, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn vas_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for ServedUserIdentityView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ServedUserIdentityView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ServedUserIdentityView", f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -1265,28 +1136,19 @@ impl<'a> InitialRecipientAddressView<'a> {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_sequence_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MM10-Recipient-Address }`: MM10-Recipient-Address (code 1108, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_recipient_address(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for InitialRecipientAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(InitialRecipientAddressView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "InitialRecipientAddressView", f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -1455,40 +1317,34 @@ impl<'a> ResultRecipientAddressView<'a> {
     /// `{ MM10-Sequence-Number }`: MM10-Sequence-Number (code 1107, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_sequence_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ MM10-Recipient-Address }`: MM10-Recipient-Address (code 1108, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn mm10_recipient_address(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ Routeing-Address ]`: Routeing-Address (code 1109, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn routeing_address(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ Routeing-Address-Resolution ]`: Routeing-Address-Resolution (code 1119, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn routeing_address_resolution(&self) -> Option<RouteingAddressResolution> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(RouteingAddressResolution(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<RouteingAddressResolution>,
+        )
     }
 }
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for ResultRecipientAddressView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ResultRecipientAddressView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ResultRecipientAddressView", f)
     }
 }
 #[cfg(any(feature = "ts29140"))]
@@ -1619,24 +1475,19 @@ impl<'a> StatusView<'a> {
     /// `[ Status-Code ]`: Status-Code (code 1117, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn status_code(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ Status-Text ]`: Status-Text (code 1118, vendor 10415), 3GPP TS 29.140 §6.
     #[inline]
     pub fn status_text(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for StatusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(StatusView), e),
-        }
+        rt::view::debug(self.to_struct(), "StatusView", f)
     }
 }
 #[cfg(any(feature = "ts29140"))]

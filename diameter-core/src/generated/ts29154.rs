@@ -90,54 +90,46 @@ impl NtTimeWindow {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_transfer_start_time = false;
-        let mut seen_transfer_end_time = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                4206,
+                10415,
+                192,
+                rt::dictionary::AvpType::Time,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                4205,
+                10415,
+                192,
+                rt::dictionary::AvpType::Time,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (4206, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.transfer_start_time,
-                        &mut seen_transfer_start_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.transfer_start_time, &avp, &mut w, 0, 192)
                 }
                 (4205, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.transfer_end_time,
-                        &mut seen_transfer_end_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.transfer_end_time, &avp, &mut w, 1, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_transfer_start_time {
-            rt::typed::absent(
-                rt::AvpKey::new(4206, 10415),
-                <rt::data::Time as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_transfer_end_time {
-            rt::typed::absent(
-                rt::AvpKey::new(4205, 10415),
-                <rt::data::Time as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -147,9 +139,7 @@ impl rt::AvpData for NtTimeWindow {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -157,35 +147,31 @@ impl rt::AvpData for NtTimeWindow {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.transfer_start_time, 10415);
-        n += rt::AvpData::avp_len(&self.transfer_end_time, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.transfer_start_time, 10415)
+            + rt::typed::len_one(&self.transfer_end_time, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.transfer_start_time,
             buf,
+            &self.avp_flags,
             4206,
-            self.avp_flags.get(rt::AvpKey::new(4206, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.transfer_end_time,
             buf,
+            &self.avp_flags,
             4205,
-            self.avp_flags.get(rt::AvpKey::new(4205, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -241,70 +227,55 @@ impl TransferPolicy {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_transfer_policy_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                4208,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (4208, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.transfer_policy_id,
-                        &mut seen_transfer_policy_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.transfer_policy_id, &avp, &mut w, 0, 192)
                 }
                 (4204, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.nt_time_window,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.nt_time_window, &avp, &mut w, 192)
                 }
-                (432, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.rating_group,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
                 (515, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_requested_bandwidth_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (516, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_requested_bandwidth_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_transfer_policy_id {
-            rt::typed::absent(
-                rt::AvpKey::new(4208, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -314,9 +285,7 @@ impl rt::AvpData for TransferPolicy {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -324,75 +293,44 @@ impl rt::AvpData for TransferPolicy {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.transfer_policy_id, 10415);
-        if let Some(v) = &self.nt_time_window {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rating_group {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.max_requested_bandwidth_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_requested_bandwidth_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.transfer_policy_id, 10415)
+            + rt::typed::len_opt(&self.nt_time_window, 10415)
+            + rt::typed::len_opt(&self.rating_group, 0)
+            + rt::typed::len_opt(&self.max_requested_bandwidth_dl, 10415)
+            + rt::typed::len_opt(&self.max_requested_bandwidth_ul, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.transfer_policy_id,
             buf,
+            &self.avp_flags,
             4208,
-            self.avp_flags.get(rt::AvpKey::new(4208, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.nt_time_window {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4204,
-                self.avp_flags.get(rt::AvpKey::new(4204, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rating_group {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                432,
-                self.avp_flags.get(rt::AvpKey::new(432, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                515,
-                self.avp_flags.get(rt::AvpKey::new(515, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                516,
-                self.avp_flags.get(rt::AvpKey::new(516, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.nt_time_window, buf, &self.avp_flags, 4204, 10415, 192);
+        rt::typed::put_opt(&self.rating_group, buf, &self.avp_flags, 432, 0, 64);
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth_dl,
+            buf,
+            &self.avp_flags,
+            515,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth_ul,
+            buf,
+            &self.avp_flags,
+            516,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -468,99 +406,51 @@ impl AccessNetworkReports {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 10usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
                 (3111, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.external_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
                 }
                 (22, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_user_location_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
                 }
                 (2812, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.user_location_info_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
                 }
                 (18, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_mcc_mnc,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
                 }
                 (23, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_ms_timezone,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
                 }
                 (2805, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ue_local_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
                 }
                 (2843, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.tcp_source_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tcp_source_port, &avp, &mut w, 128)
                 }
                 (2806, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.udp_source_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
                 }
                 (2824, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.netloc_access_support,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.netloc_access_support, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -570,9 +460,7 @@ impl rt::AvpData for AccessNetworkReports {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -580,7 +468,7 @@ impl rt::AvpData for AccessNetworkReports {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -590,136 +478,86 @@ impl rt::AvpData for AccessNetworkReports {
         AccessNetworkReportsView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.msisdn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.external_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_user_location_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.user_location_info_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_ms_timezone {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ue_local_ip_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tcp_source_port {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.udp_source_port {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.netloc_access_support {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.msisdn, 10415)
+            + rt::typed::len_opt(&self.external_identifier, 10415)
+            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
+            + rt::typed::len_opt(&self.user_location_info_time, 10415)
+            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
+            + rt::typed::len_opt(&self.tgpp_ms_timezone, 10415)
+            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
+            + rt::typed::len_opt(&self.tcp_source_port, 10415)
+            + rt::typed::len_opt(&self.udp_source_port, 10415)
+            + rt::typed::len_opt(&self.netloc_access_support, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.msisdn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                701,
-                self.avp_flags.get(rt::AvpKey::new(701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.external_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3111,
-                self.avp_flags.get(rt::AvpKey::new(3111, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_user_location_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                22,
-                self.avp_flags.get(rt::AvpKey::new(22, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.user_location_info_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2812,
-                self.avp_flags.get(rt::AvpKey::new(2812, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                18,
-                self.avp_flags.get(rt::AvpKey::new(18, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_ms_timezone {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                23,
-                self.avp_flags.get(rt::AvpKey::new(23, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ue_local_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2805,
-                self.avp_flags.get(rt::AvpKey::new(2805, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tcp_source_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2843,
-                self.avp_flags.get(rt::AvpKey::new(2843, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.udp_source_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2806,
-                self.avp_flags.get(rt::AvpKey::new(2806, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.netloc_access_support {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2824,
-                self.avp_flags.get(rt::AvpKey::new(2824, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
+        rt::typed::put_opt(
+            &self.external_identifier,
+            buf,
+            &self.avp_flags,
+            3111,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.tgpp_user_location_info,
+            buf,
+            &self.avp_flags,
+            22,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.user_location_info_time,
+            buf,
+            &self.avp_flags,
+            2812,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.tgpp_sgsn_mcc_mnc,
+            buf,
+            &self.avp_flags,
+            18,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
+        rt::typed::put_opt(
+            &self.ue_local_ip_address,
+            buf,
+            &self.avp_flags,
+            2805,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.tcp_source_port,
+            buf,
+            &self.avp_flags,
+            2843,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.udp_source_port,
+            buf,
+            &self.avp_flags,
+            2806,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.netloc_access_support,
+            buf,
+            &self.avp_flags,
+            2824,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -773,83 +611,69 @@ impl EventConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_extended_scef_reference_id = false;
-        let mut seen_scef_id = false;
-        let mut seen_monitoring_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                4216,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned64,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                3125,
+                10415,
+                192,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                3127,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (4216, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.extended_scef_reference_id,
-                        &mut seen_extended_scef_reference_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                        192,
+                    )
                 }
-                (3125, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.scef_id,
-                        &mut seen_scef_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (3125, 10415) => rt::typed::one(&mut self.scef_id, &avp, &mut w, 1, 192),
                 (3127, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.monitoring_type,
-                        &mut seen_monitoring_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.monitoring_type, &avp, &mut w, 2, 192)
                 }
                 (3135, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.location_information_configuration,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_extended_scef_reference_id {
-            rt::typed::absent(
-                rt::AvpKey::new(4216, 10415),
-                <u64 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_scef_id {
-            rt::typed::absent(
-                rt::AvpKey::new(3125, 10415),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_monitoring_type {
-            rt::typed::absent(
-                rt::AvpKey::new(3127, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -859,9 +683,7 @@ impl rt::AvpData for EventConfiguration {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -869,7 +691,7 @@ impl rt::AvpData for EventConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -879,52 +701,39 @@ impl rt::AvpData for EventConfiguration {
         EventConfigurationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.extended_scef_reference_id, 10415);
-        n += rt::AvpData::avp_len(&self.scef_id, 10415);
-        n += rt::AvpData::avp_len(&self.monitoring_type, 10415);
-        if let Some(v) = &self.location_information_configuration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.extended_scef_reference_id, 10415)
+            + rt::typed::len_one(&self.scef_id, 10415)
+            + rt::typed::len_one(&self.monitoring_type, 10415)
+            + rt::typed::len_opt(&self.location_information_configuration, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.extended_scef_reference_id,
             buf,
+            &self.avp_flags,
             4216,
-            self.avp_flags.get(rt::AvpKey::new(4216, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.scef_id,
-            buf,
-            3125,
-            self.avp_flags.get(rt::AvpKey::new(3125, 10415), 0, rt::AvpFlags(192)),
-            10415,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
+        rt::typed::put_one(
             &self.monitoring_type,
             buf,
+            &self.avp_flags,
             3127,
-            self.avp_flags.get(rt::AvpKey::new(3127, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.location_information_configuration {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3135,
-                self.avp_flags.get(rt::AvpKey::new(3135, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.location_information_configuration,
+            buf,
+            &self.avp_flags,
+            3135,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -968,54 +777,58 @@ impl EventConfigurationStatus {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_event_configuration_state = false;
-        let mut seen_extended_scef_reference_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                4212,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                4216,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned64,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (4212, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.event_configuration_state,
-                        &mut seen_event_configuration_state,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                        192,
+                    )
                 }
                 (4216, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.extended_scef_reference_id,
-                        &mut seen_extended_scef_reference_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        192,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_event_configuration_state {
-            rt::typed::absent(
-                rt::AvpKey::new(4212, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_extended_scef_reference_id {
-            rt::typed::absent(
-                rt::AvpKey::new(4216, 10415),
-                <u64 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -1025,9 +838,7 @@ impl rt::AvpData for EventConfigurationStatus {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1035,35 +846,31 @@ impl rt::AvpData for EventConfigurationStatus {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.event_configuration_state, 10415);
-        n += rt::AvpData::avp_len(&self.extended_scef_reference_id, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.event_configuration_state, 10415)
+            + rt::typed::len_one(&self.extended_scef_reference_id, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.event_configuration_state,
             buf,
+            &self.avp_flags,
             4212,
-            self.avp_flags.get(rt::AvpKey::new(4212, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.extended_scef_reference_id,
             buf,
+            &self.avp_flags,
             4216,
-            self.avp_flags.get(rt::AvpKey::new(4216, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -1111,69 +918,68 @@ impl EventReports {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_event_reporting_results = false;
-        let mut seen_extended_scef_reference_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                4214,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                4216,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned64,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (4214, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.event_reporting_results,
-                        &mut seen_event_reporting_results,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                        192,
+                    )
                 }
                 (4216, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.extended_scef_reference_id,
-                        &mut seen_extended_scef_reference_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        192,
+                    )
                 }
                 (4210, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.access_network_reports.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.access_network_reports,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_event_reporting_results {
-            rt::typed::absent(
-                rt::AvpKey::new(4214, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_extended_scef_reference_id {
-            rt::typed::absent(
-                rt::AvpKey::new(4216, 10415),
-                <u64 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -1183,9 +989,7 @@ impl rt::AvpData for EventReports {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1193,47 +997,40 @@ impl rt::AvpData for EventReports {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.event_reporting_results, 10415);
-        n += rt::AvpData::avp_len(&self.extended_scef_reference_id, 10415);
-        for v in &self.access_network_reports {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.event_reporting_results, 10415)
+            + rt::typed::len_one(&self.extended_scef_reference_id, 10415)
+            + rt::typed::len_all(&self.access_network_reports, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.event_reporting_results,
             buf,
+            &self.avp_flags,
             4214,
-            self.avp_flags.get(rt::AvpKey::new(4214, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.extended_scef_reference_id,
             buf,
+            &self.avp_flags,
             4216,
-            self.avp_flags.get(rt::AvpKey::new(4216, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        for (i, v) in self.access_network_reports.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4210,
-                self.avp_flags.get(rt::AvpKey::new(4210, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.access_network_reports,
+            buf,
+            &self.avp_flags,
+            4210,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -1358,288 +1155,148 @@ impl BackgroundDataTransferRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_vendor_specific_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_transfer_request_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                4203,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 22usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.vendor_specific_application_id,
-                        &mut seen_vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        2,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
                 }
                 (4203, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.transfer_request_type,
-                        &mut seen_transfer_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.transfer_request_type, &avp, &mut w, 7, 192)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (532, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.application_service_provider_identity,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                (414, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_output_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (412, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_input_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (421, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.cc_total_octets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (414, 0) => rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64),
+                (412, 0) => rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64),
+                (421, 0) => rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64),
                 (4209, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.number_of_ues,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.number_of_ues, &avp, &mut w, 192)
                 }
                 (4204, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.nt_time_window,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.nt_time_window, &avp, &mut w, 192)
                 }
                 (4201, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.network_area_info_list,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.network_area_info_list, &avp, &mut w, 192)
                 }
                 (4202, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.reference_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reference_id, &avp, &mut w, 192)
                 }
                 (4208, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.transfer_policy_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.transfer_policy_id, &avp, &mut w, 192)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 19, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        20,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        21,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_vendor_specific_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(260, 0),
-                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_transfer_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(4203, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -1665,252 +1322,95 @@ impl rt::typed::Command for BackgroundDataTransferRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.vendor_specific_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.transfer_request_type, 10415);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.application_service_provider_identity {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.cc_output_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_input_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.cc_total_octets {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.number_of_ues {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nt_time_window {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.network_area_info_list {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reference_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.transfer_policy_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.transfer_request_type, 10415)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.application_service_provider_identity, 10415)
+            + rt::typed::len_opt(&self.cc_output_octets, 0)
+            + rt::typed::len_opt(&self.cc_input_octets, 0)
+            + rt::typed::len_opt(&self.cc_total_octets, 0)
+            + rt::typed::len_opt(&self.number_of_ues, 10415)
+            + rt::typed::len_opt(&self.nt_time_window, 10415)
+            + rt::typed::len_opt(&self.network_area_info_list, 10415)
+            + rt::typed::len_opt(&self.reference_id, 10415)
+            + rt::typed::len_opt(&self.transfer_policy_id, 10415)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(
             &self.vendor_specific_application_id,
             buf,
+            &self.avp_flags,
             260,
-            self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(
             &self.transfer_request_type,
             buf,
+            &self.avp_flags,
             4203,
-            self.avp_flags.get(rt::AvpKey::new(4203, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.application_service_provider_identity {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                532,
-                self.avp_flags.get(rt::AvpKey::new(532, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.cc_output_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                414,
-                self.avp_flags.get(rt::AvpKey::new(414, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_input_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                412,
-                self.avp_flags.get(rt::AvpKey::new(412, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.cc_total_octets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                421,
-                self.avp_flags.get(rt::AvpKey::new(421, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.number_of_ues {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4209,
-                self.avp_flags.get(rt::AvpKey::new(4209, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nt_time_window {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4204,
-                self.avp_flags.get(rt::AvpKey::new(4204, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.network_area_info_list {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4201,
-                self.avp_flags.get(rt::AvpKey::new(4201, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reference_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4202,
-                self.avp_flags.get(rt::AvpKey::new(4202, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.transfer_policy_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4208,
-                self.avp_flags.get(rt::AvpKey::new(4208, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(
+            &self.application_service_provider_identity,
+            buf,
+            &self.avp_flags,
+            532,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.cc_output_octets, buf, &self.avp_flags, 414, 0, 64);
+        rt::typed::put_opt(&self.cc_input_octets, buf, &self.avp_flags, 412, 0, 64);
+        rt::typed::put_opt(&self.cc_total_octets, buf, &self.avp_flags, 421, 0, 64);
+        rt::typed::put_opt(&self.number_of_ues, buf, &self.avp_flags, 4209, 10415, 192);
+        rt::typed::put_opt(&self.nt_time_window, buf, &self.avp_flags, 4204, 10415, 192);
+        rt::typed::put_opt(
+            &self.network_area_info_list,
+            buf,
+            &self.avp_flags,
+            4201,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.reference_id, buf, &self.avp_flags, 4202, 10415, 192);
+        rt::typed::put_opt(
+            &self.transfer_policy_id,
+            buf,
+            &self.avp_flags,
+            4208,
+            10415,
+            192,
+        );
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
+            buf,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -2039,275 +1539,144 @@ impl BackgroundDataTransferAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_vendor_specific_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 23usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.vendor_specific_application_id,
-                        &mut seen_vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        2,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (4202, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.reference_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reference_id, &avp, &mut w, 192)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (4207, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.transfer_policy.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.transfer_policy,
                         &avp,
-                        cx,
+                        &mut w,
+                        17,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (2207, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.pcrf_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.pcrf_address, &avp, &mut w, 192)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 19, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        20,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        21,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 22, 0, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_vendor_specific_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(260, 0),
-                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -2333,272 +1702,82 @@ impl rt::typed::Command for BackgroundDataTransferAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.vendor_specific_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.reference_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.transfer_policy {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.pcrf_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_opt(&self.reference_id, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_all(&self.transfer_policy, 10415)
+            + rt::typed::len_opt(&self.pcrf_address, 10415)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(
             &self.vendor_specific_application_id,
             buf,
+            &self.avp_flags,
             260,
-            self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.reference_id, buf, &self.avp_flags, 4202, 10415, 192);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(
+            &self.transfer_policy,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4207,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_opt(&self.pcrf_address, buf, &self.avp_flags, 2207, 10415, 192);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.reference_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4202,
-                self.avp_flags.get(rt::AvpKey::new(4202, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.transfer_policy.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4207,
-                self.avp_flags.get(rt::AvpKey::new(4207, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.pcrf_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2207,
-                self.avp_flags.get(rt::AvpKey::new(2207, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -2762,185 +1941,112 @@ impl EventConfigurationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 13usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (4211, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.event_configuration,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.event_configuration, &avp, &mut w, 192)
                 }
                 (3163, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.group_reporting_guard_timer,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2966,152 +2072,56 @@ impl rt::typed::Command for EventConfigurationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.event_configuration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.group_reporting_guard_timer {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.event_configuration, 10415)
+            + rt::typed::len_opt(&self.group_reporting_guard_timer, 10415)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(
+            &self.event_configuration,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4211,
+            10415,
+            192,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(
+            &self.group_reporting_guard_timer,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3163,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.event_configuration {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4211,
-                self.avp_flags.get(rt::AvpKey::new(4211, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.group_reporting_guard_timer {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3163,
-                self.avp_flags.get(rt::AvpKey::new(3163, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -3234,244 +2244,129 @@ impl EventConfigurationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 21usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (4215, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.event_reports,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.event_reports, &avp, &mut w, 192)
                 }
                 (4213, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.event_configuration_status,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 17, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        18,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        19,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 20, 0, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -3497,252 +2392,71 @@ impl rt::typed::Command for EventConfigurationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.event_reports {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.event_configuration_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_opt(&self.event_reports, 10415)
+            + rt::typed::len_opt(&self.event_configuration_status, 10415)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_opt(&self.event_reports, buf, &self.avp_flags, 4215, 10415, 192);
+        rt::typed::put_opt(
+            &self.event_configuration_status,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4213,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.event_reports {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4215,
-                self.avp_flags.get(rt::AvpKey::new(4215, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.event_configuration_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4213,
-                self.avp_flags.get(rt::AvpKey::new(4213, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -3886,176 +2600,104 @@ impl EventReportingRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 11usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (4215, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.event_reports,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.event_reports, &avp, &mut w, 192)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 9, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -4081,124 +2723,31 @@ impl rt::typed::Command for EventReportingRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.event_reports {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.event_reports, 10415)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.event_reports {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4215,
-                self.avp_flags.get(rt::AvpKey::new(4215, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.event_reports, buf, &self.avp_flags, 4215, 10415, 192);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -4307,215 +2856,108 @@ impl EventReportingAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 18usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        16,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 17, 0, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -4541,216 +2983,51 @@ impl rt::typed::Command for EventReportingAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -4968,24 +3245,29 @@ impl<'a> NtTimeWindowView<'a> {
     /// `{ Transfer-Start-Time }`: Transfer-Start-Time (code 4206, vendor 10415), 3GPP TS 29.154 §5.3.7.
     #[inline]
     pub fn transfer_start_time(&self) -> rt::data::Time {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<rt::data::Time>(&avp)
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `{ Transfer-End-Time }`: Transfer-End-Time (code 4205, vendor 10415), 3GPP TS 29.154 §5.3.6.
     #[inline]
     pub fn transfer_end_time(&self) -> rt::data::Time {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<rt::data::Time>(&avp)
+        rt::view::one(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl std::fmt::Debug for NtTimeWindowView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(NtTimeWindowView), e),
-        }
+        rt::view::debug(self.to_struct(), "NtTimeWindowView", f)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -5151,42 +3433,34 @@ impl<'a> TransferPolicyView<'a> {
     /// `{ Transfer-Policy-Id }`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
     #[inline]
     pub fn transfer_policy_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Nt-Time-Window ]`: Nt-Time-Window (code 4204, vendor 10415), 3GPP TS 29.154 §5.3.5.
     #[inline]
     pub fn nt_time_window(&self) -> Option<NtTimeWindowView<'a>> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(NtTimeWindowView::read(avp))
+        rt::view::opt(self.root, self.first[1], self.end, NtTimeWindowView::read)
     }
     /// `[ Rating-Group ]`: Rating-Group (code 432), IETF RFC 8506 §8.29.
     #[inline]
     pub fn rating_group(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
 impl std::fmt::Debug for TransferPolicyView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(TransferPolicyView), e),
-        }
+        rt::view::debug(self.to_struct(), "TransferPolicyView", f)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -5365,74 +3639,69 @@ impl<'a> AccessNetworkReportsView<'a> {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for AccessNetworkReportsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AccessNetworkReportsView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AccessNetworkReportsView", f)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -5614,40 +3883,36 @@ impl<'a> EventConfigurationView<'a> {
     /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
     #[inline]
     pub fn extended_scef_reference_id(&self) -> u64 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u64>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u64>)
     }
     /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `{ Monitoring-Type }`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Location-Information-Configuration ]`: Location-Information-Configuration (code 3135, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn location_information_configuration(
         &self,
     ) -> Option<super::ts29336::LocationInformationConfigurationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(super::ts29336::LocationInformationConfigurationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            super::ts29336::LocationInformationConfigurationView::read,
+        )
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for EventConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(EventConfigurationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "EventConfigurationView", f)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -5802,28 +4067,19 @@ impl<'a> EventConfigurationStatusView<'a> {
     /// `{ Event-Configuration-State }`: Event-Configuration-State (code 4212, vendor 10415), 3GPP TS 29.154 §A.6.3.4.
     #[inline]
     pub fn event_configuration_state(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
     #[inline]
     pub fn extended_scef_reference_id(&self) -> u64 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u64>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u64>)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
 impl std::fmt::Debug for EventConfigurationStatusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(EventConfigurationStatusView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "EventConfigurationStatusView", f)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -5989,14 +4245,12 @@ impl<'a> EventReportsView<'a> {
     /// `{ Event-Reporting-Results }`: Event-Reporting-Results (code 4214, vendor 10415), 3GPP TS 29.154 §A.6.3.6.
     #[inline]
     pub fn event_reporting_results(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ Extended-SCEF-Reference-ID }`: Extended-SCEF-Reference-ID (code 4216, vendor 10415), 3GPP TS 29.154 §A.6.3.8.
     #[inline]
     pub fn extended_scef_reference_id(&self) -> u64 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u64>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u64>)
     }
     /// `*[ Access-Network-Reports ]`: Access-Network-Reports (code 4210, vendor 10415), 3GPP TS 29.154 §A.6.3.2.
     #[inline]
@@ -6010,7 +4264,7 @@ impl<'a> EventReportsView<'a> {
             self.count[0],
             4210,
             10415,
-            |avp| AccessNetworkReportsView::read(avp),
+            AccessNetworkReportsView::read,
         )
     }
 }
@@ -6018,10 +4272,7 @@ impl<'a> EventReportsView<'a> {
 impl std::fmt::Debug for EventReportsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(EventReportsView), e),
-        }
+        rt::view::debug(self.to_struct(), "EventReportsView", f)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -6348,120 +4599,121 @@ impl<'a> BackgroundDataTransferRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::VendorSpecificApplicationIdView::read(avp)
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Transfer-Request-Type }`: Transfer-Request-Type (code 4203, vendor 10415), 3GPP TS 29.154 §5.3.4.
     #[inline]
     pub fn transfer_request_type(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
     #[inline]
     pub fn application_service_provider_identity(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ CC-Output-Octets ]`: CC-Output-Octets (code 414), IETF RFC 8506 §8.25.
     #[inline]
     pub fn cc_output_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u64>)
     }
     /// `[ CC-Input-Octets ]`: CC-Input-Octets (code 412), IETF RFC 8506 §8.24.
     #[inline]
     pub fn cc_input_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u64>)
     }
     /// `[ CC-Total-Octets ]`: CC-Total-Octets (code 421), IETF RFC 8506 §8.23.
     #[inline]
     pub fn cc_total_octets(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u64>)
     }
     /// `[ Number-Of-UEs ]`: Number-Of-UEs (code 4209, vendor 10415), 3GPP TS 29.154 §5.3.10.
     #[inline]
     pub fn number_of_ues(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `[ Nt-Time-Window ]`: Nt-Time-Window (code 4204, vendor 10415), 3GPP TS 29.154 §5.3.5.
     #[inline]
     pub fn nt_time_window(&self) -> Option<NtTimeWindowView<'a>> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(NtTimeWindowView::read(avp))
+        rt::view::opt(self.root, self.first[15], self.end, NtTimeWindowView::read)
     }
     /// `[ Network-Area-Info-List ]`: Network-Area-Info-List (code 4201, vendor 10415), 3GPP TS 29.154 §5.3.2.
     #[inline]
     pub fn network_area_info_list(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
     }
     /// `[ Reference-Id ]`: Reference-Id (code 4202, vendor 10415), 3GPP TS 29.154 §5.3.3.
     #[inline]
     pub fn reference_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
     }
     /// `[ Transfer-Policy-Id ]`: Transfer-Policy-Id (code 4208, vendor 10415), 3GPP TS 29.154 §5.3.9.
     #[inline]
     pub fn transfer_policy_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -6473,7 +4725,7 @@ impl<'a> BackgroundDataTransferRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -6486,7 +4738,7 @@ impl<'a> BackgroundDataTransferRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -6501,7 +4753,7 @@ impl<'a> BackgroundDataTransferRequestView<'a> {
             self.count[2],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
 }
@@ -6509,15 +4761,7 @@ impl<'a> BackgroundDataTransferRequestView<'a> {
 impl std::fmt::Debug for BackgroundDataTransferRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(BackgroundDataTransferRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "BackgroundDataTransferRequestView", f)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -6847,72 +5091,86 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::VendorSpecificApplicationIdView::read(avp)
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -6924,40 +5182,45 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
             self.count[0],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ Reference-Id ]`: Reference-Id (code 4202, vendor 10415), 3GPP TS 29.154 §5.3.3.
     #[inline]
     pub fn reference_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::octets)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[16], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ Transfer-Policy ]`: Transfer-Policy (code 4207, vendor 10415), 3GPP TS 29.154 §5.3.8.
     #[inline]
@@ -6969,14 +5232,13 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
             self.count[1],
             4207,
             10415,
-            |avp| TransferPolicyView::read(avp),
+            TransferPolicyView::read,
         )
     }
     /// `[ PCRF-Address ]`: PCRF-Address (code 2207, vendor 10415), 3GPP TS 29.215 §A.7.3.1.1.
     #[inline]
     pub fn pcrf_address(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::text)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -6988,7 +5250,7 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7001,7 +5263,7 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
             self.count[3],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -7016,7 +5278,7 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
             self.count[4],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -7029,7 +5291,7 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
             self.count[5],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
 }
@@ -7037,15 +5299,7 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
 impl std::fmt::Debug for BackgroundDataTransferAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(BackgroundDataTransferAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "BackgroundDataTransferAnswerView", f)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -7299,64 +5553,69 @@ impl<'a> EventConfigurationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ Event-Configuration ]`: Event-Configuration (code 4211, vendor 10415), 3GPP TS 29.154 §A.6.3.3.
     #[inline]
     pub fn event_configuration(&self) -> Option<EventConfigurationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(EventConfigurationView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, EventConfigurationView::read)
     }
     /// `[ Group-Reporting-Guard-Timer ]`: Group-Reporting-Guard-Timer (code 3163, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn group_reporting_guard_timer(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -7368,7 +5627,7 @@ impl<'a> EventConfigurationRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7381,7 +5640,7 @@ impl<'a> EventConfigurationRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -7396,7 +5655,7 @@ impl<'a> EventConfigurationRequestView<'a> {
             self.count[2],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
 }
@@ -7404,15 +5663,7 @@ impl<'a> EventConfigurationRequestView<'a> {
 impl std::fmt::Debug for EventConfigurationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(EventConfigurationRequestView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "EventConfigurationRequestView", f)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -7715,64 +5966,74 @@ impl<'a> EventConfigurationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -7784,48 +6045,57 @@ impl<'a> EventConfigurationAnswerView<'a> {
             self.count[0],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[14], self.end, super::doic::OcOlrView::read)
     }
     /// `[ Event-Reports ]`: Event-Reports (code 4215, vendor 10415), 3GPP TS 29.154 §A.6.3.7.
     #[inline]
     pub fn event_reports(&self) -> Option<EventReportsView<'a>> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(EventReportsView::read(avp))
+        rt::view::opt(self.root, self.first[15], self.end, EventReportsView::read)
     }
     /// `[ Event-Configuration-Status ]`: Event-Configuration-Status (code 4213, vendor 10415), 3GPP TS 29.154 §A.6.3.5.
     #[inline]
     pub fn event_configuration_status(
         &self,
     ) -> Option<EventConfigurationStatusView<'a>> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(EventConfigurationStatusView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            EventConfigurationStatusView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -7837,7 +6107,7 @@ impl<'a> EventConfigurationAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7850,7 +6120,7 @@ impl<'a> EventConfigurationAnswerView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -7865,7 +6135,7 @@ impl<'a> EventConfigurationAnswerView<'a> {
             self.count[3],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -7878,7 +6148,7 @@ impl<'a> EventConfigurationAnswerView<'a> {
             self.count[4],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
 }
@@ -7886,14 +6156,7 @@ impl<'a> EventConfigurationAnswerView<'a> {
 impl std::fmt::Debug for EventConfigurationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(EventConfigurationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "EventConfigurationAnswerView", f)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -8139,58 +6402,64 @@ impl<'a> EventReportingRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ Event-Reports ]`: Event-Reports (code 4215, vendor 10415), 3GPP TS 29.154 §A.6.3.7.
     #[inline]
     pub fn event_reports(&self) -> Option<EventReportsView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(EventReportsView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, EventReportsView::read)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -8202,7 +6471,7 @@ impl<'a> EventReportingRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -8215,7 +6484,7 @@ impl<'a> EventReportingRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -8223,14 +6492,7 @@ impl<'a> EventReportingRequestView<'a> {
 impl std::fmt::Debug for EventReportingRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(EventReportingRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "EventReportingRequestView", f)
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -8509,64 +6771,74 @@ impl<'a> EventReportingAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -8578,34 +6850,40 @@ impl<'a> EventReportingAnswerView<'a> {
             self.count[0],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[14], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -8617,7 +6895,7 @@ impl<'a> EventReportingAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -8630,7 +6908,7 @@ impl<'a> EventReportingAnswerView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -8643,7 +6921,7 @@ impl<'a> EventReportingAnswerView<'a> {
             self.count[3],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
 }
@@ -8651,12 +6929,7 @@ impl<'a> EventReportingAnswerView<'a> {
 impl std::fmt::Debug for EventReportingAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(EventReportingAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "EventReportingAnswerView", f)
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]

@@ -189,10 +189,7 @@ impl SlgLocationType {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for SlgLocationType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SlgLocationType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SlgLocationType", self.0, f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -246,10 +243,7 @@ impl VerticalRequested {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for VerticalRequested {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(VerticalRequested), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "VerticalRequested", self.0, f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -303,10 +297,7 @@ impl VelocityRequested {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for VelocityRequested {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(VelocityRequested), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "VelocityRequested", self.0, f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -360,10 +351,7 @@ impl ResponseTime {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for ResponseTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(ResponseTime), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "ResponseTime", self.0, f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -426,10 +414,7 @@ impl LcsPrivacyCheck {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsPrivacyCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(LcsPrivacyCheck), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "LcsPrivacyCheck", self.0, f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -483,10 +468,7 @@ impl AccuracyFulfilmentIndicator {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for AccuracyFulfilmentIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AccuracyFulfilmentIndicator), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AccuracyFulfilmentIndicator", self.0, f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -555,10 +537,7 @@ impl LocationEvent {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LocationEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(LocationEvent), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "LocationEvent", self.0, f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -612,10 +591,7 @@ impl PseudonymIndicator {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for PseudonymIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(PseudonymIndicator), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "PseudonymIndicator", self.0, f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -669,10 +645,7 @@ impl LcsQosClass {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsQosClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(LcsQosClass), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "LcsQosClass", self.0, f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -726,10 +699,7 @@ impl OccurrenceInfo {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for OccurrenceInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(OccurrenceInfo), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "OccurrenceInfo", self.0, f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -783,12 +753,7 @@ impl PeriodicLocationSupportIndicator {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for PeriodicLocationSupportIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => {
-                write!(f, "{}({})", stringify!(PeriodicLocationSupportIndicator), self.0)
-            }
-        }
+        rt::typed::debug_enum(self.name(), "PeriodicLocationSupportIndicator", self.0, f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -842,10 +807,7 @@ impl PrioritizedListIndicator {
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for PrioritizedListIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(PrioritizedListIndicator), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "PrioritizedListIndicator", self.0, f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -914,32 +876,29 @@ impl LcsEpsClientName {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1238, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.lcs_name_string,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_name_string, &avp, &mut w, 192)
                 }
                 (1237, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.lcs_format_indicator,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_format_indicator, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -949,9 +908,7 @@ impl rt::AvpData for LcsEpsClientName {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -959,43 +916,31 @@ impl rt::AvpData for LcsEpsClientName {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.lcs_name_string {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_format_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.lcs_name_string, 10415)
+            + rt::typed::len_opt(&self.lcs_format_indicator, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.lcs_name_string {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1238,
-                self.avp_flags.get(rt::AvpKey::new(1238, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_format_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1237,
-                self.avp_flags.get(rt::AvpKey::new(1237, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.lcs_name_string,
+            buf,
+            &self.avp_flags,
+            1238,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.lcs_format_indicator,
+            buf,
+            &self.avp_flags,
+            1237,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1039,32 +984,29 @@ impl LcsRequestorName {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1240, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.lcs_requestor_id_string,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_requestor_id_string, &avp, &mut w, 192)
                 }
                 (1237, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.lcs_format_indicator,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_format_indicator, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1074,9 +1016,7 @@ impl rt::AvpData for LcsRequestorName {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1084,43 +1024,31 @@ impl rt::AvpData for LcsRequestorName {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.lcs_requestor_id_string {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_format_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.lcs_requestor_id_string, 10415)
+            + rt::typed::len_opt(&self.lcs_format_indicator, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.lcs_requestor_id_string {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1240,
-                self.avp_flags.get(rt::AvpKey::new(1240, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_format_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1237,
-                self.avp_flags.get(rt::AvpKey::new(1237, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.lcs_requestor_id_string,
+            buf,
+            &self.avp_flags,
+            1240,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.lcs_format_indicator,
+            buf,
+            &self.avp_flags,
+            1237,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1176,59 +1104,38 @@ impl LcsQos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2523, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.lcs_qos_class,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_qos_class, &avp, &mut w, 128)
                 }
                 (2505, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.horizontal_accuracy,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.horizontal_accuracy, &avp, &mut w, 128)
                 }
                 (2506, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.vertical_accuracy,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.vertical_accuracy, &avp, &mut w, 128)
                 }
                 (2507, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.vertical_requested,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.vertical_requested, &avp, &mut w, 128)
                 }
                 (2509, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.response_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.response_time, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1238,9 +1145,7 @@ impl rt::AvpData for LcsQos {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1248,79 +1153,44 @@ impl rt::AvpData for LcsQos {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.lcs_qos_class {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.horizontal_accuracy {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.vertical_accuracy {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.vertical_requested {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.response_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.lcs_qos_class, 10415)
+            + rt::typed::len_opt(&self.horizontal_accuracy, 10415)
+            + rt::typed::len_opt(&self.vertical_accuracy, 10415)
+            + rt::typed::len_opt(&self.vertical_requested, 10415)
+            + rt::typed::len_opt(&self.response_time, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.lcs_qos_class {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2523,
-                self.avp_flags.get(rt::AvpKey::new(2523, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.horizontal_accuracy {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2505,
-                self.avp_flags.get(rt::AvpKey::new(2505, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.vertical_accuracy {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2506,
-                self.avp_flags.get(rt::AvpKey::new(2506, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.vertical_requested {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2507,
-                self.avp_flags.get(rt::AvpKey::new(2507, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.response_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2509,
-                self.avp_flags.get(rt::AvpKey::new(2509, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.lcs_qos_class, buf, &self.avp_flags, 2523, 10415, 128);
+        rt::typed::put_opt(
+            &self.horizontal_accuracy,
+            buf,
+            &self.avp_flags,
+            2505,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.vertical_accuracy,
+            buf,
+            &self.avp_flags,
+            2506,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.vertical_requested,
+            buf,
+            &self.avp_flags,
+            2507,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.response_time, buf, &self.avp_flags, 2509, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1360,34 +1230,35 @@ impl LcsPrivacyCheckNonSession {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_lcs_privacy_check = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                2512,
+                10415,
+                128,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2512, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.lcs_privacy_check,
-                        &mut seen_lcs_privacy_check,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.lcs_privacy_check, &avp, &mut w, 0, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_lcs_privacy_check {
-            rt::typed::absent(
-                rt::AvpKey::new(2512, 10415),
-                <LcsPrivacyCheck as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1397,9 +1268,7 @@ impl rt::AvpData for LcsPrivacyCheckNonSession {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1407,27 +1276,22 @@ impl rt::AvpData for LcsPrivacyCheckNonSession {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.lcs_privacy_check, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.lcs_privacy_check, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.lcs_privacy_check,
             buf,
+            &self.avp_flags,
             2512,
-            self.avp_flags.get(rt::AvpKey::new(2512, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1467,34 +1331,35 @@ impl LcsPrivacyCheckSession {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_lcs_privacy_check = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                2512,
+                10415,
+                128,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2512, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.lcs_privacy_check,
-                        &mut seen_lcs_privacy_check,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.lcs_privacy_check, &avp, &mut w, 0, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_lcs_privacy_check {
-            rt::typed::absent(
-                rt::AvpKey::new(2512, 10415),
-                <LcsPrivacyCheck as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1504,9 +1369,7 @@ impl rt::AvpData for LcsPrivacyCheckSession {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1514,27 +1377,22 @@ impl rt::AvpData for LcsPrivacyCheckSession {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.lcs_privacy_check, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.lcs_privacy_check, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.lcs_privacy_check,
             buf,
+            &self.avp_flags,
             2512,
-            self.avp_flags.get(rt::AvpKey::new(2512, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1578,32 +1436,34 @@ impl GeranPositioningInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2525, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.geran_positioning_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.geran_positioning_data, &avp, &mut w, 128)
                 }
                 (2526, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.geran_ganss_positioning_data,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1613,9 +1473,7 @@ impl rt::AvpData for GeranPositioningInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1623,43 +1481,31 @@ impl rt::AvpData for GeranPositioningInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.geran_positioning_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.geran_ganss_positioning_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.geran_positioning_data, 10415)
+            + rt::typed::len_opt(&self.geran_ganss_positioning_data, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.geran_positioning_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2525,
-                self.avp_flags.get(rt::AvpKey::new(2525, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.geran_ganss_positioning_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2526,
-                self.avp_flags.get(rt::AvpKey::new(2526, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.geran_positioning_data,
+            buf,
+            &self.avp_flags,
+            2525,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.geran_ganss_positioning_data,
+            buf,
+            &self.avp_flags,
+            2526,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1707,41 +1553,42 @@ impl UtranPositioningInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2528, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.utran_positioning_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.utran_positioning_data, &avp, &mut w, 128)
                 }
                 (2529, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.utran_ganss_positioning_data,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (2558, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.utran_additional_positioning_data,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1751,9 +1598,7 @@ impl rt::AvpData for UtranPositioningInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1761,7 +1606,7 @@ impl rt::AvpData for UtranPositioningInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1771,52 +1616,37 @@ impl rt::AvpData for UtranPositioningInfo {
         UtranPositioningInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.utran_positioning_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.utran_ganss_positioning_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.utran_additional_positioning_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.utran_positioning_data, 10415)
+            + rt::typed::len_opt(&self.utran_ganss_positioning_data, 10415)
+            + rt::typed::len_opt(&self.utran_additional_positioning_data, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.utran_positioning_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2528,
-                self.avp_flags.get(rt::AvpKey::new(2528, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.utran_ganss_positioning_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2529,
-                self.avp_flags.get(rt::AvpKey::new(2529, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.utran_additional_positioning_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2558,
-                self.avp_flags.get(rt::AvpKey::new(2558, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.utran_positioning_data,
+            buf,
+            &self.avp_flags,
+            2528,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.utran_ganss_positioning_data,
+            buf,
+            &self.avp_flags,
+            2529,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.utran_additional_positioning_data,
+            buf,
+            &self.avp_flags,
+            2558,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1880,88 +1710,58 @@ impl AreaEventInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_area_definition = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                2534,
+                10415,
+                128,
+                rt::dictionary::AvpType::Grouped,
+            ),
+        ];
+        let mut count = [0u32; 7usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2534, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.area_definition,
-                        &mut seen_area_definition,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.area_definition, &avp, &mut w, 0, 128)
                 }
                 (2538, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.occurrence_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.occurrence_info, &avp, &mut w, 128)
                 }
                 (2539, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.interval_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.interval_time, &avp, &mut w, 128)
                 }
                 (2561, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.maximum_interval,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.maximum_interval, &avp, &mut w, 128)
                 }
                 (2562, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.sampling_interval,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sampling_interval, &avp, &mut w, 128)
                 }
                 (2563, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.reporting_duration,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reporting_duration, &avp, &mut w, 128)
                 }
                 (2564, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.reporting_location_requirements,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_area_definition {
-            rt::typed::absent(
-                rt::AvpKey::new(2534, 10415),
-                <AreaDefinition as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1971,9 +1771,7 @@ impl rt::AvpData for AreaEventInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1981,7 +1779,7 @@ impl rt::AvpData for AreaEventInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1991,96 +1789,66 @@ impl rt::AvpData for AreaEventInfo {
         AreaEventInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.area_definition, 10415);
-        if let Some(v) = &self.occurrence_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.interval_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.maximum_interval {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.sampling_interval {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reporting_duration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reporting_location_requirements {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.area_definition, 10415)
+            + rt::typed::len_opt(&self.occurrence_info, 10415)
+            + rt::typed::len_opt(&self.interval_time, 10415)
+            + rt::typed::len_opt(&self.maximum_interval, 10415)
+            + rt::typed::len_opt(&self.sampling_interval, 10415)
+            + rt::typed::len_opt(&self.reporting_duration, 10415)
+            + rt::typed::len_opt(&self.reporting_location_requirements, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.area_definition,
             buf,
+            &self.avp_flags,
             2534,
-            self.avp_flags.get(rt::AvpKey::new(2534, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        if let Some(v) = &self.occurrence_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2538,
-                self.avp_flags.get(rt::AvpKey::new(2538, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.interval_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2539,
-                self.avp_flags.get(rt::AvpKey::new(2539, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.maximum_interval {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2561,
-                self.avp_flags.get(rt::AvpKey::new(2561, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.sampling_interval {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2562,
-                self.avp_flags.get(rt::AvpKey::new(2562, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reporting_duration {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2563,
-                self.avp_flags.get(rt::AvpKey::new(2563, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reporting_location_requirements {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2564,
-                self.avp_flags.get(rt::AvpKey::new(2564, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.occurrence_info,
+            buf,
+            &self.avp_flags,
+            2538,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.interval_time, buf, &self.avp_flags, 2539, 10415, 128);
+        rt::typed::put_opt(
+            &self.maximum_interval,
+            buf,
+            &self.avp_flags,
+            2561,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.sampling_interval,
+            buf,
+            &self.avp_flags,
+            2562,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.reporting_duration,
+            buf,
+            &self.avp_flags,
+            2563,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.reporting_location_requirements,
+            buf,
+            &self.avp_flags,
+            2564,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2124,38 +1892,38 @@ impl AreaDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                2535,
+                10415,
+                128,
+                rt::dictionary::AvpType::Grouped,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2535, 10415) => {
-                    self.avp_flags.note(&avp, self.area.len(), rt::AvpFlags(128));
-                    rt::typed::push(&mut self.area, &avp, cx, 10, &mut self.extra)?;
+                    rt::typed::many(&mut self.area, &avp, &mut w, 0, 128, 10)
                 }
                 (2565, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.additional_area.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.additional_area,
-                        &avp,
-                        cx,
-                        240,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.additional_area, &avp, &mut w, 1, 128, 240)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if self.area.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(2535, 10415),
-                <Area as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2165,9 +1933,7 @@ impl rt::AvpData for AreaDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2175,43 +1941,24 @@ impl rt::AvpData for AreaDefinition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.area {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.additional_area {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.area, 10415)
+            + rt::typed::len_all(&self.additional_area, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.area.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2535,
-                self.avp_flags.get(rt::AvpKey::new(2535, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.additional_area.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2565,
-                self.avp_flags.get(rt::AvpKey::new(2565, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.area, buf, &self.avp_flags, 2535, 10415, 128);
+        rt::typed::put_all(
+            &self.additional_area,
+            buf,
+            &self.avp_flags,
+            2565,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2255,54 +2002,46 @@ impl Area {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_area_type = false;
-        let mut seen_area_identification = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                2536,
+                10415,
+                128,
+                rt::dictionary::AvpType::Integer32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                2537,
+                10415,
+                128,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2536, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.area_type,
-                        &mut seen_area_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.area_type, &avp, &mut w, 0, 128)
                 }
                 (2537, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.area_identification,
-                        &mut seen_area_identification,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.area_identification, &avp, &mut w, 1, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_area_type {
-            rt::typed::absent(
-                rt::AvpKey::new(2536, 10415),
-                <i32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_area_identification {
-            rt::typed::absent(
-                rt::AvpKey::new(2537, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2312,9 +2051,7 @@ impl rt::AvpData for Area {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2322,35 +2059,24 @@ impl rt::AvpData for Area {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.area_type, 10415);
-        n += rt::AvpData::avp_len(&self.area_identification, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.area_type, 10415)
+            + rt::typed::len_one(&self.area_identification, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.area_type,
-            buf,
-            2536,
-            self.avp_flags.get(rt::AvpKey::new(2536, 10415), 0, rt::AvpFlags(128)),
-            10415,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.area_type, buf, &self.avp_flags, 2536, 10415, 128);
+        rt::typed::put_one(
             &self.area_identification,
             buf,
+            &self.avp_flags,
             2537,
-            self.avp_flags.get(rt::AvpKey::new(2537, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2394,54 +2120,46 @@ impl PeriodicLdrInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_reporting_amount = false;
-        let mut seen_reporting_interval = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                2541,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                2542,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2541, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.reporting_amount,
-                        &mut seen_reporting_amount,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.reporting_amount, &avp, &mut w, 0, 128)
                 }
                 (2542, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.reporting_interval,
-                        &mut seen_reporting_interval,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.reporting_interval, &avp, &mut w, 1, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_reporting_amount {
-            rt::typed::absent(
-                rt::AvpKey::new(2541, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_reporting_interval {
-            rt::typed::absent(
-                rt::AvpKey::new(2542, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2451,9 +2169,7 @@ impl rt::AvpData for PeriodicLdrInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2461,35 +2177,31 @@ impl rt::AvpData for PeriodicLdrInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.reporting_amount, 10415);
-        n += rt::AvpData::avp_len(&self.reporting_interval, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.reporting_amount, 10415)
+            + rt::typed::len_one(&self.reporting_interval, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.reporting_amount,
             buf,
+            &self.avp_flags,
             2541,
-            self.avp_flags.get(rt::AvpKey::new(2541, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.reporting_interval,
             buf,
+            &self.avp_flags,
             2542,
-            self.avp_flags.get(rt::AvpKey::new(2542, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2533,43 +2245,43 @@ impl ReportingPlmnList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                2544,
+                10415,
+                128,
+                rt::dictionary::AvpType::Grouped,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2544, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.plmn_id_list.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.plmn_id_list,
-                        &avp,
-                        cx,
-                        20,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.plmn_id_list, &avp, &mut w, 0, 128, 20)
                 }
                 (2551, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.prioritized_list_indicator,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if self.plmn_id_list.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(2544, 10415),
-                <PlmnIdList as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2579,9 +2291,7 @@ impl rt::AvpData for ReportingPlmnList {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2589,43 +2299,24 @@ impl rt::AvpData for ReportingPlmnList {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.plmn_id_list {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.prioritized_list_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.plmn_id_list, 10415)
+            + rt::typed::len_opt(&self.prioritized_list_indicator, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.plmn_id_list.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2544,
-                self.avp_flags.get(rt::AvpKey::new(2544, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.prioritized_list_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2551,
-                self.avp_flags.get(rt::AvpKey::new(2551, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.plmn_id_list, buf, &self.avp_flags, 2544, 10415, 128);
+        rt::typed::put_opt(
+            &self.prioritized_list_indicator,
+            buf,
+            &self.avp_flags,
+            2551,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2669,43 +2360,43 @@ impl PlmnIdList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_visited_plmn_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                1407,
+                10415,
+                192,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1407, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.visited_plmn_id,
-                        &mut seen_visited_plmn_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.visited_plmn_id, &avp, &mut w, 0, 192)
                 }
                 (2550, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.periodic_location_support_indicator,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_visited_plmn_id {
-            rt::typed::absent(
-                rt::AvpKey::new(1407, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2715,9 +2406,7 @@ impl rt::AvpData for PlmnIdList {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2725,39 +2414,31 @@ impl rt::AvpData for PlmnIdList {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.visited_plmn_id, 10415);
-        if let Some(v) = &self.periodic_location_support_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.visited_plmn_id, 10415)
+            + rt::typed::len_opt(&self.periodic_location_support_indicator, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.visited_plmn_id,
             buf,
+            &self.avp_flags,
             1407,
-            self.avp_flags.get(rt::AvpKey::new(1407, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.periodic_location_support_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2550,
-                self.avp_flags.get(rt::AvpKey::new(2550, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.periodic_location_support_indicator,
+            buf,
+            &self.avp_flags,
+            2550,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2805,52 +2486,47 @@ impl DeferredMtLrData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_deferred_location_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                2532,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2532, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.deferred_location_type,
-                        &mut seen_deferred_location_type,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                        128,
+                    )
                 }
                 (2548, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.termination_cause_3gpp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.termination_cause_3gpp, &avp, &mut w, 128)
                 }
                 (2401, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.serving_node,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_deferred_location_type {
-            rt::typed::absent(
-                rt::AvpKey::new(2532, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2860,9 +2536,7 @@ impl rt::AvpData for DeferredMtLrData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2870,51 +2544,33 @@ impl rt::AvpData for DeferredMtLrData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.deferred_location_type, 10415);
-        if let Some(v) = &self.termination_cause_3gpp {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.serving_node {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.deferred_location_type, 10415)
+            + rt::typed::len_opt(&self.termination_cause_3gpp, 10415)
+            + rt::typed::len_opt(&self.serving_node, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.deferred_location_type,
             buf,
+            &self.avp_flags,
             2532,
-            self.avp_flags.get(rt::AvpKey::new(2532, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        if let Some(v) = &self.termination_cause_3gpp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2548,
-                self.avp_flags.get(rt::AvpKey::new(2548, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.serving_node {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2401,
-                self.avp_flags.get(rt::AvpKey::new(2401, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.termination_cause_3gpp,
+            buf,
+            &self.avp_flags,
+            2548,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2958,27 +2614,27 @@ impl EsmlcCellInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2517, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ecgi, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (2517, 10415) => rt::typed::opt(&mut self.ecgi, &avp, &mut w, 128),
                 (2553, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.cell_portion_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.cell_portion_id, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2988,9 +2644,7 @@ impl rt::AvpData for EsmlcCellInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2998,43 +2652,24 @@ impl rt::AvpData for EsmlcCellInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.ecgi {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.cell_portion_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.ecgi, 10415)
+            + rt::typed::len_opt(&self.cell_portion_id, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.ecgi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2517,
-                self.avp_flags.get(rt::AvpKey::new(2517, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.cell_portion_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2553,
-                self.avp_flags.get(rt::AvpKey::new(2553, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.ecgi, buf, &self.avp_flags, 2517, 10415, 128);
+        rt::typed::put_opt(
+            &self.cell_portion_id,
+            buf,
+            &self.avp_flags,
+            2553,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3078,32 +2713,29 @@ impl DelayedLocationReportingData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2548, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.termination_cause_3gpp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.termination_cause_3gpp, &avp, &mut w, 128)
                 }
                 (2401, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.serving_node,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3113,9 +2745,7 @@ impl rt::AvpData for DelayedLocationReportingData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3123,43 +2753,24 @@ impl rt::AvpData for DelayedLocationReportingData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.termination_cause_3gpp {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.serving_node {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.termination_cause_3gpp, 10415)
+            + rt::typed::len_opt(&self.serving_node, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.termination_cause_3gpp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2548,
-                self.avp_flags.get(rt::AvpKey::new(2548, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.serving_node {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2401,
-                self.avp_flags.get(rt::AvpKey::new(2401, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.termination_cause_3gpp,
+            buf,
+            &self.avp_flags,
+            2548,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3223,88 +2834,58 @@ impl MotionEventInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_linear_distance = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                2560,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 7usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2560, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.linear_distance,
-                        &mut seen_linear_distance,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.linear_distance, &avp, &mut w, 0, 128)
                 }
                 (2538, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.occurrence_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.occurrence_info, &avp, &mut w, 128)
                 }
                 (2539, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.interval_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.interval_time, &avp, &mut w, 128)
                 }
                 (2561, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.maximum_interval,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.maximum_interval, &avp, &mut w, 128)
                 }
                 (2562, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.sampling_interval,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sampling_interval, &avp, &mut w, 128)
                 }
                 (2563, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.reporting_duration,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reporting_duration, &avp, &mut w, 128)
                 }
                 (2564, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.reporting_location_requirements,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_linear_distance {
-            rt::typed::absent(
-                rt::AvpKey::new(2560, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3314,9 +2895,7 @@ impl rt::AvpData for MotionEventInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3324,99 +2903,69 @@ impl rt::AvpData for MotionEventInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.linear_distance, 10415);
-        if let Some(v) = &self.occurrence_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.interval_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.maximum_interval {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.sampling_interval {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reporting_duration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reporting_location_requirements {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.linear_distance, 10415)
+            + rt::typed::len_opt(&self.occurrence_info, 10415)
+            + rt::typed::len_opt(&self.interval_time, 10415)
+            + rt::typed::len_opt(&self.maximum_interval, 10415)
+            + rt::typed::len_opt(&self.sampling_interval, 10415)
+            + rt::typed::len_opt(&self.reporting_duration, 10415)
+            + rt::typed::len_opt(&self.reporting_location_requirements, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.linear_distance,
             buf,
+            &self.avp_flags,
             2560,
-            self.avp_flags.get(rt::AvpKey::new(2560, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        if let Some(v) = &self.occurrence_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2538,
-                self.avp_flags.get(rt::AvpKey::new(2538, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.interval_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2539,
-                self.avp_flags.get(rt::AvpKey::new(2539, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.maximum_interval {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2561,
-                self.avp_flags.get(rt::AvpKey::new(2561, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.sampling_interval {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2562,
-                self.avp_flags.get(rt::AvpKey::new(2562, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reporting_duration {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2563,
-                self.avp_flags.get(rt::AvpKey::new(2563, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reporting_location_requirements {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2564,
-                self.avp_flags.get(rt::AvpKey::new(2564, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.occurrence_info,
+            buf,
+            &self.avp_flags,
+            2538,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.interval_time, buf, &self.avp_flags, 2539, 10415, 128);
+        rt::typed::put_opt(
+            &self.maximum_interval,
+            buf,
+            &self.avp_flags,
+            2561,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.sampling_interval,
+            buf,
+            &self.avp_flags,
+            2562,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.reporting_duration,
+            buf,
+            &self.avp_flags,
+            2563,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.reporting_location_requirements,
+            buf,
+            &self.avp_flags,
+            2564,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3460,54 +3009,46 @@ impl AdditionalArea {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_area_type = false;
-        let mut seen_area_identification = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                2536,
+                10415,
+                128,
+                rt::dictionary::AvpType::Integer32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                2537,
+                10415,
+                128,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2536, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.area_type,
-                        &mut seen_area_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.area_type, &avp, &mut w, 0, 128)
                 }
                 (2537, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.area_identification,
-                        &mut seen_area_identification,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.area_identification, &avp, &mut w, 1, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_area_type {
-            rt::typed::absent(
-                rt::AvpKey::new(2536, 10415),
-                <i32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_area_identification {
-            rt::typed::absent(
-                rt::AvpKey::new(2537, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3517,9 +3058,7 @@ impl rt::AvpData for AdditionalArea {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3527,35 +3066,24 @@ impl rt::AvpData for AdditionalArea {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.area_type, 10415);
-        n += rt::AvpData::avp_len(&self.area_identification, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.area_type, 10415)
+            + rt::typed::len_one(&self.area_identification, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.area_type,
-            buf,
-            2536,
-            self.avp_flags.get(rt::AvpKey::new(2536, 10415), 0, rt::AvpFlags(128)),
-            10415,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.area_type, buf, &self.avp_flags, 2536, 10415, 128);
+        rt::typed::put_one(
             &self.area_identification,
             buf,
+            &self.avp_flags,
             2537,
-            self.avp_flags.get(rt::AvpKey::new(2537, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3732,402 +3260,210 @@ impl ProvideLocationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_destination_realm = false;
-        let mut seen_slg_location_type = false;
-        let mut seen_lcs_eps_client_name = false;
-        let mut seen_lcs_client_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                8,
+                1,
+                2500,
+                10415,
+                128,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                12,
+                1,
+                2501,
+                10415,
+                128,
+                rt::dictionary::AvpType::Grouped,
+            ),
+            rt::typed::Required::new(
+                13,
+                1,
+                1241,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 35usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
                 }
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
                 }
                 (2500, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.slg_location_type,
-                        &mut seen_slg_location_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.slg_location_type, &avp, &mut w, 8, 128)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
-                }
-                (1402, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.imei, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                (1402, 10415) => rt::typed::opt(&mut self.imei, &avp, &mut w, 192),
                 (2501, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.lcs_eps_client_name,
-                        &mut seen_lcs_eps_client_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.lcs_eps_client_name, &avp, &mut w, 12, 128)
                 }
                 (1241, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.lcs_client_type,
-                        &mut seen_lcs_client_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.lcs_client_type, &avp, &mut w, 13, 192)
                 }
                 (2502, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.lcs_requestor_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_requestor_name, &avp, &mut w, 128)
                 }
                 (2503, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.lcs_priority,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_priority, &avp, &mut w, 128)
                 }
-                (2504, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lcs_qos, &avp, cx, &mut self.extra)?;
-                }
+                (2504, 10415) => rt::typed::opt(&mut self.lcs_qos, &avp, &mut w, 128),
                 (2508, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.velocity_requested,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.velocity_requested, &avp, &mut w, 128)
                 }
                 (2510, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.supported_gad_shapes,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.supported_gad_shapes, &avp, &mut w, 128)
                 }
                 (2520, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.lcs_service_type_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_service_type_id, &avp, &mut w, 128)
                 }
                 (2511, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.lcs_codeword,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_codeword, &avp, &mut w, 128)
                 }
                 (2521, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.lcs_privacy_check_non_session,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (2522, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.lcs_privacy_check_session,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                (493, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_selection,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
                 (2532, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.deferred_location_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.deferred_location_type, &avp, &mut w, 128)
                 }
                 (2531, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.lcs_reference_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_reference_number, &avp, &mut w, 128)
                 }
                 (2533, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.area_event_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.area_event_info, &avp, &mut w, 128)
                 }
                 (2405, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.gmlc_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
                 }
-                (2545, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.plr_flags, &avp, cx, &mut self.extra)?;
-                }
+                (2545, 10415) => rt::typed::opt(&mut self.plr_flags, &avp, &mut w, 128),
                 (2540, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.periodic_ldr_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.periodic_ldr_information, &avp, &mut w, 128)
                 }
                 (2543, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.reporting_plmn_list,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reporting_plmn_list, &avp, &mut w, 128)
                 }
                 (2559, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.motion_event_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.motion_event_info, &avp, &mut w, 128)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        32,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 33, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        34,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_slg_location_type {
-            rt::typed::absent(
-                rt::AvpKey::new(2500, 10415),
-                <SlgLocationType as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_lcs_eps_client_name {
-            rt::typed::absent(
-                rt::AvpKey::new(2501, 10415),
-                <LcsEpsClientName as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_lcs_client_type {
-            rt::typed::absent(
-                rt::AvpKey::new(1241, 10415),
-                <super::ts32299::LcsClientType as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4153,400 +3489,197 @@ impl rt::typed::Command for ProvideLocationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.slg_location_type, 10415);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.msisdn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.imei {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        n += rt::AvpData::avp_len(&self.lcs_eps_client_name, 10415);
-        n += rt::AvpData::avp_len(&self.lcs_client_type, 10415);
-        if let Some(v) = &self.lcs_requestor_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_priority {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_qos {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.velocity_requested {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.supported_gad_shapes {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_service_type_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_codeword {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_privacy_check_non_session {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_privacy_check_session {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.service_selection {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.deferred_location_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_reference_number {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.area_event_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.gmlc_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.plr_flags {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.periodic_ldr_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reporting_plmn_list {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.motion_event_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.slg_location_type, 10415)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.msisdn, 10415)
+            + rt::typed::len_opt(&self.imei, 10415)
+            + rt::typed::len_one(&self.lcs_eps_client_name, 10415)
+            + rt::typed::len_one(&self.lcs_client_type, 10415)
+            + rt::typed::len_opt(&self.lcs_requestor_name, 10415)
+            + rt::typed::len_opt(&self.lcs_priority, 10415)
+            + rt::typed::len_opt(&self.lcs_qos, 10415)
+            + rt::typed::len_opt(&self.velocity_requested, 10415)
+            + rt::typed::len_opt(&self.supported_gad_shapes, 10415)
+            + rt::typed::len_opt(&self.lcs_service_type_id, 10415)
+            + rt::typed::len_opt(&self.lcs_codeword, 10415)
+            + rt::typed::len_opt(&self.lcs_privacy_check_non_session, 10415)
+            + rt::typed::len_opt(&self.lcs_privacy_check_session, 10415)
+            + rt::typed::len_opt(&self.service_selection, 0)
+            + rt::typed::len_opt(&self.deferred_location_type, 10415)
+            + rt::typed::len_opt(&self.lcs_reference_number, 10415)
+            + rt::typed::len_opt(&self.area_event_info, 10415)
+            + rt::typed::len_opt(&self.gmlc_address, 10415)
+            + rt::typed::len_opt(&self.plr_flags, 10415)
+            + rt::typed::len_opt(&self.periodic_ldr_information, 10415)
+            + rt::typed::len_opt(&self.reporting_plmn_list, 10415)
+            + rt::typed::len_opt(&self.motion_event_info, 10415)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(
             &self.slg_location_type,
             buf,
+            &self.avp_flags,
             2500,
-            self.avp_flags.get(rt::AvpKey::new(2500, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.msisdn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                701,
-                self.avp_flags.get(rt::AvpKey::new(701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.imei {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1402,
-                self.avp_flags.get(rt::AvpKey::new(1402, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
+        rt::typed::put_opt(&self.imei, buf, &self.avp_flags, 1402, 10415, 192);
+        rt::typed::put_one(
             &self.lcs_eps_client_name,
             buf,
+            &self.avp_flags,
             2501,
-            self.avp_flags.get(rt::AvpKey::new(2501, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.lcs_client_type,
             buf,
+            &self.avp_flags,
             1241,
-            self.avp_flags.get(rt::AvpKey::new(1241, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.lcs_requestor_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2502,
-                self.avp_flags.get(rt::AvpKey::new(2502, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_priority {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2503,
-                self.avp_flags.get(rt::AvpKey::new(2503, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_qos {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2504,
-                self.avp_flags.get(rt::AvpKey::new(2504, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.velocity_requested {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2508,
-                self.avp_flags.get(rt::AvpKey::new(2508, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.supported_gad_shapes {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2510,
-                self.avp_flags.get(rt::AvpKey::new(2510, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_service_type_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2520,
-                self.avp_flags.get(rt::AvpKey::new(2520, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_codeword {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2511,
-                self.avp_flags.get(rt::AvpKey::new(2511, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_privacy_check_non_session {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2521,
-                self.avp_flags.get(rt::AvpKey::new(2521, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_privacy_check_session {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2522,
-                self.avp_flags.get(rt::AvpKey::new(2522, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.service_selection {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                493,
-                self.avp_flags.get(rt::AvpKey::new(493, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.deferred_location_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2532,
-                self.avp_flags.get(rt::AvpKey::new(2532, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_reference_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2531,
-                self.avp_flags.get(rt::AvpKey::new(2531, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.area_event_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2533,
-                self.avp_flags.get(rt::AvpKey::new(2533, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.gmlc_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2405,
-                self.avp_flags.get(rt::AvpKey::new(2405, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.plr_flags {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2545,
-                self.avp_flags.get(rt::AvpKey::new(2545, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.periodic_ldr_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2540,
-                self.avp_flags.get(rt::AvpKey::new(2540, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reporting_plmn_list {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2543,
-                self.avp_flags.get(rt::AvpKey::new(2543, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.motion_event_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2559,
-                self.avp_flags.get(rt::AvpKey::new(2559, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_opt(
+            &self.lcs_requestor_name,
+            buf,
+            &self.avp_flags,
+            2502,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.lcs_priority, buf, &self.avp_flags, 2503, 10415, 128);
+        rt::typed::put_opt(&self.lcs_qos, buf, &self.avp_flags, 2504, 10415, 128);
+        rt::typed::put_opt(
+            &self.velocity_requested,
+            buf,
+            &self.avp_flags,
+            2508,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.supported_gad_shapes,
+            buf,
+            &self.avp_flags,
+            2510,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.lcs_service_type_id,
+            buf,
+            &self.avp_flags,
+            2520,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.lcs_codeword, buf, &self.avp_flags, 2511, 10415, 128);
+        rt::typed::put_opt(
+            &self.lcs_privacy_check_non_session,
+            buf,
+            &self.avp_flags,
+            2521,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.lcs_privacy_check_session,
+            buf,
+            &self.avp_flags,
+            2522,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
+        rt::typed::put_opt(
+            &self.deferred_location_type,
+            buf,
+            &self.avp_flags,
+            2532,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.lcs_reference_number,
+            buf,
+            &self.avp_flags,
+            2531,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.area_event_info,
+            buf,
+            &self.avp_flags,
+            2533,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
+        rt::typed::put_opt(&self.plr_flags, buf, &self.avp_flags, 2545, 10415, 128);
+        rt::typed::put_opt(
+            &self.periodic_ldr_information,
+            buf,
+            &self.avp_flags,
+            2540,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.reporting_plmn_list,
+            buf,
+            &self.avp_flags,
+            2543,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.motion_event_info,
+            buf,
+            &self.avp_flags,
+            2559,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.supported_features,
+            buf,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4691,290 +3824,145 @@ impl ProvideLocationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 27usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
                 (1242, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.location_estimate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.location_estimate, &avp, &mut w, 192)
                 }
                 (2513, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.accuracy_fulfilment_indicator,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (2514, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.age_of_location_estimate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.age_of_location_estimate, &avp, &mut w, 128)
                 }
                 (2515, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.velocity_estimate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.velocity_estimate, &avp, &mut w, 128)
                 }
                 (2516, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.eutran_positioning_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.eutran_positioning_data, &avp, &mut w, 128)
                 }
-                (2517, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ecgi, &avp, cx, &mut self.extra)?;
-                }
+                (2517, 10415) => rt::typed::opt(&mut self.ecgi, &avp, &mut w, 128),
                 (2524, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.geran_positioning_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.geran_positioning_info, &avp, &mut w, 128)
                 }
                 (2527, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.utran_positioning_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.utran_positioning_info, &avp, &mut w, 128)
                 }
                 (1604, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.cell_global_identity,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.cell_global_identity, &avp, &mut w, 192)
                 }
                 (1607, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.service_area_identity,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.service_area_identity, &avp, &mut w, 192)
                 }
                 (2401, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.serving_node,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
                 }
-                (2546, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.pla_flags, &avp, cx, &mut self.extra)?;
-                }
+                (2546, 10415) => rt::typed::opt(&mut self.pla_flags, &avp, &mut w, 128),
                 (2552, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.esmlc_cell_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.esmlc_cell_info, &avp, &mut w, 128)
                 }
                 (2556, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.civic_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.civic_address, &avp, &mut w, 128)
                 }
                 (2557, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.barometric_pressure,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.barometric_pressure, &avp, &mut w, 128)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        23,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 25, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        26,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5000,324 +3988,153 @@ impl rt::typed::Command for ProvideLocationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.location_estimate {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.accuracy_fulfilment_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.age_of_location_estimate {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.velocity_estimate {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.eutran_positioning_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ecgi {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.geran_positioning_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.utran_positioning_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.cell_global_identity {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.service_area_identity {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.serving_node {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.pla_flags {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.esmlc_cell_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.civic_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.barometric_pressure {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.location_estimate, 10415)
+            + rt::typed::len_opt(&self.accuracy_fulfilment_indicator, 10415)
+            + rt::typed::len_opt(&self.age_of_location_estimate, 10415)
+            + rt::typed::len_opt(&self.velocity_estimate, 10415)
+            + rt::typed::len_opt(&self.eutran_positioning_data, 10415)
+            + rt::typed::len_opt(&self.ecgi, 10415)
+            + rt::typed::len_opt(&self.geran_positioning_info, 10415)
+            + rt::typed::len_opt(&self.utran_positioning_info, 10415)
+            + rt::typed::len_opt(&self.cell_global_identity, 10415)
+            + rt::typed::len_opt(&self.service_area_identity, 10415)
+            + rt::typed::len_opt(&self.serving_node, 10415)
+            + rt::typed::len_opt(&self.pla_flags, 10415)
+            + rt::typed::len_opt(&self.esmlc_cell_info, 10415)
+            + rt::typed::len_opt(&self.civic_address, 10415)
+            + rt::typed::len_opt(&self.barometric_pressure, 10415)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(
+            &self.location_estimate,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1242,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.accuracy_fulfilment_indicator,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2513,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_opt(
+            &self.age_of_location_estimate,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2514,
+            10415,
+            128,
         );
-        if let Some(v) = &self.location_estimate {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1242,
-                self.avp_flags.get(rt::AvpKey::new(1242, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.accuracy_fulfilment_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2513,
-                self.avp_flags.get(rt::AvpKey::new(2513, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.age_of_location_estimate {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2514,
-                self.avp_flags.get(rt::AvpKey::new(2514, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.velocity_estimate {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2515,
-                self.avp_flags.get(rt::AvpKey::new(2515, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.eutran_positioning_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2516,
-                self.avp_flags.get(rt::AvpKey::new(2516, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ecgi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2517,
-                self.avp_flags.get(rt::AvpKey::new(2517, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.geran_positioning_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2524,
-                self.avp_flags.get(rt::AvpKey::new(2524, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.utran_positioning_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2527,
-                self.avp_flags.get(rt::AvpKey::new(2527, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.cell_global_identity {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1604,
-                self.avp_flags.get(rt::AvpKey::new(1604, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.service_area_identity {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1607,
-                self.avp_flags.get(rt::AvpKey::new(1607, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.serving_node {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2401,
-                self.avp_flags.get(rt::AvpKey::new(2401, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.pla_flags {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2546,
-                self.avp_flags.get(rt::AvpKey::new(2546, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.esmlc_cell_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2552,
-                self.avp_flags.get(rt::AvpKey::new(2552, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.civic_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2556,
-                self.avp_flags.get(rt::AvpKey::new(2556, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.barometric_pressure {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2557,
-                self.avp_flags.get(rt::AvpKey::new(2557, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_opt(
+            &self.velocity_estimate,
+            buf,
+            &self.avp_flags,
+            2515,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.eutran_positioning_data,
+            buf,
+            &self.avp_flags,
+            2516,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.ecgi, buf, &self.avp_flags, 2517, 10415, 128);
+        rt::typed::put_opt(
+            &self.geran_positioning_info,
+            buf,
+            &self.avp_flags,
+            2524,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.utran_positioning_info,
+            buf,
+            &self.avp_flags,
+            2527,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.cell_global_identity,
+            buf,
+            &self.avp_flags,
+            1604,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.service_area_identity,
+            buf,
+            &self.avp_flags,
+            1607,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
+        rt::typed::put_opt(&self.pla_flags, buf, &self.avp_flags, 2546, 10415, 128);
+        rt::typed::put_opt(
+            &self.esmlc_cell_info,
+            buf,
+            &self.avp_flags,
+            2552,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.civic_address, buf, &self.avp_flags, 2556, 10415, 128);
+        rt::typed::put_opt(
+            &self.barometric_pressure,
+            buf,
+            &self.avp_flags,
+            2557,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.supported_features,
+            buf,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5578,398 +4395,200 @@ impl LocationReportRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_destination_realm = false;
-        let mut seen_location_event = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                8,
+                1,
+                2518,
+                10415,
+                128,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 37usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
                 }
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
                 }
                 (2518, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.location_event,
-                        &mut seen_location_event,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.location_event, &avp, &mut w, 8, 128)
                 }
                 (2501, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.lcs_eps_client_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_eps_client_name, &avp, &mut w, 128)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
-                }
-                (1402, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.imei, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                (1402, 10415) => rt::typed::opt(&mut self.imei, &avp, &mut w, 192),
                 (1242, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.location_estimate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.location_estimate, &avp, &mut w, 192)
                 }
                 (2513, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.accuracy_fulfilment_indicator,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (2514, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.age_of_location_estimate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.age_of_location_estimate, &avp, &mut w, 128)
                 }
                 (2515, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.velocity_estimate,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.velocity_estimate, &avp, &mut w, 128)
                 }
                 (2516, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.eutran_positioning_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.eutran_positioning_data, &avp, &mut w, 128)
                 }
-                (2517, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ecgi, &avp, cx, &mut self.extra)?;
-                }
+                (2517, 10415) => rt::typed::opt(&mut self.ecgi, &avp, &mut w, 128),
                 (2524, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.geran_positioning_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.geran_positioning_info, &avp, &mut w, 128)
                 }
                 (2527, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.utran_positioning_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.utran_positioning_info, &avp, &mut w, 128)
                 }
                 (2520, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.lcs_service_type_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_service_type_id, &avp, &mut w, 128)
                 }
                 (2519, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.pseudonym_indicator,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.pseudonym_indicator, &avp, &mut w, 128)
                 }
-                (2530, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lrr_flags, &avp, cx, &mut self.extra)?;
-                }
+                (2530, 10415) => rt::typed::opt(&mut self.lrr_flags, &avp, &mut w, 128),
                 (2531, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.lcs_reference_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_reference_number, &avp, &mut w, 128)
                 }
                 (2547, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.deferred_mt_lr_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.deferred_mt_lr_data, &avp, &mut w, 128)
                 }
                 (2405, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.gmlc_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
                 }
                 (2541, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.reporting_amount,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reporting_amount, &avp, &mut w, 128)
                 }
                 (2540, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.periodic_ldr_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.periodic_ldr_information, &avp, &mut w, 128)
                 }
                 (2552, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.esmlc_cell_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.esmlc_cell_info, &avp, &mut w, 128)
                 }
-                (2554, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.n1xrtt_rcid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (2554, 10415) => rt::typed::opt(&mut self.n1xrtt_rcid, &avp, &mut w, 128),
                 (2555, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.delayed_location_reporting_data,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (2556, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.civic_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.civic_address, &avp, &mut w, 128)
                 }
                 (2557, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.barometric_pressure,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.barometric_pressure, &avp, &mut w, 128)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        34,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 35, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        36,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_location_event {
-            rt::typed::absent(
-                rt::AvpKey::new(2518, 10415),
-                <LocationEvent as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5995,432 +4614,215 @@ impl rt::typed::Command for LocationReportRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.location_event, 10415);
-        if let Some(v) = &self.lcs_eps_client_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.msisdn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.imei {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.location_estimate {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.accuracy_fulfilment_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.age_of_location_estimate {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.velocity_estimate {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.eutran_positioning_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ecgi {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.geran_positioning_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.utran_positioning_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_service_type_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.pseudonym_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lrr_flags {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_reference_number {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.deferred_mt_lr_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.gmlc_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reporting_amount {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.periodic_ldr_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.esmlc_cell_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.n1xrtt_rcid {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.delayed_location_reporting_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.civic_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.barometric_pressure {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.location_event, 10415)
+            + rt::typed::len_opt(&self.lcs_eps_client_name, 10415)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.msisdn, 10415)
+            + rt::typed::len_opt(&self.imei, 10415)
+            + rt::typed::len_opt(&self.location_estimate, 10415)
+            + rt::typed::len_opt(&self.accuracy_fulfilment_indicator, 10415)
+            + rt::typed::len_opt(&self.age_of_location_estimate, 10415)
+            + rt::typed::len_opt(&self.velocity_estimate, 10415)
+            + rt::typed::len_opt(&self.eutran_positioning_data, 10415)
+            + rt::typed::len_opt(&self.ecgi, 10415)
+            + rt::typed::len_opt(&self.geran_positioning_info, 10415)
+            + rt::typed::len_opt(&self.utran_positioning_info, 10415)
+            + rt::typed::len_opt(&self.lcs_service_type_id, 10415)
+            + rt::typed::len_opt(&self.pseudonym_indicator, 10415)
+            + rt::typed::len_opt(&self.lrr_flags, 10415)
+            + rt::typed::len_opt(&self.lcs_reference_number, 10415)
+            + rt::typed::len_opt(&self.deferred_mt_lr_data, 10415)
+            + rt::typed::len_opt(&self.gmlc_address, 10415)
+            + rt::typed::len_opt(&self.reporting_amount, 10415)
+            + rt::typed::len_opt(&self.periodic_ldr_information, 10415)
+            + rt::typed::len_opt(&self.esmlc_cell_info, 10415)
+            + rt::typed::len_opt(&self.n1xrtt_rcid, 10415)
+            + rt::typed::len_opt(&self.delayed_location_reporting_data, 10415)
+            + rt::typed::len_opt(&self.civic_address, 10415)
+            + rt::typed::len_opt(&self.barometric_pressure, 10415)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.location_event, buf, &self.avp_flags, 2518, 10415, 128);
+        rt::typed::put_opt(
+            &self.lcs_eps_client_name,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.location_event,
-            buf,
-            2518,
-            self.avp_flags.get(rt::AvpKey::new(2518, 10415), 0, rt::AvpFlags(128)),
+            &self.avp_flags,
+            2501,
             10415,
+            128,
         );
-        if let Some(v) = &self.lcs_eps_client_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2501,
-                self.avp_flags.get(rt::AvpKey::new(2501, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.msisdn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                701,
-                self.avp_flags.get(rt::AvpKey::new(701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.imei {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1402,
-                self.avp_flags.get(rt::AvpKey::new(1402, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.location_estimate {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1242,
-                self.avp_flags.get(rt::AvpKey::new(1242, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.accuracy_fulfilment_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2513,
-                self.avp_flags.get(rt::AvpKey::new(2513, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.age_of_location_estimate {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2514,
-                self.avp_flags.get(rt::AvpKey::new(2514, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.velocity_estimate {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2515,
-                self.avp_flags.get(rt::AvpKey::new(2515, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.eutran_positioning_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2516,
-                self.avp_flags.get(rt::AvpKey::new(2516, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ecgi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2517,
-                self.avp_flags.get(rt::AvpKey::new(2517, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.geran_positioning_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2524,
-                self.avp_flags.get(rt::AvpKey::new(2524, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.utran_positioning_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2527,
-                self.avp_flags.get(rt::AvpKey::new(2527, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_service_type_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2520,
-                self.avp_flags.get(rt::AvpKey::new(2520, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.pseudonym_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2519,
-                self.avp_flags.get(rt::AvpKey::new(2519, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lrr_flags {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2530,
-                self.avp_flags.get(rt::AvpKey::new(2530, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_reference_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2531,
-                self.avp_flags.get(rt::AvpKey::new(2531, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.deferred_mt_lr_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2547,
-                self.avp_flags.get(rt::AvpKey::new(2547, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.gmlc_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2405,
-                self.avp_flags.get(rt::AvpKey::new(2405, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reporting_amount {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2541,
-                self.avp_flags.get(rt::AvpKey::new(2541, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.periodic_ldr_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2540,
-                self.avp_flags.get(rt::AvpKey::new(2540, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.esmlc_cell_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2552,
-                self.avp_flags.get(rt::AvpKey::new(2552, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.n1xrtt_rcid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2554,
-                self.avp_flags.get(rt::AvpKey::new(2554, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.delayed_location_reporting_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2555,
-                self.avp_flags.get(rt::AvpKey::new(2555, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.civic_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2556,
-                self.avp_flags.get(rt::AvpKey::new(2556, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.barometric_pressure {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2557,
-                self.avp_flags.get(rt::AvpKey::new(2557, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
+        rt::typed::put_opt(&self.imei, buf, &self.avp_flags, 1402, 10415, 192);
+        rt::typed::put_opt(
+            &self.location_estimate,
+            buf,
+            &self.avp_flags,
+            1242,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.accuracy_fulfilment_indicator,
+            buf,
+            &self.avp_flags,
+            2513,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.age_of_location_estimate,
+            buf,
+            &self.avp_flags,
+            2514,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.velocity_estimate,
+            buf,
+            &self.avp_flags,
+            2515,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.eutran_positioning_data,
+            buf,
+            &self.avp_flags,
+            2516,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.ecgi, buf, &self.avp_flags, 2517, 10415, 128);
+        rt::typed::put_opt(
+            &self.geran_positioning_info,
+            buf,
+            &self.avp_flags,
+            2524,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.utran_positioning_info,
+            buf,
+            &self.avp_flags,
+            2527,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.lcs_service_type_id,
+            buf,
+            &self.avp_flags,
+            2520,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.pseudonym_indicator,
+            buf,
+            &self.avp_flags,
+            2519,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.lrr_flags, buf, &self.avp_flags, 2530, 10415, 128);
+        rt::typed::put_opt(
+            &self.lcs_reference_number,
+            buf,
+            &self.avp_flags,
+            2531,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.deferred_mt_lr_data,
+            buf,
+            &self.avp_flags,
+            2547,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
+        rt::typed::put_opt(
+            &self.reporting_amount,
+            buf,
+            &self.avp_flags,
+            2541,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.periodic_ldr_information,
+            buf,
+            &self.avp_flags,
+            2540,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.esmlc_cell_info,
+            buf,
+            &self.avp_flags,
+            2552,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.n1xrtt_rcid, buf, &self.avp_flags, 2554, 10415, 128);
+        rt::typed::put_opt(
+            &self.delayed_location_reporting_data,
+            buf,
+            &self.avp_flags,
+            2555,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.civic_address, buf, &self.avp_flags, 2556, 10415, 128);
+        rt::typed::put_opt(
+            &self.barometric_pressure,
+            buf,
+            &self.avp_flags,
+            2557,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.supported_features,
+            buf,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6521,196 +4923,109 @@ impl LocationReportAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 16usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
                 (2405, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.gmlc_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
                 }
-                (2549, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lra_flags, &avp, cx, &mut self.extra)?;
-                }
+                (2549, 10415) => rt::typed::opt(&mut self.lra_flags, &avp, &mut w, 128),
                 (2543, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.reporting_plmn_list,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reporting_plmn_list, &avp, &mut w, 128)
                 }
                 (2531, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.lcs_reference_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_reference_number, &avp, &mut w, 128)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        15,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -6736,192 +5051,68 @@ impl rt::typed::Command for LocationReportAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.gmlc_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lra_flags {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reporting_plmn_list {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_reference_number {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.gmlc_address, 10415)
+            + rt::typed::len_opt(&self.lra_flags, 10415)
+            + rt::typed::len_opt(&self.reporting_plmn_list, 10415)
+            + rt::typed::len_opt(&self.lcs_reference_number, 10415)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
+        rt::typed::put_opt(&self.lra_flags, buf, &self.avp_flags, 2549, 10415, 128);
+        rt::typed::put_opt(
+            &self.reporting_plmn_list,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2543,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.lcs_reference_number,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2531,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.gmlc_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2405,
-                self.avp_flags.get(rt::AvpKey::new(2405, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lra_flags {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2549,
-                self.avp_flags.get(rt::AvpKey::new(2549, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reporting_plmn_list {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2543,
-                self.avp_flags.get(rt::AvpKey::new(2543, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_reference_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2531,
-                self.avp_flags.get(rt::AvpKey::new(2531, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7131,26 +5322,24 @@ impl<'a> LcsEpsClientNameView<'a> {
     /// `[ LCS-Name-String ]`: LCS-Name-String (code 1238, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_name_string(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_format_indicator(&self) -> Option<super::ts32299::LcsFormatIndicator> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::ts32299::LcsFormatIndicator(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::ts32299::LcsFormatIndicator>,
+        )
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsEpsClientNameView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(LcsEpsClientNameView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "LcsEpsClientNameView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7284,26 +5473,24 @@ impl<'a> LcsRequestorNameView<'a> {
     /// `[ LCS-Requestor-ID-String ]`: LCS-Requestor-ID-String (code 1240, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_requestor_id_string(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ LCS-Format-Indicator ]`: LCS-Format-Indicator (code 1237, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_format_indicator(&self) -> Option<super::ts32299::LcsFormatIndicator> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::ts32299::LcsFormatIndicator(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::ts32299::LcsFormatIndicator>,
+        )
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsRequestorNameView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(LcsRequestorNameView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "LcsRequestorNameView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7455,42 +5642,49 @@ impl<'a> LcsQosView<'a> {
     /// `[ LCS-QoS-Class ]`: LCS-QoS-Class (code 2523, vendor 10415), 3GPP TS 29.172 §7.4.27.
     #[inline]
     pub fn lcs_qos_class(&self) -> Option<LcsQosClass> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(LcsQosClass(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<LcsQosClass>,
+        )
     }
     /// `[ Horizontal-Accuracy ]`: Horizontal-Accuracy (code 2505, vendor 10415), 3GPP TS 29.172 §7.4.7.
     #[inline]
     pub fn horizontal_accuracy(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Vertical-Accuracy ]`: Vertical-Accuracy (code 2506, vendor 10415), 3GPP TS 29.172 §7.4.8.
     #[inline]
     pub fn vertical_accuracy(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Vertical-Requested ]`: Vertical-Requested (code 2507, vendor 10415), 3GPP TS 29.172 §7.4.9.
     #[inline]
     pub fn vertical_requested(&self) -> Option<VerticalRequested> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(VerticalRequested(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<VerticalRequested>,
+        )
     }
     /// `[ Response-Time ]`: Response-Time (code 2509, vendor 10415), 3GPP TS 29.172 §7.4.11.
     #[inline]
     pub fn response_time(&self) -> Option<ResponseTime> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(ResponseTime(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<ResponseTime>,
+        )
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsQosView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(LcsQosView), e),
-        }
+        rt::view::debug(self.to_struct(), "LcsQosView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7629,23 +5823,19 @@ impl<'a> LcsPrivacyCheckNonSessionView<'a> {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     #[inline]
     pub fn lcs_privacy_check(&self) -> LcsPrivacyCheck {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        LcsPrivacyCheck(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<LcsPrivacyCheck>,
+        )
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsPrivacyCheckNonSessionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(LcsPrivacyCheckNonSessionView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "LcsPrivacyCheckNonSessionView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7784,22 +5974,19 @@ impl<'a> LcsPrivacyCheckSessionView<'a> {
     /// `{ LCS-Privacy-Check }`: LCS-Privacy-Check (code 2512, vendor 10415), 3GPP TS 29.172 §7.4.14.
     #[inline]
     pub fn lcs_privacy_check(&self) -> LcsPrivacyCheck {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        LcsPrivacyCheck(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<LcsPrivacyCheck>,
+        )
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for LcsPrivacyCheckSessionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(LcsPrivacyCheckSessionView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "LcsPrivacyCheckSessionView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -7929,26 +6116,19 @@ impl<'a> GeranPositioningInfoView<'a> {
     /// `[ GERAN-Positioning-Data ]`: GERAN-Positioning-Data (code 2525, vendor 10415), 3GPP TS 29.172 §7.4.30.
     #[inline]
     pub fn geran_positioning_data(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ GERAN-GANSS-Positioning-Data ]`: GERAN-GANSS-Positioning-Data (code 2526, vendor 10415), 3GPP TS 29.172 §7.4.31.
     #[inline]
     pub fn geran_ganss_positioning_data(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for GeranPositioningInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(GeranPositioningInfoView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "GeranPositioningInfoView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8082,32 +6262,24 @@ impl<'a> UtranPositioningInfoView<'a> {
     /// `[ UTRAN-Positioning-Data ]`: UTRAN-Positioning-Data (code 2528, vendor 10415), 3GPP TS 29.172 §7.4.33.
     #[inline]
     pub fn utran_positioning_data(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ UTRAN-GANSS-Positioning-Data ]`: UTRAN-GANSS-Positioning-Data (code 2529, vendor 10415), 3GPP TS 29.172 §7.4.34.
     #[inline]
     pub fn utran_ganss_positioning_data(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ UTRAN-Additional-Positioning-Data ]`: UTRAN-Additional-Positioning-Data (code 2558, vendor 10415), 3GPP TS 29.172 §7.4.63.
     #[inline]
     pub fn utran_additional_positioning_data(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for UtranPositioningInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(UtranPositioningInfoView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "UtranPositioningInfoView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8285,54 +6457,49 @@ impl<'a> AreaEventInfoView<'a> {
     /// `{ Area-Definition }`: Area-Definition (code 2534, vendor 10415), 3GPP TS 29.172 §7.4.39.
     #[inline]
     pub fn area_definition(&self) -> AreaDefinitionView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        AreaDefinitionView::read(avp)
+        rt::view::one(self.root, self.first[0], self.end, AreaDefinitionView::read)
     }
     /// `[ Occurrence-Info ]`: Occurrence-Info (code 2538, vendor 10415), 3GPP TS 29.172 §7.4.43.
     #[inline]
     pub fn occurrence_info(&self) -> Option<OccurrenceInfo> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(OccurrenceInfo(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<OccurrenceInfo>,
+        )
     }
     /// `[ Interval-Time ]`: Interval-Time (code 2539, vendor 10415), 3GPP TS 29.172 §7.4.44.
     #[inline]
     pub fn interval_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Maximum-Interval ]`: Maximum-Interval (code 2561, vendor 10415), 3GPP TS 29.172 §7.4.66.
     #[inline]
     pub fn maximum_interval(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Sampling-Interval ]`: Sampling-Interval (code 2562, vendor 10415), 3GPP TS 29.172 §7.4.67.
     #[inline]
     pub fn sampling_interval(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Reporting-Duration ]`: Reporting-Duration (code 2563, vendor 10415), 3GPP TS 29.172 §7.4.68.
     #[inline]
     pub fn reporting_duration(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Reporting-Location-Requirements ]`: Reporting-Location-Requirements (code 2564, vendor 10415), 3GPP TS 29.172 §7.4.69.
     #[inline]
     pub fn reporting_location_requirements(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for AreaEventInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(AreaEventInfoView), e),
-        }
+        rt::view::debug(self.to_struct(), "AreaEventInfoView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8487,7 +6654,7 @@ impl<'a> AreaDefinitionView<'a> {
             self.count[0],
             2535,
             10415,
-            |avp| AreaView::read(avp),
+            AreaView::read,
         )
     }
     /// `*240[ Additional-Area ]`: Additional-Area (code 2565, vendor 10415), 3GPP TS 29.172 §7.4.70.
@@ -8500,7 +6667,7 @@ impl<'a> AreaDefinitionView<'a> {
             self.count[1],
             2565,
             10415,
-            |avp| AdditionalAreaView::read(avp),
+            AdditionalAreaView::read,
         )
     }
 }
@@ -8508,10 +6675,7 @@ impl<'a> AreaDefinitionView<'a> {
 impl std::fmt::Debug for AreaDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(AreaDefinitionView), e),
-        }
+        rt::view::debug(self.to_struct(), "AreaDefinitionView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8661,24 +6825,19 @@ impl<'a> AreaView<'a> {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     #[inline]
     pub fn area_type(&self) -> i32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<i32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<i32>)
     }
     /// `{ Area-Identification }`: Area-Identification (code 2537, vendor 10415), 3GPP TS 29.172 §7.4.42.
     #[inline]
     pub fn area_identification(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for AreaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(AreaView), e),
-        }
+        rt::view::debug(self.to_struct(), "AreaView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -8833,28 +6992,19 @@ impl<'a> PeriodicLdrInformationView<'a> {
     /// `{ Reporting-Amount }`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     #[inline]
     pub fn reporting_amount(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ Reporting-Interval }`: Reporting-Interval (code 2542, vendor 10415), 3GPP TS 29.172 §7.4.47.
     #[inline]
     pub fn reporting_interval(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for PeriodicLdrInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(PeriodicLdrInformationView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "PeriodicLdrInformationView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -9009,26 +7159,25 @@ impl<'a> ReportingPlmnListView<'a> {
             self.count[0],
             2544,
             10415,
-            |avp| PlmnIdListView::read(avp),
+            PlmnIdListView::read,
         )
     }
     /// `[ Prioritized-List-Indicator ]`: Prioritized-List-Indicator (code 2551, vendor 10415), 3GPP TS 29.172 §7.4.51.
     #[inline]
     pub fn prioritized_list_indicator(&self) -> Option<PrioritizedListIndicator> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(PrioritizedListIndicator(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<PrioritizedListIndicator>,
+        )
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for ReportingPlmnListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ReportingPlmnListView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ReportingPlmnListView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -9168,26 +7317,26 @@ impl<'a> PlmnIdListView<'a> {
     /// `{ Visited-PLMN-Id }`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ Periodic-Location-Support-Indicator ]`: Periodic-Location-Support-Indicator (code 2550, vendor 10415), 3GPP TS 29.172 §7.4.50.
     #[inline]
     pub fn periodic_location_support_indicator(
         &self,
     ) -> Option<PeriodicLocationSupportIndicator> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(PeriodicLocationSupportIndicator(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<PeriodicLocationSupportIndicator>,
+        )
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for PlmnIdListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(PlmnIdListView), e),
-        }
+        rt::view::debug(self.to_struct(), "PlmnIdListView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -9338,32 +7487,29 @@ impl<'a> DeferredMtLrDataView<'a> {
     /// `{ Deferred-Location-Type }`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     #[inline]
     pub fn deferred_location_type(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     #[inline]
     pub fn termination_cause_3gpp(&self) -> Option<i32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<i32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::ts29173::ServingNodeView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::ts29173::ServingNodeView::read,
+        )
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for DeferredMtLrDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(DeferredMtLrDataView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "DeferredMtLrDataView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -9493,24 +7639,19 @@ impl<'a> EsmlcCellInfoView<'a> {
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     #[inline]
     pub fn ecgi(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ Cell-Portion-ID ]`: Cell-Portion-ID (code 2553, vendor 10415), 3GPP TS 29.172 §7.4.58.
     #[inline]
     pub fn cell_portion_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for EsmlcCellInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(EsmlcCellInfoView), e),
-        }
+        rt::view::debug(self.to_struct(), "EsmlcCellInfoView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -9644,29 +7785,24 @@ impl<'a> DelayedLocationReportingDataView<'a> {
     /// `[ Termination-Cause-3GPP ]`: Termination-Cause-3GPP (code 2548, vendor 10415), 3GPP TS 29.172 §7.4.55.
     #[inline]
     pub fn termination_cause_3gpp(&self) -> Option<i32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<i32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<i32>)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::ts29173::ServingNodeView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            super::ts29173::ServingNodeView::read,
+        )
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for DelayedLocationReportingDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(DelayedLocationReportingDataView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "DelayedLocationReportingDataView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -9844,56 +7980,49 @@ impl<'a> MotionEventInfoView<'a> {
     /// `{ Linear-Distance }`: Linear-Distance (code 2560, vendor 10415), 3GPP TS 29.172 §7.4.65.
     #[inline]
     pub fn linear_distance(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Occurrence-Info ]`: Occurrence-Info (code 2538, vendor 10415), 3GPP TS 29.172 §7.4.43.
     #[inline]
     pub fn occurrence_info(&self) -> Option<OccurrenceInfo> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(OccurrenceInfo(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<OccurrenceInfo>,
+        )
     }
     /// `[ Interval-Time ]`: Interval-Time (code 2539, vendor 10415), 3GPP TS 29.172 §7.4.44.
     #[inline]
     pub fn interval_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Maximum-Interval ]`: Maximum-Interval (code 2561, vendor 10415), 3GPP TS 29.172 §7.4.66.
     #[inline]
     pub fn maximum_interval(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Sampling-Interval ]`: Sampling-Interval (code 2562, vendor 10415), 3GPP TS 29.172 §7.4.67.
     #[inline]
     pub fn sampling_interval(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Reporting-Duration ]`: Reporting-Duration (code 2563, vendor 10415), 3GPP TS 29.172 §7.4.68.
     #[inline]
     pub fn reporting_duration(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Reporting-Location-Requirements ]`: Reporting-Location-Requirements (code 2564, vendor 10415), 3GPP TS 29.172 §7.4.69.
     #[inline]
     pub fn reporting_location_requirements(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for MotionEventInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(MotionEventInfoView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "MotionEventInfoView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -10046,24 +8175,19 @@ impl<'a> AdditionalAreaView<'a> {
     /// `{ Area-Type }`: Area-Type (code 2536, vendor 10415), 3GPP TS 29.172 §7.4.41.
     #[inline]
     pub fn area_type(&self) -> i32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<i32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<i32>)
     }
     /// `{ Area-Identification }`: Area-Identification (code 2537, vendor 10415), 3GPP TS 29.172 §7.4.42.
     #[inline]
     pub fn area_identification(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
 impl std::fmt::Debug for AdditionalAreaView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(AdditionalAreaView), e),
-        }
+        rt::view::debug(self.to_struct(), "AdditionalAreaView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -10489,198 +8613,216 @@ impl<'a> ProvideLocationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `{ SLg-Location-Type }`: SLg-Location-Type (code 2500, vendor 10415), 3GPP TS 29.172 §7.4.2.
     #[inline]
     pub fn slg_location_type(&self) -> SlgLocationType {
-        let avp = rt::view::get_required(self.root, self.first[8], self.end);
-        SlgLocationType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::enumerated::<SlgLocationType>,
+        )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
     }
     /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
     #[inline]
     pub fn imei(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `{ LCS-EPS-Client-Name }`: LCS-EPS-Client-Name (code 2501, vendor 10415), 3GPP TS 29.172 §7.4.3.
     #[inline]
     pub fn lcs_eps_client_name(&self) -> LcsEpsClientNameView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[12], self.end);
-        LcsEpsClientNameView::read(avp)
+        rt::view::one(self.root, self.first[12], self.end, LcsEpsClientNameView::read)
     }
     /// `{ LCS-Client-Type }`: LCS-Client-Type (code 1241, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn lcs_client_type(&self) -> super::ts32299::LcsClientType {
-        let avp = rt::view::get_required(self.root, self.first[13], self.end);
-        super::ts32299::LcsClientType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::enumerated::<super::ts32299::LcsClientType>,
+        )
     }
     /// `[ LCS-Requestor-Name ]`: LCS-Requestor-Name (code 2502, vendor 10415), 3GPP TS 29.172 §7.4.4.
     #[inline]
     pub fn lcs_requestor_name(&self) -> Option<LcsRequestorNameView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(LcsRequestorNameView::read(avp))
+        rt::view::opt(self.root, self.first[14], self.end, LcsRequestorNameView::read)
     }
     /// `[ LCS-Priority ]`: LCS-Priority (code 2503, vendor 10415), 3GPP TS 29.172 §7.4.5.
     #[inline]
     pub fn lcs_priority(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ LCS-QoS ]`: LCS-QoS (code 2504, vendor 10415), 3GPP TS 29.172 §7.4.6.
     #[inline]
     pub fn lcs_qos(&self) -> Option<LcsQosView<'a>> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(LcsQosView::read(avp))
+        rt::view::opt(self.root, self.first[16], self.end, LcsQosView::read)
     }
     /// `[ Velocity-Requested ]`: Velocity-Requested (code 2508, vendor 10415), 3GPP TS 29.172 §7.4.10.
     #[inline]
     pub fn velocity_requested(&self) -> Option<VelocityRequested> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(VelocityRequested(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            rt::view::enumerated::<VelocityRequested>,
+        )
     }
     /// `[ Supported-GAD-Shapes ]`: Supported-GAD-Shapes (code 2510, vendor 10415), 3GPP TS 29.172 §7.4.12.
     #[inline]
     pub fn supported_gad_shapes(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
     }
     /// `[ LCS-Service-Type-ID ]`: LCS-Service-Type-ID (code 2520, vendor 10415), 3GPP TS 29.172 §7.4.22.
     #[inline]
     pub fn lcs_service_type_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
     }
     /// `[ LCS-Codeword ]`: LCS-Codeword (code 2511, vendor 10415), 3GPP TS 29.172 §7.4.13.
     #[inline]
     pub fn lcs_codeword(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::text)
     }
     /// `[ LCS-Privacy-Check-Non-Session ]`: LCS-Privacy-Check-Non-Session (code 2521, vendor 10415), 3GPP TS 29.172 §7.4.23.
     #[inline]
     pub fn lcs_privacy_check_non_session(
         &self,
     ) -> Option<LcsPrivacyCheckNonSessionView<'a>> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(LcsPrivacyCheckNonSessionView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[21],
+            self.end,
+            LcsPrivacyCheckNonSessionView::read,
+        )
     }
     /// `[ LCS-Privacy-Check-Session ]`: LCS-Privacy-Check-Session (code 2522, vendor 10415), 3GPP TS 29.172 §7.4.24.
     #[inline]
     pub fn lcs_privacy_check_session(&self) -> Option<LcsPrivacyCheckSessionView<'a>> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(LcsPrivacyCheckSessionView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            LcsPrivacyCheckSessionView::read,
+        )
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
     }
     /// `[ Deferred-Location-Type ]`: Deferred-Location-Type (code 2532, vendor 10415), 3GPP TS 29.172 §7.4.36.
     #[inline]
     pub fn deferred_location_type(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[24], self.end, rt::view::value::<u32>)
     }
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     #[inline]
     pub fn lcs_reference_number(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[25], self.end, rt::view::octets)
     }
     /// `[ Area-Event-Info ]`: Area-Event-Info (code 2533, vendor 10415), 3GPP TS 29.172 §7.4.38.
     #[inline]
     pub fn area_event_info(&self) -> Option<AreaEventInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(AreaEventInfoView::read(avp))
+        rt::view::opt(self.root, self.first[26], self.end, AreaEventInfoView::read)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[27],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ PLR-Flags ]`: PLR-Flags (code 2545, vendor 10415), 3GPP TS 29.172 §7.4.52.
     #[inline]
     pub fn plr_flags(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[28], self.end, rt::view::value::<u32>)
     }
     /// `[ Periodic-LDR-Information ]`: Periodic-LDR-Information (code 2540, vendor 10415), 3GPP TS 29.172 §7.4.45.
     #[inline]
     pub fn periodic_ldr_information(&self) -> Option<PeriodicLdrInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(PeriodicLdrInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[29],
+            self.end,
+            PeriodicLdrInformationView::read,
+        )
     }
     /// `[ Reporting-PLMN-List ]`: Reporting-PLMN-List (code 2543, vendor 10415), 3GPP TS 29.172 §7.4.48.
     #[inline]
     pub fn reporting_plmn_list(&self) -> Option<ReportingPlmnListView<'a>> {
-        let avp = rt::view::get(self.root, self.first[30], self.end)?;
-        Some(ReportingPlmnListView::read(avp))
+        rt::view::opt(self.root, self.first[30], self.end, ReportingPlmnListView::read)
     }
     /// `[ Motion-Event-Info ]`: Motion-Event-Info (code 2559, vendor 10415), 3GPP TS 29.172 §7.4.64.
     #[inline]
     pub fn motion_event_info(&self) -> Option<MotionEventInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[31], self.end)?;
-        Some(MotionEventInfoView::read(avp))
+        rt::view::opt(self.root, self.first[31], self.end, MotionEventInfoView::read)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -10694,7 +8836,7 @@ impl<'a> ProvideLocationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -10707,7 +8849,7 @@ impl<'a> ProvideLocationRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -10720,7 +8862,7 @@ impl<'a> ProvideLocationRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -10728,14 +8870,7 @@ impl<'a> ProvideLocationRequestView<'a> {
 impl std::fmt::Debug for ProvideLocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ProvideLocationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProvideLocationRequestView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -11054,144 +9189,161 @@ impl<'a> ProvideLocationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
     }
     /// `[ Accuracy-Fulfilment-Indicator ]`: Accuracy-Fulfilment-Indicator (code 2513, vendor 10415), 3GPP TS 29.172 §7.4.15.
     #[inline]
     pub fn accuracy_fulfilment_indicator(&self) -> Option<AccuracyFulfilmentIndicator> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(AccuracyFulfilmentIndicator(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::enumerated::<AccuracyFulfilmentIndicator>,
+        )
     }
     /// `[ Age-Of-Location-Estimate ]`: Age-Of-Location-Estimate (code 2514, vendor 10415), 3GPP TS 29.172 §7.4.16.
     #[inline]
     pub fn age_of_location_estimate(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ Velocity-Estimate ]`: Velocity-Estimate (code 2515, vendor 10415), 3GPP TS 29.172 §7.4.17.
     #[inline]
     pub fn velocity_estimate(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
     }
     /// `[ EUTRAN-Positioning-Data ]`: EUTRAN-Positioning-Data (code 2516, vendor 10415), 3GPP TS 29.172 §7.4.18.
     #[inline]
     pub fn eutran_positioning_data(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
     }
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     #[inline]
     pub fn ecgi(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
     }
     /// `[ GERAN-Positioning-Info ]`: GERAN-Positioning-Info (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29.
     #[inline]
     pub fn geran_positioning_info(&self) -> Option<GeranPositioningInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(GeranPositioningInfoView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            GeranPositioningInfoView::read,
+        )
     }
     /// `[ UTRAN-Positioning-Info ]`: UTRAN-Positioning-Info (code 2527, vendor 10415), 3GPP TS 29.172 §7.4.32.
     #[inline]
     pub fn utran_positioning_info(&self) -> Option<UtranPositioningInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(UtranPositioningInfoView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            UtranPositioningInfoView::read,
+        )
     }
     /// `[ Cell-Global-Identity ]`: Cell-Global-Identity (code 1604, vendor 10415), 3GPP TS 29.272 §7.3.119.
     #[inline]
     pub fn cell_global_identity(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
     }
     /// `[ Service-Area-Identity ]`: Service-Area-Identity (code 1607, vendor 10415), 3GPP TS 29.272 §7.3.122.
     #[inline]
     pub fn service_area_identity(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(super::ts29173::ServingNodeView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            super::ts29173::ServingNodeView::read,
+        )
     }
     /// `[ PLA-Flags ]`: PLA-Flags (code 2546, vendor 10415), 3GPP TS 29.172 §7.4.53.
     #[inline]
     pub fn pla_flags(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
     }
     /// `[ ESMLC-Cell-Info ]`: ESMLC-Cell-Info (code 2552, vendor 10415), 3GPP TS 29.172 §7.4.57.
     #[inline]
     pub fn esmlc_cell_info(&self) -> Option<EsmlcCellInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(EsmlcCellInfoView::read(avp))
+        rt::view::opt(self.root, self.first[20], self.end, EsmlcCellInfoView::read)
     }
     /// `[ Civic-Address ]`: Civic-Address (code 2556, vendor 10415), 3GPP TS 29.172 §7.4.61.
     #[inline]
     pub fn civic_address(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::text)
     }
     /// `[ Barometric-Pressure ]`: Barometric-Pressure (code 2557, vendor 10415), 3GPP TS 29.172 §7.4.62.
     #[inline]
     pub fn barometric_pressure(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[22], self.end, rt::view::value::<u32>)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -11205,14 +9357,18 @@ impl<'a> ProvideLocationAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -11224,7 +9380,7 @@ impl<'a> ProvideLocationAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -11237,7 +9393,7 @@ impl<'a> ProvideLocationAnswerView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -11245,14 +9401,7 @@ impl<'a> ProvideLocationAnswerView<'a> {
 impl std::fmt::Debug for ProvideLocationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ProvideLocationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProvideLocationAnswerView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -11661,210 +9810,231 @@ impl<'a> LocationReportRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `{ Location-Event }`: Location-Event (code 2518, vendor 10415), 3GPP TS 29.172 §7.4.20.
     #[inline]
     pub fn location_event(&self) -> LocationEvent {
-        let avp = rt::view::get_required(self.root, self.first[8], self.end);
-        LocationEvent(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::enumerated::<LocationEvent>,
+        )
     }
     /// `[ LCS-EPS-Client-Name ]`: LCS-EPS-Client-Name (code 2501, vendor 10415), 3GPP TS 29.172 §7.4.3.
     #[inline]
     pub fn lcs_eps_client_name(&self) -> Option<LcsEpsClientNameView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(LcsEpsClientNameView::read(avp))
+        rt::view::opt(self.root, self.first[9], self.end, LcsEpsClientNameView::read)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
     }
     /// `[ IMEI ]`: IMEI (code 1402, vendor 10415), 3GPP TS 29.272 §7.3.4.
     #[inline]
     pub fn imei(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
     }
     /// `[ Location-Estimate ]`: Location-Estimate (code 1242, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn location_estimate(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
     }
     /// `[ Accuracy-Fulfilment-Indicator ]`: Accuracy-Fulfilment-Indicator (code 2513, vendor 10415), 3GPP TS 29.172 §7.4.15.
     #[inline]
     pub fn accuracy_fulfilment_indicator(&self) -> Option<AccuracyFulfilmentIndicator> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(AccuracyFulfilmentIndicator(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::enumerated::<AccuracyFulfilmentIndicator>,
+        )
     }
     /// `[ Age-Of-Location-Estimate ]`: Age-Of-Location-Estimate (code 2514, vendor 10415), 3GPP TS 29.172 §7.4.16.
     #[inline]
     pub fn age_of_location_estimate(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ Velocity-Estimate ]`: Velocity-Estimate (code 2515, vendor 10415), 3GPP TS 29.172 §7.4.17.
     #[inline]
     pub fn velocity_estimate(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
     }
     /// `[ EUTRAN-Positioning-Data ]`: EUTRAN-Positioning-Data (code 2516, vendor 10415), 3GPP TS 29.172 §7.4.18.
     #[inline]
     pub fn eutran_positioning_data(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
     }
     /// `[ ECGI ]`: ECGI (code 2517, vendor 10415), 3GPP TS 29.172 §7.4.19.
     #[inline]
     pub fn ecgi(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
     }
     /// `[ GERAN-Positioning-Info ]`: GERAN-Positioning-Info (code 2524, vendor 10415), 3GPP TS 29.172 §7.4.29.
     #[inline]
     pub fn geran_positioning_info(&self) -> Option<GeranPositioningInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(GeranPositioningInfoView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[19],
+            self.end,
+            GeranPositioningInfoView::read,
+        )
     }
     /// `[ UTRAN-Positioning-Info ]`: UTRAN-Positioning-Info (code 2527, vendor 10415), 3GPP TS 29.172 §7.4.32.
     #[inline]
     pub fn utran_positioning_info(&self) -> Option<UtranPositioningInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(UtranPositioningInfoView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[20],
+            self.end,
+            UtranPositioningInfoView::read,
+        )
     }
     /// `[ LCS-Service-Type-ID ]`: LCS-Service-Type-ID (code 2520, vendor 10415), 3GPP TS 29.172 §7.4.22.
     #[inline]
     pub fn lcs_service_type_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
     }
     /// `[ Pseudonym-Indicator ]`: Pseudonym-Indicator (code 2519, vendor 10415), 3GPP TS 29.172 §7.4.21.
     #[inline]
     pub fn pseudonym_indicator(&self) -> Option<PseudonymIndicator> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(PseudonymIndicator(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::enumerated::<PseudonymIndicator>,
+        )
     }
     /// `[ LRR-Flags ]`: LRR-Flags (code 2530, vendor 10415), 3GPP TS 29.172 §7.4.35.
     #[inline]
     pub fn lrr_flags(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::value::<u32>)
     }
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     #[inline]
     pub fn lcs_reference_number(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[24], self.end, rt::view::octets)
     }
     /// `[ Deferred-MT-LR-Data ]`: Deferred-MT-LR-Data (code 2547, vendor 10415), 3GPP TS 29.172 §7.4.54.
     #[inline]
     pub fn deferred_mt_lr_data(&self) -> Option<DeferredMtLrDataView<'a>> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(DeferredMtLrDataView::read(avp))
+        rt::view::opt(self.root, self.first[25], self.end, DeferredMtLrDataView::read)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[26],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ Reporting-Amount ]`: Reporting-Amount (code 2541, vendor 10415), 3GPP TS 29.172 §7.4.46.
     #[inline]
     pub fn reporting_amount(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[27], self.end, rt::view::value::<u32>)
     }
     /// `[ Periodic-LDR-Information ]`: Periodic-LDR-Information (code 2540, vendor 10415), 3GPP TS 29.172 §7.4.45.
     #[inline]
     pub fn periodic_ldr_information(&self) -> Option<PeriodicLdrInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(PeriodicLdrInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[28],
+            self.end,
+            PeriodicLdrInformationView::read,
+        )
     }
     /// `[ ESMLC-Cell-Info ]`: ESMLC-Cell-Info (code 2552, vendor 10415), 3GPP TS 29.172 §7.4.57.
     #[inline]
     pub fn esmlc_cell_info(&self) -> Option<EsmlcCellInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(EsmlcCellInfoView::read(avp))
+        rt::view::opt(self.root, self.first[29], self.end, EsmlcCellInfoView::read)
     }
     /// `[ 1xRTT-RCID ]`: 1xRTT-RCID (code 2554, vendor 10415), 3GPP TS 29.172 §7.4.59.
     #[inline]
     pub fn n1xrtt_rcid(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[30], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[30], self.end, rt::view::octets)
     }
     /// `[ Delayed-Location-Reporting-Data ]`: Delayed-Location-Reporting-Data (code 2555, vendor 10415), 3GPP TS 29.172 §7.4.60.
     #[inline]
     pub fn delayed_location_reporting_data(
         &self,
     ) -> Option<DelayedLocationReportingDataView<'a>> {
-        let avp = rt::view::get(self.root, self.first[31], self.end)?;
-        Some(DelayedLocationReportingDataView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[31],
+            self.end,
+            DelayedLocationReportingDataView::read,
+        )
     }
     /// `[ Civic-Address ]`: Civic-Address (code 2556, vendor 10415), 3GPP TS 29.172 §7.4.61.
     #[inline]
     pub fn civic_address(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[32], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[32], self.end, rt::view::text)
     }
     /// `[ Barometric-Pressure ]`: Barometric-Pressure (code 2557, vendor 10415), 3GPP TS 29.172 §7.4.62.
     #[inline]
     pub fn barometric_pressure(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[33], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[33], self.end, rt::view::value::<u32>)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -11878,7 +10048,7 @@ impl<'a> LocationReportRequestView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -11891,7 +10061,7 @@ impl<'a> LocationReportRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -11904,7 +10074,7 @@ impl<'a> LocationReportRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -11912,14 +10082,7 @@ impl<'a> LocationReportRequestView<'a> {
 impl std::fmt::Debug for LocationReportRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(LocationReportRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "LocationReportRequestView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -12179,78 +10342,91 @@ impl<'a> LocationReportAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ LRA-Flags ]`: LRA-Flags (code 2549, vendor 10415), 3GPP TS 29.172 §7.4.56.
     #[inline]
     pub fn lra_flags(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `[ Reporting-PLMN-List ]`: Reporting-PLMN-List (code 2543, vendor 10415), 3GPP TS 29.172 §7.4.48.
     #[inline]
     pub fn reporting_plmn_list(&self) -> Option<ReportingPlmnListView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(ReportingPlmnListView::read(avp))
+        rt::view::opt(self.root, self.first[10], self.end, ReportingPlmnListView::read)
     }
     /// `[ LCS-Reference-Number ]`: LCS-Reference-Number (code 2531, vendor 10415), 3GPP TS 29.172 §7.4.37.
     #[inline]
     pub fn lcs_reference_number(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -12264,14 +10440,18 @@ impl<'a> LocationReportAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -12283,7 +10463,7 @@ impl<'a> LocationReportAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -12296,7 +10476,7 @@ impl<'a> LocationReportAnswerView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -12304,12 +10484,7 @@ impl<'a> LocationReportAnswerView<'a> {
 impl std::fmt::Debug for LocationReportAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(LocationReportAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "LocationReportAnswerView", f)
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]

@@ -145,80 +145,38 @@ impl ServingNode {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 9usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1489, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.sgsn_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (2409, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sgsn_name, &avp, cx, &mut self.extra)?;
-                }
-                (2410, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.sgsn_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (2402, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mme_name, &avp, cx, &mut self.extra)?;
-                }
-                (2408, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mme_realm, &avp, cx, &mut self.extra)?;
-                }
-                (2403, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.msc_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (1489, 10415) => rt::typed::opt(&mut self.sgsn_number, &avp, &mut w, 192),
+                (2409, 10415) => rt::typed::opt(&mut self.sgsn_name, &avp, &mut w, 128),
+                (2410, 10415) => rt::typed::opt(&mut self.sgsn_realm, &avp, &mut w, 128),
+                (2402, 10415) => rt::typed::opt(&mut self.mme_name, &avp, &mut w, 128),
+                (2408, 10415) => rt::typed::opt(&mut self.mme_realm, &avp, &mut w, 128),
+                (2403, 10415) => rt::typed::opt(&mut self.msc_number, &avp, &mut w, 128),
                 (318, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_aaa_server_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_aaa_server_name, &avp, &mut w, 192)
                 }
                 (2404, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.lcs_capabilities_sets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_capabilities_sets, &avp, &mut w, 128)
                 }
                 (2405, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.gmlc_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -241,9 +199,7 @@ impl rt::AvpData for ServingNode {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -251,7 +207,7 @@ impl rt::AvpData for ServingNode {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -261,124 +217,42 @@ impl rt::AvpData for ServingNode {
         ServingNodeView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.sgsn_number {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.sgsn_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.sgsn_realm {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mme_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mme_realm {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.msc_number {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_aaa_server_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_capabilities_sets {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.gmlc_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.sgsn_number, 10415)
+            + rt::typed::len_opt(&self.sgsn_name, 10415)
+            + rt::typed::len_opt(&self.sgsn_realm, 10415)
+            + rt::typed::len_opt(&self.mme_name, 10415)
+            + rt::typed::len_opt(&self.mme_realm, 10415)
+            + rt::typed::len_opt(&self.msc_number, 10415)
+            + rt::typed::len_opt(&self.tgpp_aaa_server_name, 10415)
+            + rt::typed::len_opt(&self.lcs_capabilities_sets, 10415)
+            + rt::typed::len_opt(&self.gmlc_address, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.sgsn_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1489,
-                self.avp_flags.get(rt::AvpKey::new(1489, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.sgsn_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2409,
-                self.avp_flags.get(rt::AvpKey::new(2409, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.sgsn_realm {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2410,
-                self.avp_flags.get(rt::AvpKey::new(2410, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mme_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2402,
-                self.avp_flags.get(rt::AvpKey::new(2402, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mme_realm {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2408,
-                self.avp_flags.get(rt::AvpKey::new(2408, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.msc_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2403,
-                self.avp_flags.get(rt::AvpKey::new(2403, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_aaa_server_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                318,
-                self.avp_flags.get(rt::AvpKey::new(318, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_capabilities_sets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2404,
-                self.avp_flags.get(rt::AvpKey::new(2404, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.gmlc_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2405,
-                self.avp_flags.get(rt::AvpKey::new(2405, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.sgsn_number, buf, &self.avp_flags, 1489, 10415, 192);
+        rt::typed::put_opt(&self.sgsn_name, buf, &self.avp_flags, 2409, 10415, 128);
+        rt::typed::put_opt(&self.sgsn_realm, buf, &self.avp_flags, 2410, 10415, 128);
+        rt::typed::put_opt(&self.mme_name, buf, &self.avp_flags, 2402, 10415, 128);
+        rt::typed::put_opt(&self.mme_realm, buf, &self.avp_flags, 2408, 10415, 128);
+        rt::typed::put_opt(&self.msc_number, buf, &self.avp_flags, 2403, 10415, 128);
+        rt::typed::put_opt(
+            &self.tgpp_aaa_server_name,
+            buf,
+            &self.avp_flags,
+            318,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.lcs_capabilities_sets,
+            buf,
+            &self.avp_flags,
+            2404,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -477,80 +351,38 @@ impl AdditionalServingNode {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 9usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1489, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.sgsn_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (2402, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mme_name, &avp, cx, &mut self.extra)?;
-                }
-                (2409, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.sgsn_name, &avp, cx, &mut self.extra)?;
-                }
-                (2410, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.sgsn_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (2408, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mme_realm, &avp, cx, &mut self.extra)?;
-                }
-                (2403, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.msc_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (1489, 10415) => rt::typed::opt(&mut self.sgsn_number, &avp, &mut w, 192),
+                (2402, 10415) => rt::typed::opt(&mut self.mme_name, &avp, &mut w, 128),
+                (2409, 10415) => rt::typed::opt(&mut self.sgsn_name, &avp, &mut w, 128),
+                (2410, 10415) => rt::typed::opt(&mut self.sgsn_realm, &avp, &mut w, 128),
+                (2408, 10415) => rt::typed::opt(&mut self.mme_realm, &avp, &mut w, 128),
+                (2403, 10415) => rt::typed::opt(&mut self.msc_number, &avp, &mut w, 128),
                 (318, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_aaa_server_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_aaa_server_name, &avp, &mut w, 192)
                 }
                 (2404, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.lcs_capabilities_sets,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.lcs_capabilities_sets, &avp, &mut w, 128)
                 }
                 (2405, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.gmlc_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -569,9 +401,7 @@ impl rt::AvpData for AdditionalServingNode {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -579,7 +409,7 @@ impl rt::AvpData for AdditionalServingNode {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -589,124 +419,42 @@ impl rt::AvpData for AdditionalServingNode {
         AdditionalServingNodeView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.sgsn_number {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mme_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.sgsn_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.sgsn_realm {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mme_realm {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.msc_number {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_aaa_server_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lcs_capabilities_sets {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.gmlc_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.sgsn_number, 10415)
+            + rt::typed::len_opt(&self.mme_name, 10415)
+            + rt::typed::len_opt(&self.sgsn_name, 10415)
+            + rt::typed::len_opt(&self.sgsn_realm, 10415)
+            + rt::typed::len_opt(&self.mme_realm, 10415)
+            + rt::typed::len_opt(&self.msc_number, 10415)
+            + rt::typed::len_opt(&self.tgpp_aaa_server_name, 10415)
+            + rt::typed::len_opt(&self.lcs_capabilities_sets, 10415)
+            + rt::typed::len_opt(&self.gmlc_address, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.sgsn_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1489,
-                self.avp_flags.get(rt::AvpKey::new(1489, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mme_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2402,
-                self.avp_flags.get(rt::AvpKey::new(2402, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.sgsn_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2409,
-                self.avp_flags.get(rt::AvpKey::new(2409, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.sgsn_realm {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2410,
-                self.avp_flags.get(rt::AvpKey::new(2410, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mme_realm {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2408,
-                self.avp_flags.get(rt::AvpKey::new(2408, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.msc_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2403,
-                self.avp_flags.get(rt::AvpKey::new(2403, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_aaa_server_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                318,
-                self.avp_flags.get(rt::AvpKey::new(318, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lcs_capabilities_sets {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2404,
-                self.avp_flags.get(rt::AvpKey::new(2404, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.gmlc_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2405,
-                self.avp_flags.get(rt::AvpKey::new(2405, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.sgsn_number, buf, &self.avp_flags, 1489, 10415, 192);
+        rt::typed::put_opt(&self.mme_name, buf, &self.avp_flags, 2402, 10415, 128);
+        rt::typed::put_opt(&self.sgsn_name, buf, &self.avp_flags, 2409, 10415, 128);
+        rt::typed::put_opt(&self.sgsn_realm, buf, &self.avp_flags, 2410, 10415, 128);
+        rt::typed::put_opt(&self.mme_realm, buf, &self.avp_flags, 2408, 10415, 128);
+        rt::typed::put_opt(&self.msc_number, buf, &self.avp_flags, 2403, 10415, 128);
+        rt::typed::put_opt(
+            &self.tgpp_aaa_server_name,
+            buf,
+            &self.avp_flags,
+            318,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.lcs_capabilities_sets,
+            buf,
+            &self.avp_flags,
+            2404,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -799,184 +547,109 @@ impl LcsRoutingInfoRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 14usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
-                }
-                (1474, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.gmlc_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                (1474, 10415) => rt::typed::opt(&mut self.gmlc_number, &avp, &mut w, 192),
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -1002,164 +675,51 @@ impl rt::typed::Command for LcsRoutingInfoRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.msisdn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.gmlc_number {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.msisdn, 10415)
+            + rt::typed::len_opt(&self.gmlc_number, 10415)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
+        rt::typed::put_opt(&self.gmlc_number, buf, &self.avp_flags, 1474, 10415, 192);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.msisdn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                701,
-                self.avp_flags.get(rt::AvpKey::new(701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.gmlc_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1474,
-                self.avp_flags.get(rt::AvpKey::new(1474, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -1276,223 +836,120 @@ impl LcsRoutingInfoAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 20usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        8,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
-                }
-                (2400, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.lmsi, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                (2400, 10415) => rt::typed::opt(&mut self.lmsi, &avp, &mut w, 128),
                 (2401, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.serving_node,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
                 }
                 (2406, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.additional_serving_node.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.additional_serving_node,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (2405, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.gmlc_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
                 }
-                (2407, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ppr_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (2411, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.ria_flags, &avp, cx, &mut self.extra)?;
-                }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (2407, 10415) => rt::typed::opt(&mut self.ppr_address, &avp, &mut w, 128),
+                (2411, 10415) => rt::typed::opt(&mut self.ria_flags, &avp, &mut w, 128),
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 18, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        19,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -1518,240 +975,69 @@ impl rt::typed::Command for LcsRoutingInfoAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.msisdn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.lmsi {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.serving_node {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.additional_serving_node {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.gmlc_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ppr_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ria_flags {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.msisdn, 10415)
+            + rt::typed::len_opt(&self.lmsi, 10415)
+            + rt::typed::len_opt(&self.serving_node, 10415)
+            + rt::typed::len_all(&self.additional_serving_node, 10415)
+            + rt::typed::len_opt(&self.gmlc_address, 10415)
+            + rt::typed::len_opt(&self.ppr_address, 10415)
+            + rt::typed::len_opt(&self.ria_flags, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
+        rt::typed::put_opt(&self.lmsi, buf, &self.avp_flags, 2400, 10415, 128);
+        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
+        rt::typed::put_all(
+            &self.additional_serving_node,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2406,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.msisdn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                701,
-                self.avp_flags.get(rt::AvpKey::new(701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.lmsi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2400,
-                self.avp_flags.get(rt::AvpKey::new(2400, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.serving_node {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2401,
-                self.avp_flags.get(rt::AvpKey::new(2401, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.additional_serving_node.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2406,
-                self.avp_flags.get(rt::AvpKey::new(2406, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.gmlc_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2405,
-                self.avp_flags.get(rt::AvpKey::new(2405, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ppr_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2407,
-                self.avp_flags.get(rt::AvpKey::new(2407, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ria_flags {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2411,
-                self.avp_flags.get(rt::AvpKey::new(2411, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_opt(&self.gmlc_address, buf, &self.avp_flags, 2405, 10415, 128);
+        rt::typed::put_opt(&self.ppr_address, buf, &self.avp_flags, 2407, 10415, 128);
+        rt::typed::put_opt(&self.ria_flags, buf, &self.avp_flags, 2411, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -2022,56 +1308,52 @@ impl<'a> ServingNodeView<'a> {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
     pub fn sgsn_number(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ SGSN-Name ]`: SGSN-Name (code 2409, vendor 10415), 3GPP TS 29.173 §6.4.13.
     #[inline]
     pub fn sgsn_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ SGSN-Realm ]`: SGSN-Realm (code 2410, vendor 10415), 3GPP TS 29.173 §6.4.14.
     #[inline]
     pub fn sgsn_realm(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     #[inline]
     pub fn mme_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ MME-Realm ]`: MME-Realm (code 2408, vendor 10415), 3GPP TS 29.173 §6.4.12.
     #[inline]
     pub fn mme_realm(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ MSC-Number ]`: MSC-Number (code 2403, vendor 10415), 3GPP TS 29.173 §6.4.5.
     #[inline]
     pub fn msc_number(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
     }
     /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn tgpp_aaa_server_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ LCS-Capabilities-Sets ]`: LCS-Capabilities-Sets (code 2404, vendor 10415), 3GPP TS 29.173 §6.4.6.
     #[inline]
     pub fn lcs_capabilities_sets(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
 }
 #[cfg(
@@ -2091,10 +1373,7 @@ impl<'a> ServingNodeView<'a> {
 impl std::fmt::Debug for ServingNodeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ServingNodeView), e),
-        }
+        rt::view::debug(self.to_struct(), "ServingNodeView", f)
     }
 }
 #[cfg(
@@ -2287,56 +1566,52 @@ impl<'a> AdditionalServingNodeView<'a> {
     /// `[ SGSN-Number ]`: SGSN-Number (code 1489, vendor 10415), 3GPP TS 29.272 §7.3.102.
     #[inline]
     pub fn sgsn_number(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     #[inline]
     pub fn mme_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ SGSN-Name ]`: SGSN-Name (code 2409, vendor 10415), 3GPP TS 29.173 §6.4.13.
     #[inline]
     pub fn sgsn_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ SGSN-Realm ]`: SGSN-Realm (code 2410, vendor 10415), 3GPP TS 29.173 §6.4.14.
     #[inline]
     pub fn sgsn_realm(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ MME-Realm ]`: MME-Realm (code 2408, vendor 10415), 3GPP TS 29.173 §6.4.12.
     #[inline]
     pub fn mme_realm(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ MSC-Number ]`: MSC-Number (code 2403, vendor 10415), 3GPP TS 29.173 §6.4.5.
     #[inline]
     pub fn msc_number(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
     }
     /// `[ 3GPP-AAA-Server-Name ]`: 3GPP-AAA-Server-Name (code 318, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn tgpp_aaa_server_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ LCS-Capabilities-Sets ]`: LCS-Capabilities-Sets (code 2404, vendor 10415), 3GPP TS 29.173 §6.4.6.
     #[inline]
     pub fn lcs_capabilities_sets(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
 }
 #[cfg(
@@ -2352,14 +1627,7 @@ impl<'a> AdditionalServingNodeView<'a> {
 impl std::fmt::Debug for AdditionalServingNodeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(AdditionalServingNodeView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "AdditionalServingNodeView", f)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -2615,70 +1883,74 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `[ GMLC-Number ]`: GMLC-Number (code 1474, vendor 10415), 3GPP TS 29.272 §7.3.85.
     #[inline]
     pub fn gmlc_number(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -2692,7 +1964,7 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -2705,7 +1977,7 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -2718,7 +1990,7 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -2726,14 +1998,7 @@ impl<'a> LcsRoutingInfoRequestView<'a> {
 impl std::fmt::Debug for LcsRoutingInfoRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(LcsRoutingInfoRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "LcsRoutingInfoRequestView", f)
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -3021,54 +2286,66 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -3082,32 +2359,28 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
     }
     /// `[ LMSI ]`: LMSI (code 2400, vendor 10415), 3GPP TS 29.173 §6.4.2.
     #[inline]
     pub fn lmsi(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<ServingNodeView<'a>> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(ServingNodeView::read(avp))
+        rt::view::opt(self.root, self.first[12], self.end, ServingNodeView::read)
     }
     /// `*[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8.
     #[inline]
@@ -3121,32 +2394,43 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
             self.count[1],
             2406,
             10415,
-            |avp| AdditionalServingNodeView::read(avp),
+            AdditionalServingNodeView::read,
         )
     }
     /// `[ GMLC-Address ]`: GMLC-Address (code 2405, vendor 10415), 3GPP TS 29.173 §6.4.7.
     #[inline]
     pub fn gmlc_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ PPR-Address ]`: PPR-Address (code 2407, vendor 10415), 3GPP TS 29.173 §6.4.9.
     #[inline]
     pub fn ppr_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ RIA-Flags ]`: RIA-Flags (code 2411, vendor 10415), 3GPP TS 29.173 §6.4.15.
     #[inline]
     pub fn ria_flags(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -3158,7 +2442,7 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -3171,7 +2455,7 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
             self.count[3],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -3179,12 +2463,7 @@ impl<'a> LcsRoutingInfoAnswerView<'a> {
 impl std::fmt::Debug for LcsRoutingInfoAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(LcsRoutingInfoAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "LcsRoutingInfoAnswerView", f)
     }
 }
 #[cfg(

@@ -271,10 +271,7 @@ impl AbortCause {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AbortCause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AbortCause), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AbortCause", self.0, f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -373,10 +370,7 @@ impl FlowStatus {
 )]
 impl std::fmt::Debug for FlowStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(FlowStatus), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "FlowStatus", self.0, f)
     }
 }
 #[cfg(
@@ -457,10 +451,7 @@ impl FlowUsage {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for FlowUsage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(FlowUsage), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "FlowUsage", self.0, f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -567,10 +558,7 @@ impl SpecificAction {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SpecificAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SpecificAction), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SpecificAction", self.0, f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -644,10 +632,7 @@ impl MediaType {
 #[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MediaType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MediaType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MediaType", self.0, f)
     }
 }
 #[cfg(any(feature = "etsi", feature = "rx", feature = "ts29214"))]
@@ -701,10 +686,7 @@ impl SipForkingIndication {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SipForkingIndication {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SipForkingIndication), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SipForkingIndication", self.0, f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -758,10 +740,7 @@ impl ServiceInfoStatus {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for ServiceInfoStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(ServiceInfoStatus), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "ServiceInfoStatus", self.0, f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -842,10 +821,7 @@ impl AfSignallingProtocol {
 )]
 impl std::fmt::Debug for AfSignallingProtocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AfSignallingProtocol), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AfSignallingProtocol", self.0, f)
     }
 }
 #[cfg(
@@ -920,10 +896,7 @@ impl RxRequestType {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for RxRequestType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(RxRequestType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "RxRequestType", self.0, f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1007,10 +980,7 @@ impl RequiredAccessInfo {
 )]
 impl std::fmt::Debug for RequiredAccessInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(RequiredAccessInfo), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "RequiredAccessInfo", self.0, f)
     }
 }
 #[cfg(
@@ -1084,10 +1054,7 @@ impl SponsoringAction {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SponsoringAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SponsoringAction), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SponsoringAction", self.0, f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1141,10 +1108,7 @@ impl PrioritySharingIndicator {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for PrioritySharingIndicator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(PrioritySharingIndicator), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "PrioritySharingIndicator", self.0, f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1201,10 +1165,7 @@ impl ImsContentType {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for ImsContentType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(ImsContentType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "ImsContentType", self.0, f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1264,10 +1225,7 @@ impl MpsAction {
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MpsAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MpsAction), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MpsAction", self.0, f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1335,44 +1293,44 @@ impl AccessNetworkChargingIdentifier {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_access_network_charging_identifier_value = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                503,
+                10415,
+                192,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (503, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.access_network_charging_identifier_value,
-                        &mut seen_access_network_charging_identifier_value,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                        192,
+                    )
                 }
                 (510, 10415) => {
-                    self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.flows,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.flows, &avp, &mut w, 1, 192, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_access_network_charging_identifier_value {
-            rt::typed::absent(
-                rt::AvpKey::new(503, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1382,9 +1340,7 @@ impl rt::AvpData for AccessNetworkChargingIdentifier {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1392,39 +1348,23 @@ impl rt::AvpData for AccessNetworkChargingIdentifier {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.access_network_charging_identifier_value, 10415);
-        for v in &self.flows {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.access_network_charging_identifier_value, 10415)
+            + rt::typed::len_all(&self.flows, 10415) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.access_network_charging_identifier_value,
             buf,
+            &self.avp_flags,
             503,
-            self.avp_flags.get(rt::AvpKey::new(503, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        for (i, v) in self.flows.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                510,
-                self.avp_flags.get(rt::AvpKey::new(510, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -1516,73 +1456,65 @@ impl Flows {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_media_component_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                518,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (518, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.media_component_number,
-                        &mut seen_media_component_number,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                        192,
+                    )
                 }
                 (509, 10415) => {
-                    self.avp_flags.note(&avp, self.flow_number.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.flow_number,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (552, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.content_version.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.content_version,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (449, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.final_unit_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (449, 0) => rt::typed::opt(&mut self.final_unit_action, &avp, &mut w, 64),
                 (549, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.media_component_status,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.media_component_status, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_media_component_number {
-            rt::typed::absent(
-                rt::AvpKey::new(518, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -1604,9 +1536,7 @@ impl rt::AvpData for Flows {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1614,75 +1544,37 @@ impl rt::AvpData for Flows {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.media_component_number, 10415);
-        for v in &self.flow_number {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.content_version {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.final_unit_action {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.media_component_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.media_component_number, 10415)
+            + rt::typed::len_all(&self.flow_number, 10415)
+            + rt::typed::len_all(&self.content_version, 10415)
+            + rt::typed::len_opt(&self.final_unit_action, 0)
+            + rt::typed::len_opt(&self.media_component_status, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.media_component_number,
             buf,
+            &self.avp_flags,
             518,
-            self.avp_flags.get(rt::AvpKey::new(518, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        for (i, v) in self.flow_number.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                509,
-                self.avp_flags.get(rt::AvpKey::new(509, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.content_version.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                552,
-                self.avp_flags.get(rt::AvpKey::new(552, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.final_unit_action {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                449,
-                self.avp_flags.get(rt::AvpKey::new(449, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.media_component_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                549,
-                self.avp_flags.get(rt::AvpKey::new(549, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.flow_number, buf, &self.avp_flags, 509, 10415, 192);
+        rt::typed::put_all(&self.content_version, buf, &self.avp_flags, 552, 10415, 128);
+        rt::typed::put_opt(&self.final_unit_action, buf, &self.avp_flags, 449, 0, 64);
+        rt::typed::put_opt(
+            &self.media_component_status,
+            buf,
+            &self.avp_flags,
+            549,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -1862,346 +1754,226 @@ impl MediaComponentDescription {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_media_component_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                518,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 36usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (518, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.media_component_number,
-                        &mut seen_media_component_number,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                        192,
+                    )
                 }
                 (519, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.media_sub_component.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.media_sub_component,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (504, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.af_application_identifier,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (566, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.flus_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.flus_identifier, &avp, &mut w, 128)
                 }
-                (520, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.media_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (520, 10415) => rt::typed::opt(&mut self.media_type, &avp, &mut w, 192),
                 (516, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_requested_bandwidth_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (515, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_requested_bandwidth_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (544, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_supported_bandwidth_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (543, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_supported_bandwidth_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (546, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.min_desired_bandwidth_ul,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.min_desired_bandwidth_ul, &avp, &mut w, 128)
                 }
                 (545, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.min_desired_bandwidth_dl,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.min_desired_bandwidth_dl, &avp, &mut w, 128)
                 }
                 (535, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.min_requested_bandwidth_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (534, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.min_requested_bandwidth_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (555, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.extended_max_requested_bw_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (554, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.extended_max_requested_bw_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (557, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.extended_max_supported_bw_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (556, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.extended_max_supported_bw_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (559, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.extended_min_desired_bw_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (558, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.extended_min_desired_bw_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (561, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.extended_min_requested_bw_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (560, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.extended_min_requested_bw_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                (511, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_status,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (511, 10415) => rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192),
                 (550, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.priority_sharing_indicator,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (1047, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.pre_emption_capability,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.pre_emption_capability, &avp, &mut w, 128)
                 }
                 (1048, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.pre_emption_vulnerability,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (458, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.reservation_priority,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reservation_priority, &avp, &mut w, 192)
                 }
-                (522, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.rs_bandwidth,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (521, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.rr_bandwidth,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (522, 10415) => rt::typed::opt(&mut self.rs_bandwidth, &avp, &mut w, 192),
+                (521, 10415) => rt::typed::opt(&mut self.rr_bandwidth, &avp, &mut w, 192),
                 (524, 10415) => {
-                    self.avp_flags.note(&avp, self.codec_data.len(), rt::AvpFlags(192));
-                    rt::typed::push(&mut self.codec_data, &avp, cx, 2, &mut self.extra)?;
+                    rt::typed::many(&mut self.codec_data, &avp, &mut w, 28, 192, 2)
                 }
                 (539, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.sharing_key_dl,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sharing_key_dl, &avp, &mut w, 128)
                 }
                 (540, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.sharing_key_ul,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sharing_key_ul, &avp, &mut w, 128)
                 }
                 (552, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.content_version,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.content_version, &avp, &mut w, 128)
                 }
-                (2852, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.max_plr_dl,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (2853, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.max_plr_ul,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (2852, 10415) => rt::typed::opt(&mut self.max_plr_dl, &avp, &mut w, 128),
+                (2853, 10415) => rt::typed::opt(&mut self.max_plr_ul, &avp, &mut w, 128),
                 (567, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.desired_max_latency,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.desired_max_latency, &avp, &mut w, 128)
                 }
                 (568, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.desired_max_loss,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.desired_max_loss, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_media_component_number {
-            rt::typed::absent(
-                rt::AvpKey::new(518, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2211,9 +1983,7 @@ impl rt::AvpData for MediaComponentDescription {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2221,7 +1991,7 @@ impl rt::AvpData for MediaComponentDescription {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -2231,444 +2001,257 @@ impl rt::AvpData for MediaComponentDescription {
         MediaComponentDescriptionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.media_component_number, 10415);
-        for v in &self.media_sub_component {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.af_application_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.flus_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.media_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_requested_bandwidth_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_requested_bandwidth_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_supported_bandwidth_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_supported_bandwidth_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.min_desired_bandwidth_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.min_desired_bandwidth_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.min_requested_bandwidth_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.min_requested_bandwidth_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_max_requested_bw_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_max_requested_bw_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_max_supported_bw_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_max_supported_bw_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_min_desired_bw_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_min_desired_bw_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_min_requested_bw_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_min_requested_bw_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.flow_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.priority_sharing_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.pre_emption_capability {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.pre_emption_vulnerability {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reservation_priority {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.rs_bandwidth {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rr_bandwidth {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.codec_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.sharing_key_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.sharing_key_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.content_version {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_plr_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_plr_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.desired_max_latency {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.desired_max_loss {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.media_component_number, 10415)
+            + rt::typed::len_all(&self.media_sub_component, 10415)
+            + rt::typed::len_opt(&self.af_application_identifier, 10415)
+            + rt::typed::len_opt(&self.flus_identifier, 10415)
+            + rt::typed::len_opt(&self.media_type, 10415)
+            + rt::typed::len_opt(&self.max_requested_bandwidth_ul, 10415)
+            + rt::typed::len_opt(&self.max_requested_bandwidth_dl, 10415)
+            + rt::typed::len_opt(&self.max_supported_bandwidth_ul, 10415)
+            + rt::typed::len_opt(&self.max_supported_bandwidth_dl, 10415)
+            + rt::typed::len_opt(&self.min_desired_bandwidth_ul, 10415)
+            + rt::typed::len_opt(&self.min_desired_bandwidth_dl, 10415)
+            + rt::typed::len_opt(&self.min_requested_bandwidth_ul, 10415)
+            + rt::typed::len_opt(&self.min_requested_bandwidth_dl, 10415)
+            + rt::typed::len_opt(&self.extended_max_requested_bw_ul, 10415)
+            + rt::typed::len_opt(&self.extended_max_requested_bw_dl, 10415)
+            + rt::typed::len_opt(&self.extended_max_supported_bw_ul, 10415)
+            + rt::typed::len_opt(&self.extended_max_supported_bw_dl, 10415)
+            + rt::typed::len_opt(&self.extended_min_desired_bw_ul, 10415)
+            + rt::typed::len_opt(&self.extended_min_desired_bw_dl, 10415)
+            + rt::typed::len_opt(&self.extended_min_requested_bw_ul, 10415)
+            + rt::typed::len_opt(&self.extended_min_requested_bw_dl, 10415)
+            + rt::typed::len_opt(&self.flow_status, 10415)
+            + rt::typed::len_opt(&self.priority_sharing_indicator, 10415)
+            + rt::typed::len_opt(&self.pre_emption_capability, 10415)
+            + rt::typed::len_opt(&self.pre_emption_vulnerability, 10415)
+            + rt::typed::len_opt(&self.reservation_priority, 13019)
+            + rt::typed::len_opt(&self.rs_bandwidth, 10415)
+            + rt::typed::len_opt(&self.rr_bandwidth, 10415)
+            + rt::typed::len_all(&self.codec_data, 10415)
+            + rt::typed::len_opt(&self.sharing_key_dl, 10415)
+            + rt::typed::len_opt(&self.sharing_key_ul, 10415)
+            + rt::typed::len_opt(&self.content_version, 10415)
+            + rt::typed::len_opt(&self.max_plr_dl, 10415)
+            + rt::typed::len_opt(&self.max_plr_ul, 10415)
+            + rt::typed::len_opt(&self.desired_max_latency, 10415)
+            + rt::typed::len_opt(&self.desired_max_loss, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.media_component_number,
             buf,
+            &self.avp_flags,
             518,
-            self.avp_flags.get(rt::AvpKey::new(518, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        for (i, v) in self.media_sub_component.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                519,
-                self.avp_flags.get(rt::AvpKey::new(519, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.af_application_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                504,
-                self.avp_flags.get(rt::AvpKey::new(504, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.flus_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                566,
-                self.avp_flags.get(rt::AvpKey::new(566, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.media_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                520,
-                self.avp_flags.get(rt::AvpKey::new(520, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                516,
-                self.avp_flags.get(rt::AvpKey::new(516, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                515,
-                self.avp_flags.get(rt::AvpKey::new(515, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_supported_bandwidth_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                544,
-                self.avp_flags.get(rt::AvpKey::new(544, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_supported_bandwidth_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                543,
-                self.avp_flags.get(rt::AvpKey::new(543, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.min_desired_bandwidth_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                546,
-                self.avp_flags.get(rt::AvpKey::new(546, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.min_desired_bandwidth_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                545,
-                self.avp_flags.get(rt::AvpKey::new(545, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.min_requested_bandwidth_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                535,
-                self.avp_flags.get(rt::AvpKey::new(535, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.min_requested_bandwidth_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                534,
-                self.avp_flags.get(rt::AvpKey::new(534, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_max_requested_bw_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                555,
-                self.avp_flags.get(rt::AvpKey::new(555, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_max_requested_bw_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                554,
-                self.avp_flags.get(rt::AvpKey::new(554, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_max_supported_bw_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                557,
-                self.avp_flags.get(rt::AvpKey::new(557, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_max_supported_bw_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                556,
-                self.avp_flags.get(rt::AvpKey::new(556, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_min_desired_bw_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                559,
-                self.avp_flags.get(rt::AvpKey::new(559, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_min_desired_bw_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                558,
-                self.avp_flags.get(rt::AvpKey::new(558, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_min_requested_bw_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                561,
-                self.avp_flags.get(rt::AvpKey::new(561, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_min_requested_bw_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                560,
-                self.avp_flags.get(rt::AvpKey::new(560, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.flow_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                511,
-                self.avp_flags.get(rt::AvpKey::new(511, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.priority_sharing_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                550,
-                self.avp_flags.get(rt::AvpKey::new(550, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.pre_emption_capability {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1047,
-                self.avp_flags.get(rt::AvpKey::new(1047, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.pre_emption_vulnerability {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1048,
-                self.avp_flags.get(rt::AvpKey::new(1048, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reservation_priority {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                458,
-                self.avp_flags.get(rt::AvpKey::new(458, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.rs_bandwidth {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                522,
-                self.avp_flags.get(rt::AvpKey::new(522, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rr_bandwidth {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                521,
-                self.avp_flags.get(rt::AvpKey::new(521, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.codec_data.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                524,
-                self.avp_flags.get(rt::AvpKey::new(524, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.sharing_key_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                539,
-                self.avp_flags.get(rt::AvpKey::new(539, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.sharing_key_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                540,
-                self.avp_flags.get(rt::AvpKey::new(540, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.content_version {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                552,
-                self.avp_flags.get(rt::AvpKey::new(552, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_plr_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2852,
-                self.avp_flags.get(rt::AvpKey::new(2852, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_plr_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2853,
-                self.avp_flags.get(rt::AvpKey::new(2853, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.desired_max_latency {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                567,
-                self.avp_flags.get(rt::AvpKey::new(567, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.desired_max_loss {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                568,
-                self.avp_flags.get(rt::AvpKey::new(568, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.media_sub_component,
+            buf,
+            &self.avp_flags,
+            519,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.af_application_identifier,
+            buf,
+            &self.avp_flags,
+            504,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.flus_identifier, buf, &self.avp_flags, 566, 10415, 128);
+        rt::typed::put_opt(&self.media_type, buf, &self.avp_flags, 520, 10415, 192);
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth_ul,
+            buf,
+            &self.avp_flags,
+            516,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth_dl,
+            buf,
+            &self.avp_flags,
+            515,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.max_supported_bandwidth_ul,
+            buf,
+            &self.avp_flags,
+            544,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.max_supported_bandwidth_dl,
+            buf,
+            &self.avp_flags,
+            543,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.min_desired_bandwidth_ul,
+            buf,
+            &self.avp_flags,
+            546,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.min_desired_bandwidth_dl,
+            buf,
+            &self.avp_flags,
+            545,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.min_requested_bandwidth_ul,
+            buf,
+            &self.avp_flags,
+            535,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.min_requested_bandwidth_dl,
+            buf,
+            &self.avp_flags,
+            534,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.extended_max_requested_bw_ul,
+            buf,
+            &self.avp_flags,
+            555,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.extended_max_requested_bw_dl,
+            buf,
+            &self.avp_flags,
+            554,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.extended_max_supported_bw_ul,
+            buf,
+            &self.avp_flags,
+            557,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.extended_max_supported_bw_dl,
+            buf,
+            &self.avp_flags,
+            556,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.extended_min_desired_bw_ul,
+            buf,
+            &self.avp_flags,
+            559,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.extended_min_desired_bw_dl,
+            buf,
+            &self.avp_flags,
+            558,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.extended_min_requested_bw_ul,
+            buf,
+            &self.avp_flags,
+            561,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.extended_min_requested_bw_dl,
+            buf,
+            &self.avp_flags,
+            560,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.flow_status, buf, &self.avp_flags, 511, 10415, 192);
+        rt::typed::put_opt(
+            &self.priority_sharing_indicator,
+            buf,
+            &self.avp_flags,
+            550,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.pre_emption_capability,
+            buf,
+            &self.avp_flags,
+            1047,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.pre_emption_vulnerability,
+            buf,
+            &self.avp_flags,
+            1048,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.reservation_priority,
+            buf,
+            &self.avp_flags,
+            458,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(&self.rs_bandwidth, buf, &self.avp_flags, 522, 10415, 192);
+        rt::typed::put_opt(&self.rr_bandwidth, buf, &self.avp_flags, 521, 10415, 192);
+        rt::typed::put_all(&self.codec_data, buf, &self.avp_flags, 524, 10415, 192);
+        rt::typed::put_opt(&self.sharing_key_dl, buf, &self.avp_flags, 539, 10415, 128);
+        rt::typed::put_opt(&self.sharing_key_ul, buf, &self.avp_flags, 540, 10415, 128);
+        rt::typed::put_opt(&self.content_version, buf, &self.avp_flags, 552, 10415, 128);
+        rt::typed::put_opt(&self.max_plr_dl, buf, &self.avp_flags, 2852, 10415, 128);
+        rt::typed::put_opt(&self.max_plr_ul, buf, &self.avp_flags, 2853, 10415, 128);
+        rt::typed::put_opt(
+            &self.desired_max_latency,
+            buf,
+            &self.avp_flags,
+            567,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.desired_max_loss,
+            buf,
+            &self.avp_flags,
+            568,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2744,117 +2327,78 @@ impl MediaSubComponent {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_flow_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                509,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 10usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (509, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.flow_number,
-                        &mut seen_flow_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.flow_number, &avp, &mut w, 0, 192)
                 }
                 (507, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.flow_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.flow_description,
-                        &avp,
-                        cx,
-                        2,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.flow_description, &avp, &mut w, 1, 192, 2)
                 }
-                (511, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_status,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (512, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.flow_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (511, 10415) => rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192),
+                (512, 10415) => rt::typed::opt(&mut self.flow_usage, &avp, &mut w, 192),
                 (516, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_requested_bandwidth_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (515, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_requested_bandwidth_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (555, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.extended_max_requested_bw_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (554, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.extended_max_requested_bw_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (529, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.af_signalling_protocol,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.af_signalling_protocol, &avp, &mut w, 128)
                 }
                 (1014, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tos_traffic_class,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_flow_number {
-            rt::typed::absent(
-                rt::AvpKey::new(509, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2864,9 +2408,7 @@ impl rt::AvpData for MediaSubComponent {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2874,7 +2416,7 @@ impl rt::AvpData for MediaSubComponent {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -2884,132 +2426,79 @@ impl rt::AvpData for MediaSubComponent {
         MediaSubComponentView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.flow_number, 10415);
-        for v in &self.flow_description {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.flow_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.flow_usage {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_requested_bandwidth_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_requested_bandwidth_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_max_requested_bw_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_max_requested_bw_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.af_signalling_protocol {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tos_traffic_class {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.flow_number, 10415)
+            + rt::typed::len_all(&self.flow_description, 10415)
+            + rt::typed::len_opt(&self.flow_status, 10415)
+            + rt::typed::len_opt(&self.flow_usage, 10415)
+            + rt::typed::len_opt(&self.max_requested_bandwidth_ul, 10415)
+            + rt::typed::len_opt(&self.max_requested_bandwidth_dl, 10415)
+            + rt::typed::len_opt(&self.extended_max_requested_bw_ul, 10415)
+            + rt::typed::len_opt(&self.extended_max_requested_bw_dl, 10415)
+            + rt::typed::len_opt(&self.af_signalling_protocol, 10415)
+            + rt::typed::len_opt(&self.tos_traffic_class, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.flow_number,
+        rt::typed::put_one(&self.flow_number, buf, &self.avp_flags, 509, 10415, 192);
+        rt::typed::put_all(
+            &self.flow_description,
             buf,
-            509,
-            self.avp_flags.get(rt::AvpKey::new(509, 10415), 0, rt::AvpFlags(192)),
+            &self.avp_flags,
+            507,
             10415,
+            192,
         );
-        for (i, v) in self.flow_description.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                507,
-                self.avp_flags.get(rt::AvpKey::new(507, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.flow_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                511,
-                self.avp_flags.get(rt::AvpKey::new(511, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.flow_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                512,
-                self.avp_flags.get(rt::AvpKey::new(512, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                516,
-                self.avp_flags.get(rt::AvpKey::new(516, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                515,
-                self.avp_flags.get(rt::AvpKey::new(515, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_max_requested_bw_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                555,
-                self.avp_flags.get(rt::AvpKey::new(555, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_max_requested_bw_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                554,
-                self.avp_flags.get(rt::AvpKey::new(554, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.af_signalling_protocol {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                529,
-                self.avp_flags.get(rt::AvpKey::new(529, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tos_traffic_class {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1014,
-                self.avp_flags.get(rt::AvpKey::new(1014, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.flow_status, buf, &self.avp_flags, 511, 10415, 192);
+        rt::typed::put_opt(&self.flow_usage, buf, &self.avp_flags, 512, 10415, 192);
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth_ul,
+            buf,
+            &self.avp_flags,
+            516,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth_dl,
+            buf,
+            &self.avp_flags,
+            515,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.extended_max_requested_bw_ul,
+            buf,
+            &self.avp_flags,
+            555,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.extended_max_requested_bw_dl,
+            buf,
+            &self.avp_flags,
+            554,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.af_signalling_protocol,
+            buf,
+            &self.avp_flags,
+            529,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.tos_traffic_class,
+            buf,
+            &self.avp_flags,
+            1014,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3065,65 +2554,65 @@ impl AcceptableServiceInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (517, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.media_component_description.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.media_component_description,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (515, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_requested_bandwidth_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (516, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.max_requested_bandwidth_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (554, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.extended_max_requested_bw_dl,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (555, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.extended_max_requested_bw_ul,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3133,9 +2622,7 @@ impl rt::AvpData for AcceptableServiceInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3143,79 +2630,58 @@ impl rt::AvpData for AcceptableServiceInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.media_component_description {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_requested_bandwidth_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_requested_bandwidth_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_max_requested_bw_dl {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_max_requested_bw_ul {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.media_component_description, 10415)
+            + rt::typed::len_opt(&self.max_requested_bandwidth_dl, 10415)
+            + rt::typed::len_opt(&self.max_requested_bandwidth_ul, 10415)
+            + rt::typed::len_opt(&self.extended_max_requested_bw_dl, 10415)
+            + rt::typed::len_opt(&self.extended_max_requested_bw_ul, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.media_component_description.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                517,
-                self.avp_flags.get(rt::AvpKey::new(517, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                515,
-                self.avp_flags.get(rt::AvpKey::new(515, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                516,
-                self.avp_flags.get(rt::AvpKey::new(516, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_max_requested_bw_dl {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                554,
-                self.avp_flags.get(rt::AvpKey::new(554, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_max_requested_bw_ul {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                555,
-                self.avp_flags.get(rt::AvpKey::new(555, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.media_component_description,
+            buf,
+            &self.avp_flags,
+            517,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth_dl,
+            buf,
+            &self.avp_flags,
+            515,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth_ul,
+            buf,
+            &self.avp_flags,
+            516,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.extended_max_requested_bw_dl,
+            buf,
+            &self.avp_flags,
+            554,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.extended_max_requested_bw_ul,
+            buf,
+            &self.avp_flags,
+            555,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3275,59 +2741,41 @@ impl SponsoredConnectivityData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (531, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.sponsor_identity,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
                 }
                 (532, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.application_service_provider_identity,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (431, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.granted_service_unit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.granted_service_unit, &avp, &mut w, 64)
                 }
-                (446, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.used_service_unit,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (446, 0) => rt::typed::opt(&mut self.used_service_unit, &avp, &mut w, 64),
                 (542, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.sponsoring_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sponsoring_action, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3337,9 +2785,7 @@ impl rt::AvpData for SponsoredConnectivityData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3347,7 +2793,7 @@ impl rt::AvpData for SponsoredConnectivityData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -3357,76 +2803,41 @@ impl rt::AvpData for SponsoredConnectivityData {
         SponsoredConnectivityDataView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.sponsor_identity {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.application_service_provider_identity {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.granted_service_unit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.used_service_unit {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sponsoring_action {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.sponsor_identity, 10415)
+            + rt::typed::len_opt(&self.application_service_provider_identity, 10415)
+            + rt::typed::len_opt(&self.granted_service_unit, 0)
+            + rt::typed::len_opt(&self.used_service_unit, 0)
+            + rt::typed::len_opt(&self.sponsoring_action, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.sponsor_identity {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                531,
-                self.avp_flags.get(rt::AvpKey::new(531, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.application_service_provider_identity {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                532,
-                self.avp_flags.get(rt::AvpKey::new(532, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.granted_service_unit {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                431,
-                self.avp_flags.get(rt::AvpKey::new(431, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.used_service_unit {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                446,
-                self.avp_flags.get(rt::AvpKey::new(446, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sponsoring_action {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                542,
-                self.avp_flags.get(rt::AvpKey::new(542, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.sponsor_identity,
+            buf,
+            &self.avp_flags,
+            531,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.application_service_provider_identity,
+            buf,
+            &self.avp_flags,
+            532,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.granted_service_unit, buf, &self.avp_flags, 431, 0, 64);
+        rt::typed::put_opt(&self.used_service_unit, buf, &self.avp_flags, 446, 0, 64);
+        rt::typed::put_opt(
+            &self.sponsoring_action,
+            buf,
+            &self.avp_flags,
+            542,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3507,53 +2918,46 @@ impl CalleeInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (832, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.called_party_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.called_party_address, &avp, &mut w, 192)
                 }
                 (1251, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.requested_party_address.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.requested_party_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1250, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.called_asserted_identity.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.called_asserted_identity,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3574,9 +2978,7 @@ impl rt::AvpData for CalleeInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3584,55 +2986,40 @@ impl rt::AvpData for CalleeInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.called_party_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.requested_party_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.called_asserted_identity {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.called_party_address, 10415)
+            + rt::typed::len_all(&self.requested_party_address, 10415)
+            + rt::typed::len_all(&self.called_asserted_identity, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.called_party_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                832,
-                self.avp_flags.get(rt::AvpKey::new(832, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.requested_party_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1251,
-                self.avp_flags.get(rt::AvpKey::new(1251, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.called_asserted_identity.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1250,
-                self.avp_flags.get(rt::AvpKey::new(1250, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.called_party_address,
+            buf,
+            &self.avp_flags,
+            832,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.requested_party_address,
+            buf,
+            &self.avp_flags,
+            1251,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.called_asserted_identity,
+            buf,
+            &self.avp_flags,
+            1250,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3680,36 +3067,28 @@ impl MaInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1027, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.ip_can_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1032, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
+                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
                 (571, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ma_information_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ma_information_action, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3719,9 +3098,7 @@ impl rt::AvpData for MaInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3729,55 +3106,26 @@ impl rt::AvpData for MaInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.ip_can_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rat_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ma_information_action {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.ip_can_type, 10415)
+            + rt::typed::len_opt(&self.rat_type, 10415)
+            + rt::typed::len_opt(&self.ma_information_action, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.ip_can_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1027,
-                self.avp_flags.get(rt::AvpKey::new(1027, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rat_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1032,
-                self.avp_flags.get(rt::AvpKey::new(1032, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ma_information_action {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                571,
-                self.avp_flags.get(rt::AvpKey::new(571, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
+        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
+        rt::typed::put_opt(
+            &self.ma_information_action,
+            buf,
+            &self.avp_flags,
+            571,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3825,41 +3173,26 @@ impl N5gsRanNasReleaseCause {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (573, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.n5gmm_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (574, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.n5gsm_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (575, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ngap_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (573, 10415) => rt::typed::opt(&mut self.n5gmm_cause, &avp, &mut w, 128),
+                (574, 10415) => rt::typed::opt(&mut self.n5gsm_cause, &avp, &mut w, 128),
+                (575, 10415) => rt::typed::opt(&mut self.ngap_cause, &avp, &mut w, 128),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3869,9 +3202,7 @@ impl rt::AvpData for N5gsRanNasReleaseCause {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3879,55 +3210,19 @@ impl rt::AvpData for N5gsRanNasReleaseCause {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.n5gmm_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.n5gsm_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ngap_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.n5gmm_cause, 10415)
+            + rt::typed::len_opt(&self.n5gsm_cause, 10415)
+            + rt::typed::len_opt(&self.ngap_cause, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.n5gmm_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                573,
-                self.avp_flags.get(rt::AvpKey::new(573, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.n5gsm_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                574,
-                self.avp_flags.get(rt::AvpKey::new(574, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ngap_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                575,
-                self.avp_flags.get(rt::AvpKey::new(575, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.n5gmm_cause, buf, &self.avp_flags, 573, 10415, 128);
+        rt::typed::put_opt(&self.n5gsm_cause, buf, &self.avp_flags, 574, 10415, 128);
+        rt::typed::put_opt(&self.ngap_cause, buf, &self.avp_flags, 575, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3970,54 +3265,46 @@ impl NgapCause {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_ngap_group = false;
-        let mut seen_ngap_value = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                576,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                577,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (576, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.ngap_group,
-                        &mut seen_ngap_group,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.ngap_group, &avp, &mut w, 0, 128)
                 }
                 (577, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.ngap_value,
-                        &mut seen_ngap_value,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.ngap_value, &avp, &mut w, 1, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_ngap_group {
-            rt::typed::absent(
-                rt::AvpKey::new(576, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_ngap_value {
-            rt::typed::absent(
-                rt::AvpKey::new(577, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4027,9 +3314,7 @@ impl rt::AvpData for NgapCause {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4037,35 +3322,17 @@ impl rt::AvpData for NgapCause {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.ngap_group, 10415);
-        n += rt::AvpData::avp_len(&self.ngap_value, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.ngap_group, 10415)
+            + rt::typed::len_one(&self.ngap_value, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.ngap_group,
-            buf,
-            576,
-            self.avp_flags.get(rt::AvpKey::new(576, 10415), 0, rt::AvpFlags(128)),
-            10415,
-        );
-        rt::AvpData::encode_avp(
-            &self.ngap_value,
-            buf,
-            577,
-            self.avp_flags.get(rt::AvpKey::new(577, 10415), 0, rt::AvpFlags(128)),
-            10415,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.ngap_group, buf, &self.avp_flags, 576, 10415, 128);
+        rt::typed::put_one(&self.ngap_value, buf, &self.avp_flags, 577, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4113,36 +3380,30 @@ impl WirelineUserLocationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (579, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.hfc_node_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.hfc_node_identifier, &avp, &mut w, 128)
                 }
                 (580, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.gli_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.gli_identifier, &avp, &mut w, 128)
                 }
-                (581, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.line_type, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (581, 10415) => rt::typed::opt(&mut self.line_type, &avp, &mut w, 128),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4152,9 +3413,7 @@ impl rt::AvpData for WirelineUserLocationInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4162,55 +3421,26 @@ impl rt::AvpData for WirelineUserLocationInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.hfc_node_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.gli_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.line_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.hfc_node_identifier, 10415)
+            + rt::typed::len_opt(&self.gli_identifier, 10415)
+            + rt::typed::len_opt(&self.line_type, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.hfc_node_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                579,
-                self.avp_flags.get(rt::AvpKey::new(579, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.gli_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                580,
-                self.avp_flags.get(rt::AvpKey::new(580, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.line_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                581,
-                self.avp_flags.get(rt::AvpKey::new(581, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.hfc_node_identifier,
+            buf,
+            &self.avp_flags,
+            579,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.gli_identifier, buf, &self.avp_flags, 580, 10415, 128);
+        rt::typed::put_opt(&self.line_type, buf, &self.avp_flags, 581, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29214"))]
@@ -4252,24 +3482,26 @@ impl FlowGrouping {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (510, 10415) => {
-                    self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.flows,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.flows, &avp, &mut w, 0, 192, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29214"))]
@@ -4279,9 +3511,7 @@ impl rt::AvpData for FlowGrouping {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4289,31 +3519,14 @@ impl rt::AvpData for FlowGrouping {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.flows {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.flows, 10415) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.flows.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                510,
-                self.avp_flags.get(rt::AvpKey::new(510, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4514,451 +3727,222 @@ impl AaRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 41usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (537, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ip_domain_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (537, 10415) => rt::typed::opt(&mut self.ip_domain_id, &avp, &mut w, 128),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
                 (504, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.af_application_identifier,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (517, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.media_component_description.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.media_component_description,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (527, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.service_info_status,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.service_info_status, &avp, &mut w, 192)
                 }
                 (505, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.af_charging_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.af_charging_identifier, &avp, &mut w, 192)
                 }
                 (523, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.sip_forking_indication,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.sip_forking_indication, &avp, &mut w, 192)
                 }
                 (513, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.specific_action.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.specific_action,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (443, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.subscription_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        15,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        17,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (458, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.reservation_priority,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reservation_priority, &avp, &mut w, 192)
                 }
-                (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (97, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (525, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.service_urn,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
+                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
+                (525, 10415) => rt::typed::opt(&mut self.service_urn, &avp, &mut w, 192),
                 (530, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.sponsored_connectivity_data,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (528, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.mps_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mps_identifier, &avp, &mut w, 128)
                 }
                 (538, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.gcs_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.gcs_identifier, &avp, &mut w, 128)
                 }
                 (547, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.mcptt_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mcptt_identifier, &avp, &mut w, 128)
                 }
                 (562, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.mcvideo_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mcvideo_identifier, &avp, &mut w, 128)
                 }
                 (563, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ims_content_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ims_content_identifier, &avp, &mut w, 128)
                 }
                 (564, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ims_content_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ims_content_type, &avp, &mut w, 128)
                 }
                 (831, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.calling_party_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.calling_party_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        30,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (565, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.callee_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.callee_information, &avp, &mut w, 128)
                 }
                 (533, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.rx_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.rx_request_type, &avp, &mut w, 128)
                 }
                 (536, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.required_access_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.required_access_info,
                         &avp,
-                        cx,
+                        &mut w,
+                        33,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (551, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.af_requested_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.af_requested_data, &avp, &mut w, 128)
                 }
                 (4202, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.reference_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reference_id, &avp, &mut w, 192)
                 }
                 (553, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.pre_emption_control_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.pre_emption_control_info, &avp, &mut w, 128)
                 }
-                (582, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.mps_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (582, 10415) => rt::typed::opt(&mut self.mps_action, &avp, &mut w, 128),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 39, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        40,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4984,488 +3968,210 @@ impl rt::typed::Command for AaRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.ip_domain_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.af_application_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.media_component_description {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.service_info_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.af_charging_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.sip_forking_indication {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.specific_action {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.subscription_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reservation_priority {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.framed_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_urn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.sponsored_connectivity_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mps_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.gcs_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mcptt_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mcvideo_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ims_content_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ims_content_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.calling_party_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.callee_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rx_request_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.required_access_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.af_requested_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reference_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.pre_emption_control_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mps_action {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.ip_domain_id, 10415)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_opt(&self.af_application_identifier, 10415)
+            + rt::typed::len_all(&self.media_component_description, 10415)
+            + rt::typed::len_opt(&self.service_info_status, 10415)
+            + rt::typed::len_opt(&self.af_charging_identifier, 10415)
+            + rt::typed::len_opt(&self.sip_forking_indication, 10415)
+            + rt::typed::len_all(&self.specific_action, 10415)
+            + rt::typed::len_all(&self.subscription_id, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.reservation_priority, 13019)
+            + rt::typed::len_opt(&self.framed_ip_address, 0)
+            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_opt(&self.service_urn, 10415)
+            + rt::typed::len_opt(&self.sponsored_connectivity_data, 10415)
+            + rt::typed::len_opt(&self.mps_identifier, 10415)
+            + rt::typed::len_opt(&self.gcs_identifier, 10415)
+            + rt::typed::len_opt(&self.mcptt_identifier, 10415)
+            + rt::typed::len_opt(&self.mcvideo_identifier, 10415)
+            + rt::typed::len_opt(&self.ims_content_identifier, 10415)
+            + rt::typed::len_opt(&self.ims_content_type, 10415)
+            + rt::typed::len_all(&self.calling_party_address, 10415)
+            + rt::typed::len_opt(&self.callee_information, 10415)
+            + rt::typed::len_opt(&self.rx_request_type, 10415)
+            + rt::typed::len_all(&self.required_access_info, 10415)
+            + rt::typed::len_opt(&self.af_requested_data, 10415)
+            + rt::typed::len_opt(&self.reference_id, 10415)
+            + rt::typed::len_opt(&self.pre_emption_control_info, 10415)
+            + rt::typed::len_opt(&self.mps_action, 10415)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.ip_domain_id, buf, &self.avp_flags, 537, 10415, 128);
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_opt(
+            &self.af_application_identifier,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            504,
+            10415,
+            192,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_all(
+            &self.media_component_description,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            517,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.service_info_status,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            527,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_opt(
+            &self.af_charging_identifier,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            505,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
+        rt::typed::put_opt(
+            &self.sip_forking_indication,
             buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            523,
+            10415,
+            192,
         );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.ip_domain_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                537,
-                self.avp_flags.get(rt::AvpKey::new(537, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.af_application_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                504,
-                self.avp_flags.get(rt::AvpKey::new(504, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.media_component_description.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                517,
-                self.avp_flags.get(rt::AvpKey::new(517, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.service_info_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                527,
-                self.avp_flags.get(rt::AvpKey::new(527, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.af_charging_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                505,
-                self.avp_flags.get(rt::AvpKey::new(505, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.sip_forking_indication {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                523,
-                self.avp_flags.get(rt::AvpKey::new(523, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.specific_action.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                513,
-                self.avp_flags.get(rt::AvpKey::new(513, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.subscription_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                443,
-                self.avp_flags.get(rt::AvpKey::new(443, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reservation_priority {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                458,
-                self.avp_flags.get(rt::AvpKey::new(458, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.framed_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                8,
-                self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_urn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                525,
-                self.avp_flags.get(rt::AvpKey::new(525, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.sponsored_connectivity_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                530,
-                self.avp_flags.get(rt::AvpKey::new(530, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mps_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                528,
-                self.avp_flags.get(rt::AvpKey::new(528, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.gcs_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                538,
-                self.avp_flags.get(rt::AvpKey::new(538, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mcptt_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                547,
-                self.avp_flags.get(rt::AvpKey::new(547, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mcvideo_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                562,
-                self.avp_flags.get(rt::AvpKey::new(562, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ims_content_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                563,
-                self.avp_flags.get(rt::AvpKey::new(563, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ims_content_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                564,
-                self.avp_flags.get(rt::AvpKey::new(564, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.calling_party_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                831,
-                self.avp_flags.get(rt::AvpKey::new(831, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.callee_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                565,
-                self.avp_flags.get(rt::AvpKey::new(565, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rx_request_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                533,
-                self.avp_flags.get(rt::AvpKey::new(533, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.required_access_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                536,
-                self.avp_flags.get(rt::AvpKey::new(536, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.af_requested_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                551,
-                self.avp_flags.get(rt::AvpKey::new(551, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reference_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4202,
-                self.avp_flags.get(rt::AvpKey::new(4202, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.pre_emption_control_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                553,
-                self.avp_flags.get(rt::AvpKey::new(553, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mps_action {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                582,
-                self.avp_flags.get(rt::AvpKey::new(582, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.specific_action, buf, &self.avp_flags, 513, 10415, 192);
+        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_all(
+            &self.supported_features,
+            buf,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.reservation_priority,
+            buf,
+            &self.avp_flags,
+            458,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_opt(&self.service_urn, buf, &self.avp_flags, 525, 10415, 192);
+        rt::typed::put_opt(
+            &self.sponsored_connectivity_data,
+            buf,
+            &self.avp_flags,
+            530,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.mps_identifier, buf, &self.avp_flags, 528, 10415, 128);
+        rt::typed::put_opt(&self.gcs_identifier, buf, &self.avp_flags, 538, 10415, 128);
+        rt::typed::put_opt(
+            &self.mcptt_identifier,
+            buf,
+            &self.avp_flags,
+            547,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.mcvideo_identifier,
+            buf,
+            &self.avp_flags,
+            562,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.ims_content_identifier,
+            buf,
+            &self.avp_flags,
+            563,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.ims_content_type,
+            buf,
+            &self.avp_flags,
+            564,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.calling_party_address,
+            buf,
+            &self.avp_flags,
+            831,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.callee_information,
+            buf,
+            &self.avp_flags,
+            565,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.rx_request_type, buf, &self.avp_flags, 533, 10415, 128);
+        rt::typed::put_all(
+            &self.required_access_info,
+            buf,
+            &self.avp_flags,
+            536,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.af_requested_data,
+            buf,
+            &self.avp_flags,
+            551,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.reference_id, buf, &self.avp_flags, 4202, 10415, 192);
+        rt::typed::put_opt(
+            &self.pre_emption_control_info,
+            buf,
+            &self.avp_flags,
+            553,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.mps_action, buf, &self.avp_flags, 582, 10415, 128);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -5656,398 +4362,187 @@ impl AaAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 38usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
                 (502, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.access_network_charging_identifier.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.access_network_charging_identifier,
                         &avp,
-                        cx,
+                        &mut w,
+                        8,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (501, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.access_network_charging_address,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (526, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.acceptable_service_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.acceptable_service_info, &avp, &mut w, 192)
                 }
                 (1050, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.an_gw_address,
-                        &avp,
-                        cx,
-                        2,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 11, 128, 2)
                 }
-                (1503, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.an_trusted,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1503, 10415) => rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192),
                 (548, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.service_authorization_info,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                (1027, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.ip_can_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
                 (570, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ma_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ma_information, &avp, &mut w, 128)
                 }
                 (2824, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.netloc_access_support,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.netloc_access_support, &avp, &mut w, 128)
                 }
-                (1032, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
-                }
+                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
                 (510, 10415) => {
-                    self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.flows,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.flows, &avp, &mut w, 18, 192, u32::MAX)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        21,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (443, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.subscription_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (458, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.user_equipment_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
                 }
                 (653, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.user_equipment_info_extension,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                    )
                 }
                 (18, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_mcc_mnc,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
                 }
-                (569, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nid, &avp, cx, &mut self.extra)?;
-                }
+                (569, 10415) => rt::typed::opt(&mut self.nid, &avp, &mut w, 128),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 27, 64, u32::MAX)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (541, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.retry_interval,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.retry_interval, &avp, &mut w, 128)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        33,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 36, 64, u32::MAX)
                 }
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 37, 0, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6073,456 +4568,146 @@ impl rt::typed::Command for AaAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.access_network_charging_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.access_network_charging_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.acceptable_service_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.an_gw_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.an_trusted {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.service_authorization_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ip_can_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ma_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.netloc_access_support {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rat_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.flows {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.subscription_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_equipment_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_equipment_info_extension {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nid {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.retry_interval {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_all(&self.access_network_charging_identifier, 10415)
+            + rt::typed::len_opt(&self.access_network_charging_address, 10415)
+            + rt::typed::len_opt(&self.acceptable_service_info, 10415)
+            + rt::typed::len_all(&self.an_gw_address, 10415)
+            + rt::typed::len_opt(&self.an_trusted, 10415)
+            + rt::typed::len_opt(&self.service_authorization_info, 10415)
+            + rt::typed::len_opt(&self.ip_can_type, 10415)
+            + rt::typed::len_opt(&self.ma_information, 10415)
+            + rt::typed::len_opt(&self.netloc_access_support, 10415)
+            + rt::typed::len_opt(&self.rat_type, 10415)
+            + rt::typed::len_all(&self.flows, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_all(&self.subscription_id, 0)
+            + rt::typed::len_opt(&self.user_equipment_info, 0)
+            + rt::typed::len_opt(&self.user_equipment_info_extension, 0)
+            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
+            + rt::typed::len_opt(&self.nid, 10415) + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.retry_interval, 10415)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_all(&self.load, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_all(
+            &self.access_network_charging_identifier,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            502,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.access_network_charging_address,
+            buf,
+            &self.avp_flags,
+            501,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.acceptable_service_info,
+            buf,
+            &self.avp_flags,
+            526,
+            10415,
+            192,
+        );
+        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
+        rt::typed::put_opt(&self.an_trusted, buf, &self.avp_flags, 1503, 10415, 192);
+        rt::typed::put_opt(
+            &self.service_authorization_info,
+            buf,
+            &self.avp_flags,
+            548,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
+        rt::typed::put_opt(&self.ma_information, buf, &self.avp_flags, 570, 10415, 128);
+        rt::typed::put_opt(
+            &self.netloc_access_support,
+            buf,
+            &self.avp_flags,
+            2824,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
+        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(
+            &self.supported_features,
+            buf,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
+        );
+        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
+        rt::typed::put_opt(&self.user_equipment_info, buf, &self.avp_flags, 458, 0, 0);
+        rt::typed::put_opt(
+            &self.user_equipment_info_extension,
+            buf,
+            &self.avp_flags,
+            653,
+            0,
             0,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(
+            &self.tgpp_sgsn_mcc_mnc,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            18,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.nid, buf, &self.avp_flags, 569, 10415, 128);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.retry_interval, buf, &self.avp_flags, 541, 10415, 128);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.access_network_charging_identifier.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                502,
-                self.avp_flags.get(rt::AvpKey::new(502, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.access_network_charging_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                501,
-                self.avp_flags.get(rt::AvpKey::new(501, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.acceptable_service_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                526,
-                self.avp_flags.get(rt::AvpKey::new(526, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.an_gw_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1050,
-                self.avp_flags.get(rt::AvpKey::new(1050, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.an_trusted {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1503,
-                self.avp_flags.get(rt::AvpKey::new(1503, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.service_authorization_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                548,
-                self.avp_flags.get(rt::AvpKey::new(548, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ip_can_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1027,
-                self.avp_flags.get(rt::AvpKey::new(1027, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ma_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                570,
-                self.avp_flags.get(rt::AvpKey::new(570, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.netloc_access_support {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2824,
-                self.avp_flags.get(rt::AvpKey::new(2824, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rat_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1032,
-                self.avp_flags.get(rt::AvpKey::new(1032, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.flows.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                510,
-                self.avp_flags.get(rt::AvpKey::new(510, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.subscription_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                443,
-                self.avp_flags.get(rt::AvpKey::new(443, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_equipment_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                458,
-                self.avp_flags.get(rt::AvpKey::new(458, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_equipment_info_extension {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                653,
-                self.avp_flags.get(rt::AvpKey::new(653, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                18,
-                self.avp_flags.get(rt::AvpKey::new(18, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                569,
-                self.avp_flags.get(rt::AvpKey::new(569, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.retry_interval {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                541,
-                self.avp_flags.get(rt::AvpKey::new(541, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6771,431 +4956,228 @@ impl ReAuthRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_auth_application_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                513,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 37usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
                 }
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 6, 64)
                 }
                 (513, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.specific_action.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.specific_action,
                         &avp,
-                        cx,
+                        &mut w,
+                        7,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (502, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.access_network_charging_identifier.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.access_network_charging_identifier,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (501, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.access_network_charging_address,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (1050, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.an_gw_address,
-                        &avp,
-                        cx,
-                        2,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 11, 128, 2)
                 }
-                (1503, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.an_trusted,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1503, 10415) => rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192),
                 (510, 10415) => {
-                    self.avp_flags.note(&avp, self.flows.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.flows,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.flows, &avp, &mut w, 13, 192, u32::MAX)
                 }
                 (443, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.subscription_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (500, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.abort_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1027, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.ip_can_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (500, 10415) => rt::typed::opt(&mut self.abort_cause, &avp, &mut w, 192),
+                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
                 (570, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ma_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ma_information, &avp, &mut w, 128)
                 }
                 (2824, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.netloc_access_support,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.netloc_access_support, &avp, &mut w, 128)
                 }
-                (1032, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
-                }
+                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
                 (530, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.sponsored_connectivity_data,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (22, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_user_location_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
                 }
                 (2812, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.user_location_info_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
                 }
                 (23, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_ms_timezone,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
                 }
                 (2819, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.ran_nas_release_cause.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.ran_nas_release_cause,
                         &avp,
-                        cx,
+                        &mut w,
+                        24,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (572, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.n5gs_ran_nas_release_cause.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.n5gs_ran_nas_release_cause,
                         &avp,
-                        cx,
+                        &mut w,
+                        25,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (18, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_mcc_mnc,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
                 }
-                (569, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nid, &avp, cx, &mut self.extra)?;
-                }
+                (569, 10415) => rt::typed::opt(&mut self.nid, &avp, &mut w, 128),
                 (29, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_twan_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_twan_identifier, &avp, &mut w, 192)
                 }
                 (2843, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.tcp_source_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tcp_source_port, &avp, &mut w, 128)
                 }
                 (2806, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.udp_source_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
                 }
                 (2805, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ue_local_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
                 }
                 (578, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.wireline_user_location_info,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 34, 64, u32::MAX)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 35, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        36,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if self.specific_action.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(513, 10415),
-                <SpecificAction as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7221,436 +5203,181 @@ impl rt::typed::Command for ReAuthRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        for v in &self.specific_action {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.access_network_charging_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.access_network_charging_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.an_gw_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.an_trusted {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.flows {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.subscription_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.abort_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ip_can_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ma_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.netloc_access_support {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rat_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.sponsored_connectivity_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_user_location_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.user_location_info_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_ms_timezone {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.ran_nas_release_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.n5gs_ran_nas_release_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nid {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_twan_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tcp_source_port {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.udp_source_port {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ue_local_ip_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.wireline_user_location_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_all(&self.specific_action, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_all(&self.access_network_charging_identifier, 10415)
+            + rt::typed::len_opt(&self.access_network_charging_address, 10415)
+            + rt::typed::len_all(&self.an_gw_address, 10415)
+            + rt::typed::len_opt(&self.an_trusted, 10415)
+            + rt::typed::len_all(&self.flows, 10415)
+            + rt::typed::len_all(&self.subscription_id, 0)
+            + rt::typed::len_opt(&self.abort_cause, 10415)
+            + rt::typed::len_opt(&self.ip_can_type, 10415)
+            + rt::typed::len_opt(&self.ma_information, 10415)
+            + rt::typed::len_opt(&self.netloc_access_support, 10415)
+            + rt::typed::len_opt(&self.rat_type, 10415)
+            + rt::typed::len_opt(&self.sponsored_connectivity_data, 10415)
+            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
+            + rt::typed::len_opt(&self.user_location_info_time, 10415)
+            + rt::typed::len_opt(&self.tgpp_ms_timezone, 10415)
+            + rt::typed::len_all(&self.ran_nas_release_cause, 10415)
+            + rt::typed::len_all(&self.n5gs_ran_nas_release_cause, 10415)
+            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
+            + rt::typed::len_opt(&self.nid, 10415)
+            + rt::typed::len_opt(&self.tgpp_twan_identifier, 10415)
+            + rt::typed::len_opt(&self.tcp_source_port, 10415)
+            + rt::typed::len_opt(&self.udp_source_port, 10415)
+            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
+            + rt::typed::len_opt(&self.wireline_user_location_info, 10415)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_all(&self.specific_action, buf, &self.avp_flags, 513, 10415, 192);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_all(
+            &self.access_network_charging_identifier,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            502,
+            10415,
+            192,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.access_network_charging_address,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            501,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
+        rt::typed::put_opt(&self.an_trusted, buf, &self.avp_flags, 1503, 10415, 192);
+        rt::typed::put_all(&self.flows, buf, &self.avp_flags, 510, 10415, 192);
+        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
+        rt::typed::put_opt(&self.abort_cause, buf, &self.avp_flags, 500, 10415, 192);
+        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
+        rt::typed::put_opt(&self.ma_information, buf, &self.avp_flags, 570, 10415, 128);
+        rt::typed::put_opt(
+            &self.netloc_access_support,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2824,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
+        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
+        rt::typed::put_opt(
+            &self.sponsored_connectivity_data,
             buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            530,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
+        rt::typed::put_opt(
+            &self.tgpp_user_location_info,
             buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            22,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(
+            &self.user_location_info_time,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2812,
+            10415,
+            128,
         );
-        for (i, v) in self.specific_action.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                513,
-                self.avp_flags.get(rt::AvpKey::new(513, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.access_network_charging_identifier.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                502,
-                self.avp_flags.get(rt::AvpKey::new(502, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.access_network_charging_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                501,
-                self.avp_flags.get(rt::AvpKey::new(501, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.an_gw_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1050,
-                self.avp_flags.get(rt::AvpKey::new(1050, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.an_trusted {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1503,
-                self.avp_flags.get(rt::AvpKey::new(1503, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.flows.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                510,
-                self.avp_flags.get(rt::AvpKey::new(510, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.subscription_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                443,
-                self.avp_flags.get(rt::AvpKey::new(443, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.abort_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                500,
-                self.avp_flags.get(rt::AvpKey::new(500, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ip_can_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1027,
-                self.avp_flags.get(rt::AvpKey::new(1027, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ma_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                570,
-                self.avp_flags.get(rt::AvpKey::new(570, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.netloc_access_support {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2824,
-                self.avp_flags.get(rt::AvpKey::new(2824, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rat_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1032,
-                self.avp_flags.get(rt::AvpKey::new(1032, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.sponsored_connectivity_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                530,
-                self.avp_flags.get(rt::AvpKey::new(530, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_user_location_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                22,
-                self.avp_flags.get(rt::AvpKey::new(22, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.user_location_info_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2812,
-                self.avp_flags.get(rt::AvpKey::new(2812, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_ms_timezone {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                23,
-                self.avp_flags.get(rt::AvpKey::new(23, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.ran_nas_release_cause.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2819,
-                self.avp_flags.get(rt::AvpKey::new(2819, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.n5gs_ran_nas_release_cause.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                572,
-                self.avp_flags.get(rt::AvpKey::new(572, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                18,
-                self.avp_flags.get(rt::AvpKey::new(18, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                569,
-                self.avp_flags.get(rt::AvpKey::new(569, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_twan_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                29,
-                self.avp_flags.get(rt::AvpKey::new(29, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tcp_source_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2843,
-                self.avp_flags.get(rt::AvpKey::new(2843, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.udp_source_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2806,
-                self.avp_flags.get(rt::AvpKey::new(2806, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ue_local_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2805,
-                self.avp_flags.get(rt::AvpKey::new(2805, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.wireline_user_location_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                578,
-                self.avp_flags.get(rt::AvpKey::new(578, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
+        rt::typed::put_all(
+            &self.ran_nas_release_cause,
+            buf,
+            &self.avp_flags,
+            2819,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.n5gs_ran_nas_release_cause,
+            buf,
+            &self.avp_flags,
+            572,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.tgpp_sgsn_mcc_mnc,
+            buf,
+            &self.avp_flags,
+            18,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.nid, buf, &self.avp_flags, 569, 10415, 128);
+        rt::typed::put_opt(
+            &self.tgpp_twan_identifier,
+            buf,
+            &self.avp_flags,
+            29,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.tcp_source_port,
+            buf,
+            &self.avp_flags,
+            2843,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.udp_source_port,
+            buf,
+            &self.avp_flags,
+            2806,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.ue_local_ip_address,
+            buf,
+            &self.avp_flags,
+            2805,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.wireline_user_location_info,
+            buf,
+            &self.avp_flags,
+            578,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -7763,218 +5490,99 @@ impl ReAuthAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 19usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (517, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.media_component_description.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.media_component_description,
                         &avp,
-                        cx,
+                        &mut w,
+                        8,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (525, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.service_urn,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (525, 10415) => rt::typed::opt(&mut self.service_urn, &avp, &mut w, 192),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 11, 64, u32::MAX)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 18, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8000,232 +5608,60 @@ impl rt::typed::Command for ReAuthAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.media_component_description {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.service_urn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_all(&self.media_component_description, 10415)
+            + rt::typed::len_opt(&self.service_urn, 10415)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(
+            &self.media_component_description,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            517,
+            10415,
+            192,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.service_urn, buf, &self.avp_flags, 525, 10415, 192);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.media_component_description.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                517,
-                self.avp_flags.get(rt::AvpKey::new(517, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.service_urn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                525,
-                self.avp_flags.get(rt::AvpKey::new(525, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8386,206 +5822,116 @@ impl SessionTerminationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_termination_cause = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                295,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 14usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
                 }
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 5, 64)
                 }
                 (295, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.termination_cause,
-                        &mut seen_termination_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.termination_cause, &avp, &mut w, 6, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (536, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.required_access_info.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.required_access_info,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 10, 64, u32::MAX)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_termination_cause {
-            rt::typed::absent(
-                rt::AvpKey::new(295, 0),
-                <super::base::TerminationCause as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8611,160 +5957,44 @@ impl rt::typed::Command for SessionTerminationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.termination_cause, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.required_access_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.termination_cause, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_all(&self.required_access_info, 10415)
+            + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_all(
+            &self.required_access_info,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            536,
+            10415,
+            128,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.termination_cause,
-            buf,
-            295,
-            self.avp_flags.get(rt::AvpKey::new(295, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.required_access_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                536,
-                self.avp_flags.get(rt::AvpKey::new(536, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -8925,324 +6155,152 @@ impl SessionTerminationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 31usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (530, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.sponsored_connectivity_data,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (22, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_user_location_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
                 }
                 (2812, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.user_location_info_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
                 }
                 (23, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_ms_timezone,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
                 }
                 (2819, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.ran_nas_release_cause.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.ran_nas_release_cause,
                         &avp,
-                        cx,
+                        &mut w,
+                        15,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (572, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.n5gs_ran_nas_release_cause.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.n5gs_ran_nas_release_cause,
                         &avp,
-                        cx,
+                        &mut w,
+                        16,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (18, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_mcc_mnc,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
                 }
-                (569, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.nid, &avp, cx, &mut self.extra)?;
-                }
+                (569, 10415) => rt::typed::opt(&mut self.nid, &avp, &mut w, 128),
                 (29, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_twan_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_twan_identifier, &avp, &mut w, 192)
                 }
                 (2843, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.tcp_source_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tcp_source_port, &avp, &mut w, 128)
                 }
                 (2806, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.udp_source_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
                 }
                 (2805, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ue_local_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
                 }
                 (2824, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.netloc_access_support,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.netloc_access_support, &avp, &mut w, 128)
                 }
                 (578, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.wireline_user_location_info,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (25, 0) => {
-                    self.avp_flags.note(&avp, self.class.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.class,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.class, &avp, &mut w, 25, 64, u32::MAX)
                 }
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        26,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 29, 64, u32::MAX)
                 }
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 30, 0, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -9268,376 +6326,161 @@ impl rt::typed::Command for SessionTerminationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.sponsored_connectivity_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.tgpp_user_location_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.user_location_info_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_ms_timezone {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.ran_nas_release_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.n5gs_ran_nas_release_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nid {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_twan_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tcp_source_port {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.udp_source_port {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ue_local_ip_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.netloc_access_support {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.wireline_user_location_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.class {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.sponsored_connectivity_data, 10415)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
+            + rt::typed::len_opt(&self.user_location_info_time, 10415)
+            + rt::typed::len_opt(&self.tgpp_ms_timezone, 10415)
+            + rt::typed::len_all(&self.ran_nas_release_cause, 10415)
+            + rt::typed::len_all(&self.n5gs_ran_nas_release_cause, 10415)
+            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
+            + rt::typed::len_opt(&self.nid, 10415)
+            + rt::typed::len_opt(&self.tgpp_twan_identifier, 10415)
+            + rt::typed::len_opt(&self.tcp_source_port, 10415)
+            + rt::typed::len_opt(&self.udp_source_port, 10415)
+            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
+            + rt::typed::len_opt(&self.netloc_access_support, 10415)
+            + rt::typed::len_opt(&self.wireline_user_location_info, 10415)
+            + rt::typed::len_all(&self.class, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_all(&self.load, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(
+            &self.sponsored_connectivity_data,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            530,
+            10415,
+            128,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(
+            &self.tgpp_user_location_info,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            22,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_opt(
+            &self.user_location_info_time,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2812,
+            10415,
+            128,
         );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.sponsored_connectivity_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                530,
-                self.avp_flags.get(rt::AvpKey::new(530, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.tgpp_user_location_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                22,
-                self.avp_flags.get(rt::AvpKey::new(22, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.user_location_info_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2812,
-                self.avp_flags.get(rt::AvpKey::new(2812, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_ms_timezone {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                23,
-                self.avp_flags.get(rt::AvpKey::new(23, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.ran_nas_release_cause.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2819,
-                self.avp_flags.get(rt::AvpKey::new(2819, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.n5gs_ran_nas_release_cause.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                572,
-                self.avp_flags.get(rt::AvpKey::new(572, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                18,
-                self.avp_flags.get(rt::AvpKey::new(18, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                569,
-                self.avp_flags.get(rt::AvpKey::new(569, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_twan_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                29,
-                self.avp_flags.get(rt::AvpKey::new(29, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tcp_source_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2843,
-                self.avp_flags.get(rt::AvpKey::new(2843, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.udp_source_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2806,
-                self.avp_flags.get(rt::AvpKey::new(2806, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ue_local_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2805,
-                self.avp_flags.get(rt::AvpKey::new(2805, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.netloc_access_support {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2824,
-                self.avp_flags.get(rt::AvpKey::new(2824, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.wireline_user_location_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                578,
-                self.avp_flags.get(rt::AvpKey::new(578, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.class.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                25,
-                self.avp_flags.get(rt::AvpKey::new(25, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
+        rt::typed::put_all(
+            &self.ran_nas_release_cause,
+            buf,
+            &self.avp_flags,
+            2819,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.n5gs_ran_nas_release_cause,
+            buf,
+            &self.avp_flags,
+            572,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.tgpp_sgsn_mcc_mnc,
+            buf,
+            &self.avp_flags,
+            18,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.nid, buf, &self.avp_flags, 569, 10415, 128);
+        rt::typed::put_opt(
+            &self.tgpp_twan_identifier,
+            buf,
+            &self.avp_flags,
+            29,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.tcp_source_port,
+            buf,
+            &self.avp_flags,
+            2843,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.udp_source_port,
+            buf,
+            &self.avp_flags,
+            2806,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.ue_local_ip_address,
+            buf,
+            &self.avp_flags,
+            2805,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.netloc_access_support,
+            buf,
+            &self.avp_flags,
+            2824,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.wireline_user_location_info,
+            buf,
+            &self.avp_flags,
+            578,
+            10415,
+            128,
+        );
+        rt::typed::put_all(&self.class, buf, &self.avp_flags, 25, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
+            buf,
+            &self.avp_flags,
+            262,
+            0,
+            64,
+        );
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -9780,196 +6623,113 @@ impl AbortSessionRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_abort_cause = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                8,
+                1,
+                500,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 12usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 4, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
                 }
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 6, 64)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (500, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.abort_cause,
-                        &mut seen_abort_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.abort_cause, &avp, &mut w, 8, 192)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_abort_cause {
-            rt::typed::absent(
-                rt::AvpKey::new(500, 10415),
-                <AbortCause as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -9995,132 +6755,33 @@ impl rt::typed::Command for AbortSessionRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.abort_cause, 10415);
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_one(&self.abort_cause, 10415)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.abort_cause,
-            buf,
-            500,
-            self.avp_flags.get(rt::AvpKey::new(500, 10415), 0, rt::AvpFlags(192)),
-            10415,
-        );
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_one(&self.abort_cause, buf, &self.avp_flags, 500, 10415, 192);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -10217,175 +6878,82 @@ impl AbortSessionAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 15usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -10411,184 +6979,45 @@ impl rt::typed::Command for AbortSessionAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -10800,8 +7229,7 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
     /// `{ Access-Network-Charging-Identifier-Value }`: Access-Network-Charging-Identifier-Value (code 503, vendor 10415), 3GPP TS 29.214 §5.3.4.
     #[inline]
     pub fn access_network_charging_identifier_value(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
@@ -10813,7 +7241,7 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
             self.count[0],
             510,
             10415,
-            |avp| FlowsView::read(avp),
+            FlowsView::read,
         )
     }
 }
@@ -10821,15 +7249,7 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
 impl std::fmt::Debug for AccessNetworkChargingIdentifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(AccessNetworkChargingIdentifierView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "AccessNetworkChargingIdentifierView", f)
     }
 }
 #[cfg(
@@ -11029,8 +7449,7 @@ impl<'a> FlowsView<'a> {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     #[inline]
     pub fn media_component_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `*[ Flow-Number ]`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9.
     #[inline]
@@ -11042,7 +7461,7 @@ impl<'a> FlowsView<'a> {
             self.count[0],
             509,
             10415,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
@@ -11055,20 +7474,23 @@ impl<'a> FlowsView<'a> {
             self.count[1],
             552,
             10415,
-            |avp| rt::view::read::<u64>(&avp),
+            rt::view::value::<u64>,
         )
     }
     /// `[ Final-Unit-Action ]`: Final-Unit-Action (code 449), IETF RFC 8506 §8.35.
     #[inline]
     pub fn final_unit_action(&self) -> Option<super::credit_control::FinalUnitAction> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(super::credit_control::FinalUnitAction(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::credit_control::FinalUnitAction>,
+        )
     }
     /// `[ Media-Component-Status ]`: Media-Component-Status (code 549, vendor 10415), 3GPP TS 29.214 §5.3.48.
     #[inline]
     pub fn media_component_status(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -11087,10 +7509,7 @@ impl<'a> FlowsView<'a> {
 impl std::fmt::Debug for FlowsView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(FlowsView), e),
-        }
+        rt::view::debug(self.to_struct(), "FlowsView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -11449,8 +7868,7 @@ impl<'a> MediaComponentDescriptionView<'a> {
     /// `{ Media-Component-Number }`: Media-Component-Number (code 518, vendor 10415), 3GPP TS 29.214 §5.3.17.
     #[inline]
     pub fn media_component_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `*[ Media-Sub-Component ]`: Media-Sub-Component (code 519, vendor 10415), 3GPP TS 29.214 §5.3.18.
     #[inline]
@@ -11464,168 +7882,172 @@ impl<'a> MediaComponentDescriptionView<'a> {
             self.count[0],
             519,
             10415,
-            |avp| MediaSubComponentView::read(avp),
+            MediaSubComponentView::read,
         )
     }
     /// `[ AF-Application-Identifier ]`: AF-Application-Identifier (code 504, vendor 10415), 3GPP TS 29.214 §5.3.5.
     #[inline]
     pub fn af_application_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
     /// `[ FLUS-Identifier ]`: FLUS-Identifier (code 566, vendor 10415), 3GPP TS 29.214 §5.3.63.
     #[inline]
     pub fn flus_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
     }
     /// `[ Media-Type ]`: Media-Type (code 520, vendor 10415), 3GPP TS 29.214 §5.3.19.
     #[inline]
     pub fn media_type(&self) -> Option<MediaType> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(MediaType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<MediaType>,
+        )
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Max-Supported-Bandwidth-UL ]`: Max-Supported-Bandwidth-UL (code 544, vendor 10415), 3GPP TS 29.214 §5.3.42.
     #[inline]
     pub fn max_supported_bandwidth_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ Max-Supported-Bandwidth-DL ]`: Max-Supported-Bandwidth-DL (code 543, vendor 10415), 3GPP TS 29.214 §5.3.41.
     #[inline]
     pub fn max_supported_bandwidth_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ Min-Desired-Bandwidth-UL ]`: Min-Desired-Bandwidth-UL (code 546, vendor 10415), 3GPP TS 29.214 §5.3.44.
     #[inline]
     pub fn min_desired_bandwidth_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `[ Min-Desired-Bandwidth-DL ]`: Min-Desired-Bandwidth-DL (code 545, vendor 10415), 3GPP TS 29.214 §5.3.43.
     #[inline]
     pub fn min_desired_bandwidth_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ Min-Requested-Bandwidth-UL ]`: Min-Requested-Bandwidth-UL (code 535, vendor 10415), 3GPP TS 29.214 §5.3.33.
     #[inline]
     pub fn min_requested_bandwidth_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `[ Min-Requested-Bandwidth-DL ]`: Min-Requested-Bandwidth-DL (code 534, vendor 10415), 3GPP TS 29.214 §5.3.32.
     #[inline]
     pub fn min_requested_bandwidth_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `[ Extended-Max-Supported-BW-UL ]`: Extended-Max-Supported-BW-UL (code 557, vendor 10415), 3GPP TS 29.214 §5.3.55.
     #[inline]
     pub fn extended_max_supported_bw_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ Extended-Max-Supported-BW-DL ]`: Extended-Max-Supported-BW-DL (code 556, vendor 10415), 3GPP TS 29.214 §5.3.54.
     #[inline]
     pub fn extended_max_supported_bw_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
     /// `[ Extended-Min-Desired-BW-UL ]`: Extended-Min-Desired-BW-UL (code 559, vendor 10415), 3GPP TS 29.214 §5.3.57.
     #[inline]
     pub fn extended_min_desired_bw_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
     }
     /// `[ Extended-Min-Desired-BW-DL ]`: Extended-Min-Desired-BW-DL (code 558, vendor 10415), 3GPP TS 29.214 §5.3.56.
     #[inline]
     pub fn extended_min_desired_bw_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
     }
     /// `[ Extended-Min-Requested-BW-UL ]`: Extended-Min-Requested-BW-UL (code 561, vendor 10415), 3GPP TS 29.214 §5.3.59.
     #[inline]
     pub fn extended_min_requested_bw_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
     }
     /// `[ Extended-Min-Requested-BW-DL ]`: Extended-Min-Requested-BW-DL (code 560, vendor 10415), 3GPP TS 29.214 §5.3.58.
     #[inline]
     pub fn extended_min_requested_bw_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<FlowStatus> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(FlowStatus(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[21],
+            self.end,
+            rt::view::enumerated::<FlowStatus>,
+        )
     }
     /// `[ Priority-Sharing-Indicator ]`: Priority-Sharing-Indicator (code 550, vendor 10415), 3GPP TS 29.214 §5.3.47.
     #[inline]
     pub fn priority_sharing_indicator(&self) -> Option<PrioritySharingIndicator> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(PrioritySharingIndicator(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::enumerated::<PrioritySharingIndicator>,
+        )
     }
     /// `[ Pre-emption-Capability ]`: Pre-emption-Capability (code 1047, vendor 10415), 3GPP TS 29.212 §5.3.46.
     #[inline]
     pub fn pre_emption_capability(
         &self,
     ) -> Option<super::ts29212::PreEmptionCapability> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(super::ts29212::PreEmptionCapability(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            rt::view::enumerated::<super::ts29212::PreEmptionCapability>,
+        )
     }
     /// `[ Pre-emption-Vulnerability ]`: Pre-emption-Vulnerability (code 1048, vendor 10415), 3GPP TS 29.212 §5.3.47.
     #[inline]
     pub fn pre_emption_vulnerability(
         &self,
     ) -> Option<super::ts29212::PreEmptionVulnerability> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(super::ts29212::PreEmptionVulnerability(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            rt::view::enumerated::<super::ts29212::PreEmptionVulnerability>,
+        )
     }
     /// `[ Reservation-Priority ]`: Reservation-Priority (code 458, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn reservation_priority(&self) -> Option<super::etsi::ReservationPriority> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(super::etsi::ReservationPriority(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[25],
+            self.end,
+            rt::view::enumerated::<super::etsi::ReservationPriority>,
+        )
     }
     /// `[ RS-Bandwidth ]`: RS-Bandwidth (code 522, vendor 10415), 3GPP TS 29.214 §5.3.21.
     #[inline]
     pub fn rs_bandwidth(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[26], self.end, rt::view::value::<u32>)
     }
     /// `[ RR-Bandwidth ]`: RR-Bandwidth (code 521, vendor 10415), 3GPP TS 29.214 §5.3.20.
     #[inline]
     pub fn rr_bandwidth(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[27], self.end, rt::view::value::<u32>)
     }
     /// `*2[ Codec-Data ]`: Codec-Data (code 524, vendor 10415), 3GPP TS 29.214 §5.3.7.
     #[inline]
@@ -11637,65 +8059,50 @@ impl<'a> MediaComponentDescriptionView<'a> {
             self.count[1],
             524,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Sharing-Key-DL ]`: Sharing-Key-DL (code 539, vendor 10415), 3GPP TS 29.214 §5.3.37.
     #[inline]
     pub fn sharing_key_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[29], self.end, rt::view::value::<u32>)
     }
     /// `[ Sharing-Key-UL ]`: Sharing-Key-UL (code 540, vendor 10415), 3GPP TS 29.214 §5.3.38.
     #[inline]
     pub fn sharing_key_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[30], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[30], self.end, rt::view::value::<u32>)
     }
     /// `[ Content-Version ]`: Content-Version (code 552, vendor 10415), 3GPP TS 29.214 §5.3.49.
     #[inline]
     pub fn content_version(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[31], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[31], self.end, rt::view::value::<u64>)
     }
     /// `[ Max-PLR-DL ]`: Max-PLR-DL (code 2852, vendor 10415), 3GPP TS 29.212 §5.3.138.
     #[inline]
     pub fn max_plr_dl(&self) -> Option<f32> {
-        let avp = rt::view::get(self.root, self.first[32], self.end)?;
-        Some(rt::view::read::<f32>(&avp))
+        rt::view::opt(self.root, self.first[32], self.end, rt::view::value::<f32>)
     }
     /// `[ Max-PLR-UL ]`: Max-PLR-UL (code 2853, vendor 10415), 3GPP TS 29.212 §5.3.139.
     #[inline]
     pub fn max_plr_ul(&self) -> Option<f32> {
-        let avp = rt::view::get(self.root, self.first[33], self.end)?;
-        Some(rt::view::read::<f32>(&avp))
+        rt::view::opt(self.root, self.first[33], self.end, rt::view::value::<f32>)
     }
     /// `[ Desired-Max-Latency ]`: Desired-Max-Latency (code 567, vendor 10415), 3GPP TS 29.214 §5.3.64.
     #[inline]
     pub fn desired_max_latency(&self) -> Option<f32> {
-        let avp = rt::view::get(self.root, self.first[34], self.end)?;
-        Some(rt::view::read::<f32>(&avp))
+        rt::view::opt(self.root, self.first[34], self.end, rt::view::value::<f32>)
     }
     /// `[ Desired-Max-Loss ]`: Desired-Max-Loss (code 568, vendor 10415), 3GPP TS 29.214 §5.3.65.
     #[inline]
     pub fn desired_max_loss(&self) -> Option<f32> {
-        let avp = rt::view::get(self.root, self.first[35], self.end)?;
-        Some(rt::view::read::<f32>(&avp))
+        rt::view::opt(self.root, self.first[35], self.end, rt::view::value::<f32>)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MediaComponentDescriptionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(MediaComponentDescriptionView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "MediaComponentDescriptionView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -11892,8 +8299,7 @@ impl<'a> MediaSubComponentView<'a> {
     /// `{ Flow-Number }`: Flow-Number (code 509, vendor 10415), 3GPP TS 29.214 §5.3.9.
     #[inline]
     pub fn flow_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `*2[ Flow-Description ]`: Flow-Description (code 507, vendor 10415), 3GPP TS 29.214 §5.3.8.
     #[inline]
@@ -11905,68 +8311,70 @@ impl<'a> MediaSubComponentView<'a> {
             self.count[0],
             507,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Flow-Status ]`: Flow-Status (code 511, vendor 10415), 3GPP TS 29.214 §5.3.11.
     #[inline]
     pub fn flow_status(&self) -> Option<FlowStatus> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(FlowStatus(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<FlowStatus>,
+        )
     }
     /// `[ Flow-Usage ]`: Flow-Usage (code 512, vendor 10415), 3GPP TS 29.214 §5.3.12.
     #[inline]
     pub fn flow_usage(&self) -> Option<FlowUsage> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(FlowUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<FlowUsage>,
+        )
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ AF-Signalling-Protocol ]`: AF-Signalling-Protocol (code 529, vendor 10415), 3GPP TS 29.214 §5.3.26.
     #[inline]
     pub fn af_signalling_protocol(&self) -> Option<AfSignallingProtocol> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(AfSignallingProtocol(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::enumerated::<AfSignallingProtocol>,
+        )
     }
     /// `[ ToS-Traffic-Class ]`: ToS-Traffic-Class (code 1014, vendor 10415), 3GPP TS 29.212 §5.3.15.
     #[inline]
     pub fn tos_traffic_class(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MediaSubComponentView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(MediaSubComponentView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "MediaSubComponentView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -12138,46 +8546,35 @@ impl<'a> AcceptableServiceInfoView<'a> {
             self.count[0],
             517,
             10415,
-            |avp| MediaComponentDescriptionView::read(avp),
+            MediaComponentDescriptionView::read,
         )
     }
     /// `[ Max-Requested-Bandwidth-DL ]`: Max-Requested-Bandwidth-DL (code 515, vendor 10415), 3GPP TS 29.214 §5.3.14.
     #[inline]
     pub fn max_requested_bandwidth_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Max-Requested-Bandwidth-UL ]`: Max-Requested-Bandwidth-UL (code 516, vendor 10415), 3GPP TS 29.214 §5.3.15.
     #[inline]
     pub fn max_requested_bandwidth_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Extended-Max-Requested-BW-DL ]`: Extended-Max-Requested-BW-DL (code 554, vendor 10415), 3GPP TS 29.214 §5.3.52.
     #[inline]
     pub fn extended_max_requested_bw_dl(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Extended-Max-Requested-BW-UL ]`: Extended-Max-Requested-BW-UL (code 555, vendor 10415), 3GPP TS 29.214 §5.3.53.
     #[inline]
     pub fn extended_max_requested_bw_ul(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AcceptableServiceInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(AcceptableServiceInfoView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "AcceptableServiceInfoView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -12332,51 +8729,53 @@ impl<'a> SponsoredConnectivityDataView<'a> {
     /// `[ Sponsor-Identity ]`: Sponsor-Identity (code 531, vendor 10415), 3GPP TS 29.214 §5.3.28.
     #[inline]
     pub fn sponsor_identity(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ Application-Service-Provider-Identity ]`: Application-Service-Provider-Identity (code 532, vendor 10415), 3GPP TS 29.214 §5.3.29.
     #[inline]
     pub fn application_service_provider_identity(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ Granted-Service-Unit ]`: Granted-Service-Unit (code 431), IETF RFC 8506 §8.17.
     #[inline]
     pub fn granted_service_unit(
         &self,
     ) -> Option<super::credit_control::GrantedServiceUnitView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::credit_control::GrantedServiceUnitView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::credit_control::GrantedServiceUnitView::read,
+        )
     }
     /// `[ Used-Service-Unit ]`: Used-Service-Unit (code 446), IETF RFC 8506 §8.19.
     #[inline]
     pub fn used_service_unit(
         &self,
     ) -> Option<super::credit_control::UsedServiceUnitView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(super::credit_control::UsedServiceUnitView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            super::credit_control::UsedServiceUnitView::read,
+        )
     }
     /// `[ Sponsoring-Action ]`: Sponsoring-Action (code 542, vendor 10415), 3GPP TS 29.214 §5.3.40.
     #[inline]
     pub fn sponsoring_action(&self) -> Option<SponsoringAction> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(SponsoringAction(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<SponsoringAction>,
+        )
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SponsoredConnectivityDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SponsoredConnectivityDataView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SponsoredConnectivityDataView", f)
     }
 }
 #[cfg(
@@ -12551,8 +8950,7 @@ impl<'a> CalleeInformationView<'a> {
     /// `[ Called-Party-Address ]`: Called-Party-Address (code 832, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn called_party_address(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `*[ Requested-Party-Address ]`: Requested-Party-Address (code 1251, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -12564,7 +8962,7 @@ impl<'a> CalleeInformationView<'a> {
             self.count[0],
             1251,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Called-Asserted-Identity ]`: Called-Asserted-Identity (code 1250, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -12577,7 +8975,7 @@ impl<'a> CalleeInformationView<'a> {
             self.count[1],
             1250,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -12596,12 +8994,7 @@ impl<'a> CalleeInformationView<'a> {
 impl std::fmt::Debug for CalleeInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(CalleeInformationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "CalleeInformationView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -12741,30 +9134,34 @@ impl<'a> MaInformationView<'a> {
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(super::ts29212::IpCanType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<super::ts29212::IpCanType>,
+        )
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::ts29212::RatType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::ts29212::RatType>,
+        )
     }
     /// `[ MA-Information-Action ]`: MA-Information-Action (code 571, vendor 10415), 3GPP TS 29.214 §5.3.67.
     #[inline]
     pub fn ma_information_action(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MaInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MaInformationView), e),
-        }
+        rt::view::debug(self.to_struct(), "MaInformationView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -12904,34 +9301,24 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
     /// `[ 5GMM-Cause ]`: 5GMM-Cause (code 573, vendor 10415), 3GPP TS 29.214 §5.3.70.
     #[inline]
     pub fn n5gmm_cause(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ 5GSM-Cause ]`: 5GSM-Cause (code 574, vendor 10415), 3GPP TS 29.214 §5.3.71.
     #[inline]
     pub fn n5gsm_cause(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ NGAP-Cause ]`: NGAP-Cause (code 575, vendor 10415), 3GPP TS 29.214 §5.3.72.
     #[inline]
     pub fn ngap_cause(&self) -> Option<NgapCauseView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(NgapCauseView::read(avp))
+        rt::view::opt(self.root, self.first[2], self.end, NgapCauseView::read)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for N5gsRanNasReleaseCauseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(N5gsRanNasReleaseCauseView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "N5gsRanNasReleaseCauseView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -13083,24 +9470,19 @@ impl<'a> NgapCauseView<'a> {
     /// `{ NGAP-Group }`: NGAP-Group (code 576, vendor 10415), 3GPP TS 29.214 §5.3.73.
     #[inline]
     pub fn ngap_group(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ NGAP-Value }`: NGAP-Value (code 577, vendor 10415), 3GPP TS 29.214 §5.3.74.
     #[inline]
     pub fn ngap_value(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for NgapCauseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(NgapCauseView), e),
-        }
+        rt::view::debug(self.to_struct(), "NgapCauseView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -13236,34 +9618,24 @@ impl<'a> WirelineUserLocationInfoView<'a> {
     /// `[ HFC-Node-Identifier ]`: HFC-Node-Identifier (code 579, vendor 10415), 3GPP TS 29.214 §5.3.76.
     #[inline]
     pub fn hfc_node_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ GLI-Identifier ]`: GLI-Identifier (code 580, vendor 10415), 3GPP TS 29.214 §5.3.77.
     #[inline]
     pub fn gli_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ Line-Type ]`: Line-Type (code 581, vendor 10415), 3GPP TS 29.214 §5.3.78.
     #[inline]
     pub fn line_type(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for WirelineUserLocationInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(WirelineUserLocationInfoView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "WirelineUserLocationInfoView", f)
     }
 }
 #[cfg(any(feature = "ts29214"))]
@@ -13403,7 +9775,7 @@ impl<'a> FlowGroupingView<'a> {
             self.count[0],
             510,
             10415,
-            |avp| FlowsView::read(avp),
+            FlowsView::read,
         )
     }
 }
@@ -13411,10 +9783,7 @@ impl<'a> FlowGroupingView<'a> {
 impl std::fmt::Debug for FlowGroupingView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(FlowGroupingView), e),
-        }
+        rt::view::debug(self.to_struct(), "FlowGroupingView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -13842,62 +10211,62 @@ impl<'a> AaRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ IP-Domain-Id ]`: IP-Domain-Id (code 537, vendor 10415), 3GPP TS 29.214 §5.3.35.
     #[inline]
     pub fn ip_domain_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `[ AF-Application-Identifier ]`: AF-Application-Identifier (code 504, vendor 10415), 3GPP TS 29.214 §5.3.5.
     #[inline]
     pub fn af_application_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16.
     #[inline]
@@ -13911,26 +10280,33 @@ impl<'a> AaRequestView<'a> {
             self.count[0],
             517,
             10415,
-            |avp| MediaComponentDescriptionView::read(avp),
+            MediaComponentDescriptionView::read,
         )
     }
     /// `[ Service-Info-Status ]`: Service-Info-Status (code 527, vendor 10415), 3GPP TS 29.214 §5.3.25.
     #[inline]
     pub fn service_info_status(&self) -> Option<ServiceInfoStatus> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(ServiceInfoStatus(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            rt::view::enumerated::<ServiceInfoStatus>,
+        )
     }
     /// `[ AF-Charging-Identifier ]`: AF-Charging-Identifier (code 505, vendor 10415), 3GPP TS 29.214 §5.3.6.
     #[inline]
     pub fn af_charging_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
     }
     /// `[ SIP-Forking-Indication ]`: SIP-Forking-Indication (code 523, vendor 10415), 3GPP TS 29.214 §5.3.22.
     #[inline]
     pub fn sip_forking_indication(&self) -> Option<SipForkingIndication> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(SipForkingIndication(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::enumerated::<SipForkingIndication>,
+        )
     }
     /// `*[ Specific-Action ]`: Specific-Action (code 513, vendor 10415), 3GPP TS 29.214 §5.3.13.
     #[inline]
@@ -13942,7 +10318,7 @@ impl<'a> AaRequestView<'a> {
             self.count[1],
             513,
             10415,
-            |avp| SpecificAction(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<SpecificAction>,
         )
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
@@ -13957,7 +10333,7 @@ impl<'a> AaRequestView<'a> {
             self.count[2],
             443,
             0,
-            |avp| super::credit_control::SubscriptionIdView::read(avp),
+            super::credit_control::SubscriptionIdView::read,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -13965,8 +10341,12 @@ impl<'a> AaRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -13980,82 +10360,85 @@ impl<'a> AaRequestView<'a> {
             self.count[3],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ Reservation-Priority ]`: Reservation-Priority (code 458, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) TS 183 017 Gq' AVPs.
     #[inline]
     pub fn reservation_priority(&self) -> Option<super::etsi::ReservationPriority> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(super::etsi::ReservationPriority(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::enumerated::<super::etsi::ReservationPriority>,
+        )
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::octets)
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::text)
     }
     /// `[ Service-URN ]`: Service-URN (code 525, vendor 10415), 3GPP TS 29.214 §5.3.23.
     #[inline]
     pub fn service_urn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[22], self.end, rt::view::octets)
     }
     /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
     #[inline]
     pub fn sponsored_connectivity_data(
         &self,
     ) -> Option<SponsoredConnectivityDataView<'a>> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(SponsoredConnectivityDataView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            SponsoredConnectivityDataView::read,
+        )
     }
     /// `[ MPS-Identifier ]`: MPS-Identifier (code 528, vendor 10415), 3GPP TS 29.214 §5.3.30.
     #[inline]
     pub fn mps_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[24], self.end, rt::view::octets)
     }
     /// `[ GCS-Identifier ]`: GCS-Identifier (code 538, vendor 10415), 3GPP TS 29.214 §5.3.36.
     #[inline]
     pub fn gcs_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[25], self.end, rt::view::octets)
     }
     /// `[ MCPTT-Identifier ]`: MCPTT-Identifier (code 547, vendor 10415), 3GPP TS 29.214 §5.3.45.
     #[inline]
     pub fn mcptt_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
     }
     /// `[ MCVideo-Identifier ]`: MCVideo-Identifier (code 562, vendor 10415), 3GPP TS 29.214 §5.3.45a.
     #[inline]
     pub fn mcvideo_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[27], self.end, rt::view::octets)
     }
     /// `[ IMS-Content-Identifier ]`: IMS-Content-Identifier (code 563, vendor 10415), 3GPP TS 29.214 §5.3.60.
     #[inline]
     pub fn ims_content_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[28], self.end, rt::view::octets)
     }
     /// `[ IMS-Content-Type ]`: IMS-Content-Type (code 564, vendor 10415), 3GPP TS 29.214 §5.3.61.
     #[inline]
     pub fn ims_content_type(&self) -> Option<ImsContentType> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(ImsContentType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[29],
+            self.end,
+            rt::view::enumerated::<ImsContentType>,
+        )
     }
     /// `*[ Calling-Party-Address ]`: Calling-Party-Address (code 831, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -14067,20 +10450,23 @@ impl<'a> AaRequestView<'a> {
             self.count[4],
             831,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ Callee-Information ]`: Callee-Information (code 565, vendor 10415), 3GPP TS 29.214 §5.3.62.
     #[inline]
     pub fn callee_information(&self) -> Option<CalleeInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[31], self.end)?;
-        Some(CalleeInformationView::read(avp))
+        rt::view::opt(self.root, self.first[31], self.end, CalleeInformationView::read)
     }
     /// `[ Rx-Request-Type ]`: Rx-Request-Type (code 533, vendor 10415), 3GPP TS 29.214 §5.3.31.
     #[inline]
     pub fn rx_request_type(&self) -> Option<RxRequestType> {
-        let avp = rt::view::get(self.root, self.first[32], self.end)?;
-        Some(RxRequestType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[32],
+            self.end,
+            rt::view::enumerated::<RxRequestType>,
+        )
     }
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34.
     #[inline]
@@ -14092,38 +10478,38 @@ impl<'a> AaRequestView<'a> {
             self.count[5],
             536,
             10415,
-            |avp| RequiredAccessInfo(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<RequiredAccessInfo>,
         )
     }
     /// `[ AF-Requested-Data ]`: AF-Requested-Data (code 551, vendor 10415), 3GPP TS 29.214 §5.3.50.
     #[inline]
     pub fn af_requested_data(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[34], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[34], self.end, rt::view::value::<u32>)
     }
     /// `[ Reference-Id ]`: Reference-Id (code 4202, vendor 10415), 3GPP TS 29.154 §5.3.3.
     #[inline]
     pub fn reference_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[35], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[35], self.end, rt::view::octets)
     }
     /// `[ Pre-emption-Control-Info ]`: Pre-emption-Control-Info (code 553, vendor 10415), 3GPP TS 29.214 §5.3.51.
     #[inline]
     pub fn pre_emption_control_info(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[36], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[36], self.end, rt::view::value::<u32>)
     }
     /// `[ MPS-Action ]`: MPS-Action (code 582, vendor 10415), 3GPP TS 29.214 §5.3.79.
     #[inline]
     pub fn mps_action(&self) -> Option<MpsAction> {
-        let avp = rt::view::get(self.root, self.first[37], self.end)?;
-        Some(MpsAction(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[37],
+            self.end,
+            rt::view::enumerated::<MpsAction>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[38], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[38], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -14135,7 +10521,7 @@ impl<'a> AaRequestView<'a> {
             self.count[6],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -14148,7 +10534,7 @@ impl<'a> AaRequestView<'a> {
             self.count[7],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -14156,10 +10542,7 @@ impl<'a> AaRequestView<'a> {
 impl std::fmt::Debug for AaRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(AaRequestView), e),
-        }
+        rt::view::debug(self.to_struct(), "AaRequestView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -14581,52 +10964,59 @@ impl<'a> AaAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `*[ Access-Network-Charging-Identifier ]`: Access-Network-Charging-Identifier (code 502, vendor 10415), 3GPP TS 29.214 §5.3.3.
     #[inline]
@@ -14640,20 +11030,28 @@ impl<'a> AaAnswerView<'a> {
             self.count[0],
             502,
             10415,
-            |avp| AccessNetworkChargingIdentifierView::read(avp),
+            AccessNetworkChargingIdentifierView::read,
         )
     }
     /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
     #[inline]
     pub fn access_network_charging_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ Acceptable-Service-Info ]`: Acceptable-Service-Info (code 526, vendor 10415), 3GPP TS 29.214 §5.3.24.
     #[inline]
     pub fn acceptable_service_info(&self) -> Option<AcceptableServiceInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(AcceptableServiceInfoView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            AcceptableServiceInfoView::read,
+        )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
@@ -14665,44 +11063,53 @@ impl<'a> AaAnswerView<'a> {
             self.count[1],
             1050,
             10415,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&self) -> Option<super::ts29273::AnTrusted> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::ts29273::AnTrusted(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<super::ts29273::AnTrusted>,
+        )
     }
     /// `[ Service-Authorization-Info ]`: Service-Authorization-Info (code 548, vendor 10415), 3GPP TS 29.214 §5.3.46.
     #[inline]
     pub fn service_authorization_info(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(super::ts29212::IpCanType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::enumerated::<super::ts29212::IpCanType>,
+        )
     }
     /// `[ MA-Information ]`: MA-Information (code 570, vendor 10415), 3GPP TS 29.214 §5.3.66.
     #[inline]
     pub fn ma_information(&self) -> Option<MaInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(MaInformationView::read(avp))
+        rt::view::opt(self.root, self.first[15], self.end, MaInformationView::read)
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(super::ts29212::RatType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            rt::view::enumerated::<super::ts29212::RatType>,
+        )
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
@@ -14714,7 +11121,7 @@ impl<'a> AaAnswerView<'a> {
             self.count[2],
             510,
             10415,
-            |avp| FlowsView::read(avp),
+            FlowsView::read,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -14722,14 +11129,17 @@ impl<'a> AaAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[19],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[20], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -14743,7 +11153,7 @@ impl<'a> AaAnswerView<'a> {
             self.count[3],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
@@ -14758,7 +11168,7 @@ impl<'a> AaAnswerView<'a> {
             self.count[4],
             443,
             0,
-            |avp| super::credit_control::SubscriptionIdView::read(avp),
+            super::credit_control::SubscriptionIdView::read,
         )
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
@@ -14766,28 +11176,34 @@ impl<'a> AaAnswerView<'a> {
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(super::credit_control::UserEquipmentInfoView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            super::credit_control::UserEquipmentInfoView::read,
+        )
     }
     /// `[ User-Equipment-Info-Extension ]`: User-Equipment-Info-Extension (code 653), IETF RFC 8506 §8.52.
     #[inline]
     pub fn user_equipment_info_extension(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoExtensionView<'a>> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(super::credit_control::UserEquipmentInfoExtensionView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            super::credit_control::UserEquipmentInfoExtensionView::read,
+        )
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
     }
     /// `[ NID ]`: NID (code 569, vendor 10415), 3GPP TS 29.214 §5.3.68.
     #[inline]
     pub fn nid(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -14799,38 +11215,38 @@ impl<'a> AaAnswerView<'a> {
             self.count[5],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[28], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[29], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[30], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[30],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `[ Retry-Interval ]`: Retry-Interval (code 541, vendor 10415), 3GPP TS 29.214 §5.3.39.
     #[inline]
     pub fn retry_interval(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[31], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[31], self.end, rt::view::value::<u32>)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[32], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[32], self.end, rt::view::value::<u32>)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -14842,20 +11258,23 @@ impl<'a> AaAnswerView<'a> {
             self.count[6],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[34], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[34],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[35], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[35], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -14867,7 +11286,7 @@ impl<'a> AaAnswerView<'a> {
             self.count[7],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -14880,7 +11299,7 @@ impl<'a> AaAnswerView<'a> {
             self.count[8],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
 }
@@ -14888,10 +11307,7 @@ impl<'a> AaAnswerView<'a> {
 impl std::fmt::Debug for AaAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(AaAnswerView), e),
-        }
+        rt::view::debug(self.to_struct(), "AaAnswerView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -15331,44 +11747,42 @@ impl<'a> ReAuthRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `1*{ Specific-Action }`: Specific-Action (code 513, vendor 10415), 3GPP TS 29.214 §5.3.13.
     #[inline]
@@ -15380,7 +11794,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[0],
             513,
             10415,
-            |avp| SpecificAction(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<SpecificAction>,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -15388,8 +11802,12 @@ impl<'a> ReAuthRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `*[ Access-Network-Charging-Identifier ]`: Access-Network-Charging-Identifier (code 502, vendor 10415), 3GPP TS 29.214 §5.3.3.
     #[inline]
@@ -15403,14 +11821,18 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[1],
             502,
             10415,
-            |avp| AccessNetworkChargingIdentifierView::read(avp),
+            AccessNetworkChargingIdentifierView::read,
         )
     }
     /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
     #[inline]
     pub fn access_network_charging_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
@@ -15422,14 +11844,18 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[2],
             1050,
             10415,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `[ AN-Trusted ]`: AN-Trusted (code 1503, vendor 10415), 3GPP TS 29.273 §5.2.3.9.
     #[inline]
     pub fn an_trusted(&self) -> Option<super::ts29273::AnTrusted> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::ts29273::AnTrusted(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<super::ts29273::AnTrusted>,
+        )
     }
     /// `*[ Flows ]`: Flows (code 510, vendor 10415), 3GPP TS 29.214 §5.3.10.
     #[inline]
@@ -15441,7 +11867,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[3],
             510,
             10415,
-            |avp| FlowsView::read(avp),
+            FlowsView::read,
         )
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
@@ -15456,64 +11882,80 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[4],
             443,
             0,
-            |avp| super::credit_control::SubscriptionIdView::read(avp),
+            super::credit_control::SubscriptionIdView::read,
         )
     }
     /// `[ Abort-Cause ]`: Abort-Cause (code 500, vendor 10415), 3GPP TS 29.214 §5.3.1.
     #[inline]
     pub fn abort_cause(&self) -> Option<AbortCause> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(AbortCause(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::enumerated::<AbortCause>,
+        )
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(super::ts29212::IpCanType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            rt::view::enumerated::<super::ts29212::IpCanType>,
+        )
     }
     /// `[ MA-Information ]`: MA-Information (code 570, vendor 10415), 3GPP TS 29.214 §5.3.66.
     #[inline]
     pub fn ma_information(&self) -> Option<MaInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(MaInformationView::read(avp))
+        rt::view::opt(self.root, self.first[17], self.end, MaInformationView::read)
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(super::ts29212::RatType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[19],
+            self.end,
+            rt::view::enumerated::<super::ts29212::RatType>,
+        )
     }
     /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
     #[inline]
     pub fn sponsored_connectivity_data(
         &self,
     ) -> Option<SponsoredConnectivityDataView<'a>> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(SponsoredConnectivityDataView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[20],
+            self.end,
+            SponsoredConnectivityDataView::read,
+        )
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::octets)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::octets)
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     #[inline]
@@ -15525,7 +11967,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[5],
             2819,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ 5GS-RAN-NAS-Release-Cause ]`: 5GS-RAN-NAS-Release-Cause (code 572, vendor 10415), 3GPP TS 29.214 §5.3.69.
@@ -15540,58 +11982,60 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[6],
             572,
             10415,
-            |avp| N5gsRanNasReleaseCauseView::read(avp),
+            N5gsRanNasReleaseCauseView::read,
         )
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[26], self.end, rt::view::text)
     }
     /// `[ NID ]`: NID (code 569, vendor 10415), 3GPP TS 29.214 §5.3.68.
     #[inline]
     pub fn nid(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[27], self.end, rt::view::octets)
     }
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_twan_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[28], self.end, rt::view::octets)
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[29], self.end, rt::view::value::<u32>)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[30], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[30], self.end, rt::view::value::<u32>)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[31], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[31],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ Wireline-User-Location-Info ]`: Wireline-User-Location-Info (code 578, vendor 10415), 3GPP TS 29.214 §5.3.75.
     #[inline]
     pub fn wireline_user_location_info(
         &self,
     ) -> Option<WirelineUserLocationInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[32], self.end)?;
-        Some(WirelineUserLocationInfoView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[32],
+            self.end,
+            WirelineUserLocationInfoView::read,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[33], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[33], self.end, rt::view::value::<u32>)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -15603,7 +12047,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[7],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -15616,7 +12060,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[8],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -15629,7 +12073,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[9],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -15637,10 +12081,7 @@ impl<'a> ReAuthRequestView<'a> {
 impl std::fmt::Debug for ReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ReAuthRequestView), e),
-        }
+        rt::view::debug(self.to_struct(), "ReAuthRequestView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -15911,54 +12352,61 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[7], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ Media-Component-Description ]`: Media-Component-Description (code 517, vendor 10415), 3GPP TS 29.214 §5.3.16.
     #[inline]
@@ -15972,20 +12420,18 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[0],
             517,
             10415,
-            |avp| MediaComponentDescriptionView::read(avp),
+            MediaComponentDescriptionView::read,
         )
     }
     /// `[ Service-URN ]`: Service-URN (code 525, vendor 10415), 3GPP TS 29.214 §5.3.23.
     #[inline]
     pub fn service_urn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -15997,20 +12443,18 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[1],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -16022,26 +12466,33 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[2],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -16053,7 +12504,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[3],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -16061,10 +12512,7 @@ impl<'a> ReAuthAnswerView<'a> {
 impl std::fmt::Debug for ReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ReAuthAnswerView), e),
-        }
+        rt::view::debug(self.to_struct(), "ReAuthAnswerView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -16337,58 +12785,64 @@ impl<'a> SessionTerminationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `{ Termination-Cause }`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> super::base::TerminationCause {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        super::base::TerminationCause(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::enumerated::<super::base::TerminationCause>,
+        )
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `*[ Required-Access-Info ]`: Required-Access-Info (code 536, vendor 10415), 3GPP TS 29.214 §5.3.34.
     #[inline]
@@ -16400,7 +12854,7 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.count[0],
             536,
             10415,
-            |avp| RequiredAccessInfo(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<RequiredAccessInfo>,
         )
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
@@ -16413,14 +12867,13 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.count[1],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -16432,7 +12885,7 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -16445,7 +12898,7 @@ impl<'a> SessionTerminationRequestView<'a> {
             self.count[3],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -16453,15 +12906,7 @@ impl<'a> SessionTerminationRequestView<'a> {
 impl std::fmt::Debug for SessionTerminationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SessionTerminationRequestView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SessionTerminationRequestView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -16809,96 +13254,106 @@ impl<'a> SessionTerminationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, super::doic::OcOlrView::read)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `[ Sponsored-Connectivity-Data ]`: Sponsored-Connectivity-Data (code 530, vendor 10415), 3GPP TS 29.214 §5.3.27.
     #[inline]
     pub fn sponsored_connectivity_data(
         &self,
     ) -> Option<SponsoredConnectivityDataView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(SponsoredConnectivityDataView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            SponsoredConnectivityDataView::read,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::octets)
     }
     /// `*[ RAN-NAS-Release-Cause ]`: RAN-NAS-Release-Cause (code 2819, vendor 10415), 3GPP TS 29.212 §5.3.106.
     #[inline]
@@ -16910,7 +13365,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[0],
             2819,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ 5GS-RAN-NAS-Release-Cause ]`: 5GS-RAN-NAS-Release-Cause (code 572, vendor 10415), 3GPP TS 29.214 §5.3.69.
@@ -16925,58 +13380,60 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[1],
             572,
             10415,
-            |avp| N5gsRanNasReleaseCauseView::read(avp),
+            N5gsRanNasReleaseCauseView::read,
         )
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
     }
     /// `[ NID ]`: NID (code 569, vendor 10415), 3GPP TS 29.214 §5.3.68.
     #[inline]
     pub fn nid(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::octets)
     }
     /// `[ 3GPP-TWAN-Identifier ]`: 3GPP-TWAN-Identifier (code 29, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_twan_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::octets)
     }
     /// `[ TCP-Source-Port ]`: TCP-Source-Port (code 2843, vendor 10415), 3GPP TS 29.212 §5.3.129.
     #[inline]
     pub fn tcp_source_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ NetLoc-Access-Support ]`: NetLoc-Access-Support (code 2824, vendor 10415), 3GPP TS 29.212 §5.3.111.
     #[inline]
     pub fn netloc_access_support(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::value::<u32>)
     }
     /// `[ Wireline-User-Location-Info ]`: Wireline-User-Location-Info (code 578, vendor 10415), 3GPP TS 29.214 §5.3.75.
     #[inline]
     pub fn wireline_user_location_info(
         &self,
     ) -> Option<WirelineUserLocationInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(WirelineUserLocationInfoView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            WirelineUserLocationInfoView::read,
+        )
     }
     /// `*[ Class ]`: Class (code 25), IETF RFC 6733 §8.20.
     #[inline]
@@ -16988,7 +13445,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[2],
             25,
             0,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
@@ -17001,20 +13458,23 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[3],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[27],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[28], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -17026,7 +13486,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[4],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -17039,7 +13499,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
             self.count[5],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
 }
@@ -17047,14 +13507,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
 impl std::fmt::Debug for SessionTerminationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SessionTerminationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SessionTerminationAnswerView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -17316,64 +13769,69 @@ impl<'a> AbortSessionRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `{ Abort-Cause }`: Abort-Cause (code 500, vendor 10415), 3GPP TS 29.214 §5.3.1.
     #[inline]
     pub fn abort_cause(&self) -> AbortCause {
-        let avp = rt::view::get_required(self.root, self.first[8], self.end);
-        AbortCause(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[8],
+            self.end,
+            rt::view::enumerated::<AbortCause>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -17385,7 +13843,7 @@ impl<'a> AbortSessionRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -17398,7 +13856,7 @@ impl<'a> AbortSessionRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -17406,12 +13864,7 @@ impl<'a> AbortSessionRequestView<'a> {
 impl std::fmt::Debug for AbortSessionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AbortSessionRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AbortSessionRequestView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -17652,70 +14105,74 @@ impl<'a> AbortSessionAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[6], self.end, super::doic::OcOlrView::read)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -17727,20 +14184,23 @@ impl<'a> AbortSessionAnswerView<'a> {
             self.count[0],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -17752,7 +14212,7 @@ impl<'a> AbortSessionAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -17760,12 +14220,7 @@ impl<'a> AbortSessionAnswerView<'a> {
 impl std::fmt::Debug for AbortSessionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AbortSessionAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AbortSessionAnswerView", f)
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]

@@ -64,10 +64,7 @@ impl SubsessionOperation {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for SubsessionOperation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SubsessionOperation), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SubsessionOperation", self.0, f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -121,10 +118,7 @@ impl MultipleBberfAction {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for MultipleBberfAction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(MultipleBberfAction), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "MultipleBberfAction", self.0, f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -175,10 +169,7 @@ impl DraDeployment {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for DraDeployment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(DraDeployment), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "DraDeployment", self.0, f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -229,10 +220,7 @@ impl DraBinding {
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for DraBinding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(DraBinding), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "DraBinding", self.0, f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -399,271 +387,154 @@ impl SubsessionDecisionInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_subsession_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                2202,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 26usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2202, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.subsession_id,
-                        &mut seen_subsession_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.subsession_id, &avp, &mut w, 0, 192)
                 }
                 (1050, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.an_gw_address,
-                        &avp,
-                        cx,
-                        2,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 1, 128, 2)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (298, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result_code, &avp, &mut w, 64)
                 }
                 (1002, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.charging_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.charging_rule_remove,
                         &avp,
-                        cx,
+                        &mut w,
+                        4,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1001, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.charging_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.charging_rule_install,
                         &avp,
-                        cx,
+                        &mut w,
+                        5,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1033, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.event_report_indication,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.event_report_indication, &avp, &mut w, 128)
                 }
                 (1051, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_rule_install,
                         &avp,
-                        cx,
+                        &mut w,
+                        7,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1052, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_rule_remove,
                         &avp,
-                        cx,
+                        &mut w,
+                        8,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1049, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.default_eps_bearer_qos,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.default_eps_bearer_qos, &avp, &mut w, 128)
                 }
-                (97, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
                 (1067, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.usage_monitoring_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.usage_monitoring_information,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1045, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.session_release_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.session_release_cause, &avp, &mut w, 192)
                 }
                 (1023, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.bearer_control_mode,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.bearer_control_mode, &avp, &mut w, 192)
                 }
                 (1006, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.event_trigger,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1042, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.revalidation_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.revalidation_time, &avp, &mut w, 192)
                 }
                 (2829, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.default_access,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.default_access, &avp, &mut w, 128)
                 }
                 (2831, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.nbifom_support,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
                 }
-                (2830, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.nbifom_mode,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (2830, 10415) => rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128),
                 (2832, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ran_rule_support,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ran_rule_support, &avp, &mut w, 128)
                 }
                 (2835, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.routing_rule_report.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.routing_rule_report,
                         &avp,
-                        cx,
+                        &mut w,
+                        20,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (2842, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.removal_of_access,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.removal_of_access, &avp, &mut w, 128)
                 }
-                (1027, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.ip_can_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1009, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.online, &avp, cx, &mut self.extra)?;
-                }
-                (1008, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.offline, &avp, cx, &mut self.extra)?;
-                }
+                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
+                (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
+                (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
                 (1016, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_information,
                         &avp,
-                        cx,
+                        &mut w,
+                        25,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_subsession_id {
-            rt::typed::absent(
-                rt::AvpKey::new(2202, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -673,9 +544,7 @@ impl rt::AvpData for SubsessionDecisionInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -683,7 +552,7 @@ impl rt::AvpData for SubsessionDecisionInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -693,324 +562,167 @@ impl rt::AvpData for SubsessionDecisionInfo {
         SubsessionDecisionInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.subsession_id, 10415);
-        for v in &self.an_gw_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.charging_rule_remove {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.charging_rule_install {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.event_report_indication {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.qos_rule_install {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.qos_rule_remove {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.default_eps_bearer_qos {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.usage_monitoring_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.session_release_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.bearer_control_mode {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.event_trigger {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.revalidation_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.default_access {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nbifom_support {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nbifom_mode {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ran_rule_support {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.routing_rule_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.removal_of_access {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ip_can_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.online {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.offline {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.qos_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.subsession_id, 10415)
+            + rt::typed::len_all(&self.an_gw_address, 10415)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result_code, 0)
+            + rt::typed::len_all(&self.charging_rule_remove, 10415)
+            + rt::typed::len_all(&self.charging_rule_install, 10415)
+            + rt::typed::len_opt(&self.event_report_indication, 10415)
+            + rt::typed::len_all(&self.qos_rule_install, 10415)
+            + rt::typed::len_all(&self.qos_rule_remove, 10415)
+            + rt::typed::len_opt(&self.default_eps_bearer_qos, 10415)
+            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_all(&self.usage_monitoring_information, 10415)
+            + rt::typed::len_opt(&self.session_release_cause, 10415)
+            + rt::typed::len_opt(&self.bearer_control_mode, 10415)
+            + rt::typed::len_all(&self.event_trigger, 10415)
+            + rt::typed::len_opt(&self.revalidation_time, 10415)
+            + rt::typed::len_opt(&self.default_access, 10415)
+            + rt::typed::len_opt(&self.nbifom_support, 10415)
+            + rt::typed::len_opt(&self.nbifom_mode, 10415)
+            + rt::typed::len_opt(&self.ran_rule_support, 10415)
+            + rt::typed::len_all(&self.routing_rule_report, 10415)
+            + rt::typed::len_opt(&self.removal_of_access, 10415)
+            + rt::typed::len_opt(&self.ip_can_type, 10415)
+            + rt::typed::len_opt(&self.online, 10415)
+            + rt::typed::len_opt(&self.offline, 10415)
+            + rt::typed::len_all(&self.qos_information, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.subsession_id,
+        rt::typed::put_one(&self.subsession_id, buf, &self.avp_flags, 2202, 10415, 192);
+        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(
+            &self.experimental_result_code,
             buf,
-            2202,
-            self.avp_flags.get(rt::AvpKey::new(2202, 10415), 0, rt::AvpFlags(192)),
-            10415,
+            &self.avp_flags,
+            298,
+            0,
+            64,
         );
-        for (i, v) in self.an_gw_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1050,
-                self.avp_flags.get(rt::AvpKey::new(1050, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                298,
-                self.avp_flags.get(rt::AvpKey::new(298, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.charging_rule_remove.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1002,
-                self.avp_flags.get(rt::AvpKey::new(1002, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.charging_rule_install.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1001,
-                self.avp_flags.get(rt::AvpKey::new(1001, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.event_report_indication {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1033,
-                self.avp_flags.get(rt::AvpKey::new(1033, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.qos_rule_install.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1051,
-                self.avp_flags.get(rt::AvpKey::new(1051, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.qos_rule_remove.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1052,
-                self.avp_flags.get(rt::AvpKey::new(1052, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.default_eps_bearer_qos {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1049,
-                self.avp_flags.get(rt::AvpKey::new(1049, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.usage_monitoring_information.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1067,
-                self.avp_flags.get(rt::AvpKey::new(1067, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.session_release_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1045,
-                self.avp_flags.get(rt::AvpKey::new(1045, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.bearer_control_mode {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1023,
-                self.avp_flags.get(rt::AvpKey::new(1023, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.event_trigger.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1006,
-                self.avp_flags.get(rt::AvpKey::new(1006, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.revalidation_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1042,
-                self.avp_flags.get(rt::AvpKey::new(1042, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.default_access {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2829,
-                self.avp_flags.get(rt::AvpKey::new(2829, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nbifom_support {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2831,
-                self.avp_flags.get(rt::AvpKey::new(2831, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nbifom_mode {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2830,
-                self.avp_flags.get(rt::AvpKey::new(2830, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ran_rule_support {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2832,
-                self.avp_flags.get(rt::AvpKey::new(2832, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.routing_rule_report.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2835,
-                self.avp_flags.get(rt::AvpKey::new(2835, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.removal_of_access {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2842,
-                self.avp_flags.get(rt::AvpKey::new(2842, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ip_can_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1027,
-                self.avp_flags.get(rt::AvpKey::new(1027, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.online {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1009,
-                self.avp_flags.get(rt::AvpKey::new(1009, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.offline {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1008,
-                self.avp_flags.get(rt::AvpKey::new(1008, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.qos_information.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1016,
-                self.avp_flags.get(rt::AvpKey::new(1016, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.charging_rule_remove,
+            buf,
+            &self.avp_flags,
+            1002,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.charging_rule_install,
+            buf,
+            &self.avp_flags,
+            1001,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.event_report_indication,
+            buf,
+            &self.avp_flags,
+            1033,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.qos_rule_install,
+            buf,
+            &self.avp_flags,
+            1051,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.qos_rule_remove,
+            buf,
+            &self.avp_flags,
+            1052,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.default_eps_bearer_qos,
+            buf,
+            &self.avp_flags,
+            1049,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_all(
+            &self.usage_monitoring_information,
+            buf,
+            &self.avp_flags,
+            1067,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.session_release_cause,
+            buf,
+            &self.avp_flags,
+            1045,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.bearer_control_mode,
+            buf,
+            &self.avp_flags,
+            1023,
+            10415,
+            192,
+        );
+        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
+        rt::typed::put_opt(
+            &self.revalidation_time,
+            buf,
+            &self.avp_flags,
+            1042,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.default_access, buf, &self.avp_flags, 2829, 10415, 128);
+        rt::typed::put_opt(&self.nbifom_support, buf, &self.avp_flags, 2831, 10415, 128);
+        rt::typed::put_opt(&self.nbifom_mode, buf, &self.avp_flags, 2830, 10415, 128);
+        rt::typed::put_opt(
+            &self.ran_rule_support,
+            buf,
+            &self.avp_flags,
+            2832,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.routing_rule_report,
+            buf,
+            &self.avp_flags,
+            2835,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.removal_of_access,
+            buf,
+            &self.avp_flags,
+            2842,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
+        rt::typed::put_opt(&self.online, buf, &self.avp_flags, 1009, 10415, 192);
+        rt::typed::put_opt(&self.offline, buf, &self.avp_flags, 1008, 10415, 192);
+        rt::typed::put_all(
+            &self.qos_information,
+            buf,
+            &self.avp_flags,
+            1016,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -1266,531 +978,250 @@ impl SubsessionEnforcementInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_subsession_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                2202,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 54usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (2202, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.subsession_id,
-                        &mut seen_subsession_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.subsession_id, &avp, &mut w, 0, 192)
                 }
                 (2203, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.subsession_operation,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.subsession_operation, &avp, &mut w, 192)
                 }
                 (1050, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.an_gw_address,
-                        &avp,
-                        cx,
-                        2,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 2, 128, 2)
                 }
                 (1020, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.bearer_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
                 }
                 (1021, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.bearer_operation,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.bearer_operation, &avp, &mut w, 192)
                 }
                 (1061, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.packet_filter_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.packet_filter_information,
                         &avp,
-                        cx,
+                        &mut w,
+                        5,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1062, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.packet_filter_operation,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.packet_filter_operation, &avp, &mut w, 128)
                 }
                 (1016, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.qos_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
                 }
-                (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (97, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
+                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
                 (1039, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.coa_information.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.coa_information,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
                 (1065, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.pdn_connection_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.pdn_connection_id, &avp, &mut w, 128)
                 }
                 (1000, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.bearer_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.bearer_usage, &avp, &mut w, 192)
                 }
                 (1013, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.tft_packet_filter_information.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.tft_packet_filter_information,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (1009, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.online, &avp, cx, &mut self.extra)?;
-                }
-                (1008, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.offline, &avp, cx, &mut self.extra)?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
+                (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (298, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result_code, &avp, &mut w, 64)
                 }
                 (1018, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.charging_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.charging_rule_report,
                         &avp,
-                        cx,
+                        &mut w,
+                        19,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1082, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.credit_management_status,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.credit_management_status, &avp, &mut w, 128)
                 }
                 (1055, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_rule_report,
                         &avp,
-                        cx,
+                        &mut w,
+                        21,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1098, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.application_detection_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.application_detection_information,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (1027, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.ip_can_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1032, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
-                }
+                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
+                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
                 (18, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_mcc_mnc,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
                 }
                 (6, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
                 }
                 (15, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_ipv6_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_ipv6_address, &avp, &mut w, 192)
                 }
-                (909, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
-                }
+                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
                 (22, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_user_location_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
                 }
-                (9010, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp2_bsid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
                 (2319, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.user_csg_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
                 }
                 (1049, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.default_eps_bearer_qos,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.default_eps_bearer_qos, &avp, &mut w, 128)
                 }
                 (2829, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.default_access,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.default_access, &avp, &mut w, 128)
                 }
                 (2831, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.nbifom_support,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
                 }
-                (2830, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.nbifom_mode,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (2830, 10415) => rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128),
                 (2833, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.access_availability_change_reason,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (1024, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.network_request_support,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.network_request_support, &avp, &mut w, 192)
                 }
                 (1081, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.routing_rule_install,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.routing_rule_install, &avp, &mut w, 128)
                 }
                 (1075, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.routing_rule_remove,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.routing_rule_remove, &avp, &mut w, 128)
                 }
                 (2812, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.user_location_info_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_location_info_time, &avp, &mut w, 128)
                 }
                 (302, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.logical_access_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
                 }
                 (313, 13019) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.physical_access_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.physical_access_id, &avp, &mut w, 192)
                 }
                 (1067, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.usage_monitoring_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.usage_monitoring_information,
                         &avp,
-                        cx,
+                        &mut w,
+                        43,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (2204, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.multiple_bberf_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.multiple_bberf_action, &avp, &mut w, 192)
                 }
                 (1006, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.event_trigger,
                         &avp,
-                        cx,
+                        &mut w,
+                        45,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (501, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.access_network_charging_address,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (1022, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.access_network_charging_identifier_gx.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.access_network_charging_identifier_gx,
                         &avp,
-                        cx,
+                        &mut w,
+                        47,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1064, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.session_linking_indicator,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (2804, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.henb_local_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.henb_local_ip_address, &avp, &mut w, 128)
                 }
                 (2805, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ue_local_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
                 }
                 (2205, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.ue_local_ipv6_prefix,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ue_local_ipv6_prefix, &avp, &mut w, 192)
                 }
                 (2806, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.udp_source_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
                 }
                 (2811, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.an_gw_status,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.an_gw_status, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_subsession_id {
-            rt::typed::absent(
-                rt::AvpKey::new(2202, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -1800,9 +1231,7 @@ impl rt::AvpData for SubsessionEnforcementInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1810,7 +1239,7 @@ impl rt::AvpData for SubsessionEnforcementInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1820,660 +1249,363 @@ impl rt::AvpData for SubsessionEnforcementInfo {
         SubsessionEnforcementInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.subsession_id, 10415);
-        if let Some(v) = &self.subsession_operation {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.an_gw_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.bearer_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.bearer_operation {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.packet_filter_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.packet_filter_operation {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.qos_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.framed_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.coa_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.pdn_connection_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.bearer_usage {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.tft_packet_filter_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.online {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.offline {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.charging_rule_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.credit_management_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.qos_rule_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.application_detection_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ip_can_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rat_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_sgsn_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_sgsn_ipv6_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rai {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_user_location_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp2_bsid {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        if let Some(v) = &self.user_csg_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.default_eps_bearer_qos {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.default_access {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nbifom_support {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nbifom_mode {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.access_availability_change_reason {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.network_request_support {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.routing_rule_install {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.routing_rule_remove {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.user_location_info_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.logical_access_id {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        if let Some(v) = &self.physical_access_id {
-            n += rt::AvpData::avp_len(v, 13019);
-        }
-        for v in &self.usage_monitoring_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.multiple_bberf_action {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.event_trigger {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.access_network_charging_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.access_network_charging_identifier_gx {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.session_linking_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.henb_local_ip_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ue_local_ip_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ue_local_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.udp_source_port {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.an_gw_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.subsession_id, 10415)
+            + rt::typed::len_opt(&self.subsession_operation, 10415)
+            + rt::typed::len_all(&self.an_gw_address, 10415)
+            + rt::typed::len_opt(&self.bearer_identifier, 10415)
+            + rt::typed::len_opt(&self.bearer_operation, 10415)
+            + rt::typed::len_all(&self.packet_filter_information, 10415)
+            + rt::typed::len_opt(&self.packet_filter_operation, 10415)
+            + rt::typed::len_opt(&self.qos_information, 10415)
+            + rt::typed::len_opt(&self.framed_ip_address, 0)
+            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_all(&self.coa_information, 10415)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_opt(&self.pdn_connection_id, 10415)
+            + rt::typed::len_opt(&self.bearer_usage, 10415)
+            + rt::typed::len_all(&self.tft_packet_filter_information, 10415)
+            + rt::typed::len_opt(&self.online, 10415)
+            + rt::typed::len_opt(&self.offline, 10415)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result_code, 0)
+            + rt::typed::len_all(&self.charging_rule_report, 10415)
+            + rt::typed::len_opt(&self.credit_management_status, 10415)
+            + rt::typed::len_all(&self.qos_rule_report, 10415)
+            + rt::typed::len_all(&self.application_detection_information, 10415)
+            + rt::typed::len_opt(&self.ip_can_type, 10415)
+            + rt::typed::len_opt(&self.rat_type, 10415)
+            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
+            + rt::typed::len_opt(&self.tgpp_sgsn_address, 10415)
+            + rt::typed::len_opt(&self.tgpp_sgsn_ipv6_address, 10415)
+            + rt::typed::len_opt(&self.rai, 10415)
+            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
+            + rt::typed::len_opt(&self.tgpp2_bsid, 5535)
+            + rt::typed::len_opt(&self.user_csg_information, 10415)
+            + rt::typed::len_opt(&self.default_eps_bearer_qos, 10415)
+            + rt::typed::len_opt(&self.default_access, 10415)
+            + rt::typed::len_opt(&self.nbifom_support, 10415)
+            + rt::typed::len_opt(&self.nbifom_mode, 10415)
+            + rt::typed::len_opt(&self.access_availability_change_reason, 10415)
+            + rt::typed::len_opt(&self.network_request_support, 10415)
+            + rt::typed::len_opt(&self.routing_rule_install, 10415)
+            + rt::typed::len_opt(&self.routing_rule_remove, 10415)
+            + rt::typed::len_opt(&self.user_location_info_time, 10415)
+            + rt::typed::len_opt(&self.logical_access_id, 13019)
+            + rt::typed::len_opt(&self.physical_access_id, 13019)
+            + rt::typed::len_all(&self.usage_monitoring_information, 10415)
+            + rt::typed::len_opt(&self.multiple_bberf_action, 10415)
+            + rt::typed::len_all(&self.event_trigger, 10415)
+            + rt::typed::len_opt(&self.access_network_charging_address, 10415)
+            + rt::typed::len_all(&self.access_network_charging_identifier_gx, 10415)
+            + rt::typed::len_opt(&self.session_linking_indicator, 10415)
+            + rt::typed::len_opt(&self.henb_local_ip_address, 10415)
+            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
+            + rt::typed::len_opt(&self.ue_local_ipv6_prefix, 10415)
+            + rt::typed::len_opt(&self.udp_source_port, 10415)
+            + rt::typed::len_opt(&self.an_gw_status, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.subsession_id,
+        rt::typed::put_one(&self.subsession_id, buf, &self.avp_flags, 2202, 10415, 192);
+        rt::typed::put_opt(
+            &self.subsession_operation,
             buf,
-            2202,
-            self.avp_flags.get(rt::AvpKey::new(2202, 10415), 0, rt::AvpFlags(192)),
+            &self.avp_flags,
+            2203,
             10415,
+            192,
         );
-        if let Some(v) = &self.subsession_operation {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2203,
-                self.avp_flags.get(rt::AvpKey::new(2203, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.an_gw_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1050,
-                self.avp_flags.get(rt::AvpKey::new(1050, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.bearer_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1020,
-                self.avp_flags.get(rt::AvpKey::new(1020, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.bearer_operation {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1021,
-                self.avp_flags.get(rt::AvpKey::new(1021, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.packet_filter_information.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1061,
-                self.avp_flags.get(rt::AvpKey::new(1061, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.packet_filter_operation {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1062,
-                self.avp_flags.get(rt::AvpKey::new(1062, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.qos_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1016,
-                self.avp_flags.get(rt::AvpKey::new(1016, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.framed_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                8,
-                self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.coa_information.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1039,
-                self.avp_flags.get(rt::AvpKey::new(1039, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.pdn_connection_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1065,
-                self.avp_flags.get(rt::AvpKey::new(1065, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.bearer_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1000,
-                self.avp_flags.get(rt::AvpKey::new(1000, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.tft_packet_filter_information.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1013,
-                self.avp_flags.get(rt::AvpKey::new(1013, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.online {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1009,
-                self.avp_flags.get(rt::AvpKey::new(1009, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.offline {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1008,
-                self.avp_flags.get(rt::AvpKey::new(1008, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                298,
-                self.avp_flags.get(rt::AvpKey::new(298, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.charging_rule_report.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1018,
-                self.avp_flags.get(rt::AvpKey::new(1018, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.credit_management_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1082,
-                self.avp_flags.get(rt::AvpKey::new(1082, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.qos_rule_report.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1055,
-                self.avp_flags.get(rt::AvpKey::new(1055, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.application_detection_information.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1098,
-                self.avp_flags.get(rt::AvpKey::new(1098, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ip_can_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1027,
-                self.avp_flags.get(rt::AvpKey::new(1027, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rat_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1032,
-                self.avp_flags.get(rt::AvpKey::new(1032, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                18,
-                self.avp_flags.get(rt::AvpKey::new(18, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                6,
-                self.avp_flags.get(rt::AvpKey::new(6, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_ipv6_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                15,
-                self.avp_flags.get(rt::AvpKey::new(15, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rai {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                909,
-                self.avp_flags.get(rt::AvpKey::new(909, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_user_location_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                22,
-                self.avp_flags.get(rt::AvpKey::new(22, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp2_bsid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                9010,
-                self.avp_flags.get(rt::AvpKey::new(9010, 5535), 0, rt::AvpFlags(192)),
-                5535,
-            );
-        }
-        if let Some(v) = &self.user_csg_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2319,
-                self.avp_flags.get(rt::AvpKey::new(2319, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.default_eps_bearer_qos {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1049,
-                self.avp_flags.get(rt::AvpKey::new(1049, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.default_access {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2829,
-                self.avp_flags.get(rt::AvpKey::new(2829, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nbifom_support {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2831,
-                self.avp_flags.get(rt::AvpKey::new(2831, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nbifom_mode {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2830,
-                self.avp_flags.get(rt::AvpKey::new(2830, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.access_availability_change_reason {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2833,
-                self.avp_flags.get(rt::AvpKey::new(2833, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.network_request_support {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1024,
-                self.avp_flags.get(rt::AvpKey::new(1024, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.routing_rule_install {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1081,
-                self.avp_flags.get(rt::AvpKey::new(1081, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.routing_rule_remove {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1075,
-                self.avp_flags.get(rt::AvpKey::new(1075, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.user_location_info_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2812,
-                self.avp_flags.get(rt::AvpKey::new(2812, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.logical_access_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                302,
-                self.avp_flags.get(rt::AvpKey::new(302, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        if let Some(v) = &self.physical_access_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                313,
-                self.avp_flags.get(rt::AvpKey::new(313, 13019), 0, rt::AvpFlags(192)),
-                13019,
-            );
-        }
-        for (i, v) in self.usage_monitoring_information.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1067,
-                self.avp_flags.get(rt::AvpKey::new(1067, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.multiple_bberf_action {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2204,
-                self.avp_flags.get(rt::AvpKey::new(2204, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.event_trigger.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1006,
-                self.avp_flags.get(rt::AvpKey::new(1006, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.access_network_charging_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                501,
-                self.avp_flags.get(rt::AvpKey::new(501, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.access_network_charging_identifier_gx.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1022,
-                self.avp_flags.get(rt::AvpKey::new(1022, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.session_linking_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1064,
-                self.avp_flags.get(rt::AvpKey::new(1064, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.henb_local_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2804,
-                self.avp_flags.get(rt::AvpKey::new(2804, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ue_local_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2805,
-                self.avp_flags.get(rt::AvpKey::new(2805, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ue_local_ipv6_prefix {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2205,
-                self.avp_flags.get(rt::AvpKey::new(2205, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.udp_source_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2806,
-                self.avp_flags.get(rt::AvpKey::new(2806, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.an_gw_status {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2811,
-                self.avp_flags.get(rt::AvpKey::new(2811, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
+        rt::typed::put_opt(
+            &self.bearer_identifier,
+            buf,
+            &self.avp_flags,
+            1020,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.bearer_operation,
+            buf,
+            &self.avp_flags,
+            1021,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.packet_filter_information,
+            buf,
+            &self.avp_flags,
+            1061,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.packet_filter_operation,
+            buf,
+            &self.avp_flags,
+            1062,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.qos_information,
+            buf,
+            &self.avp_flags,
+            1016,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_all(
+            &self.coa_information,
+            buf,
+            &self.avp_flags,
+            1039,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_opt(
+            &self.pdn_connection_id,
+            buf,
+            &self.avp_flags,
+            1065,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.bearer_usage, buf, &self.avp_flags, 1000, 10415, 192);
+        rt::typed::put_all(
+            &self.tft_packet_filter_information,
+            buf,
+            &self.avp_flags,
+            1013,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.online, buf, &self.avp_flags, 1009, 10415, 192);
+        rt::typed::put_opt(&self.offline, buf, &self.avp_flags, 1008, 10415, 192);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(
+            &self.experimental_result_code,
+            buf,
+            &self.avp_flags,
+            298,
+            0,
+            64,
+        );
+        rt::typed::put_all(
+            &self.charging_rule_report,
+            buf,
+            &self.avp_flags,
+            1018,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.credit_management_status,
+            buf,
+            &self.avp_flags,
+            1082,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.qos_rule_report,
+            buf,
+            &self.avp_flags,
+            1055,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.application_detection_information,
+            buf,
+            &self.avp_flags,
+            1098,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
+        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
+        rt::typed::put_opt(
+            &self.tgpp_sgsn_mcc_mnc,
+            buf,
+            &self.avp_flags,
+            18,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.tgpp_sgsn_address, buf, &self.avp_flags, 6, 10415, 192);
+        rt::typed::put_opt(
+            &self.tgpp_sgsn_ipv6_address,
+            buf,
+            &self.avp_flags,
+            15,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
+        rt::typed::put_opt(
+            &self.tgpp_user_location_info,
+            buf,
+            &self.avp_flags,
+            22,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
+        rt::typed::put_opt(
+            &self.user_csg_information,
+            buf,
+            &self.avp_flags,
+            2319,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.default_eps_bearer_qos,
+            buf,
+            &self.avp_flags,
+            1049,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.default_access, buf, &self.avp_flags, 2829, 10415, 128);
+        rt::typed::put_opt(&self.nbifom_support, buf, &self.avp_flags, 2831, 10415, 128);
+        rt::typed::put_opt(&self.nbifom_mode, buf, &self.avp_flags, 2830, 10415, 128);
+        rt::typed::put_opt(
+            &self.access_availability_change_reason,
+            buf,
+            &self.avp_flags,
+            2833,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.network_request_support,
+            buf,
+            &self.avp_flags,
+            1024,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.routing_rule_install,
+            buf,
+            &self.avp_flags,
+            1081,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.routing_rule_remove,
+            buf,
+            &self.avp_flags,
+            1075,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.user_location_info_time,
+            buf,
+            &self.avp_flags,
+            2812,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.logical_access_id,
+            buf,
+            &self.avp_flags,
+            302,
+            13019,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.physical_access_id,
+            buf,
+            &self.avp_flags,
+            313,
+            13019,
+            192,
+        );
+        rt::typed::put_all(
+            &self.usage_monitoring_information,
+            buf,
+            &self.avp_flags,
+            1067,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.multiple_bberf_action,
+            buf,
+            &self.avp_flags,
+            2204,
+            10415,
+            192,
+        );
+        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
+        rt::typed::put_opt(
+            &self.access_network_charging_address,
+            buf,
+            &self.avp_flags,
+            501,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.access_network_charging_identifier_gx,
+            buf,
+            &self.avp_flags,
+            1022,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.session_linking_indicator,
+            buf,
+            &self.avp_flags,
+            1064,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.henb_local_ip_address,
+            buf,
+            &self.avp_flags,
+            2804,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.ue_local_ip_address,
+            buf,
+            &self.avp_flags,
+            2805,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.ue_local_ipv6_prefix,
+            buf,
+            &self.avp_flags,
+            2205,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.udp_source_port,
+            buf,
+            &self.avp_flags,
+            2806,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.an_gw_status, buf, &self.avp_flags, 2811, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2670,460 +1802,221 @@ impl CreditControlRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_cc_request_type = false;
-        let mut seen_cc_request_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                416,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                415,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 40usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
                 (416, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.cc_request_type,
-                        &mut seen_cc_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 6, 64)
                 }
                 (415, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.cc_request_number,
-                        &mut seen_cc_request_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 7, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (443, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.subscription_id.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.subscription_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (97, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
+                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (1016, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.qos_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
                 }
                 (1055, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_rule_report,
                         &avp,
-                        cx,
+                        &mut w,
+                        16,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1050, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.an_gw_address,
-                        &avp,
-                        cx,
-                        2,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 17, 128, 2)
                 }
                 (1024, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.network_request_support,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.network_request_support, &avp, &mut w, 192)
                 }
                 (1061, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.packet_filter_information.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.packet_filter_information,
                         &avp,
-                        cx,
+                        &mut w,
+                        19,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1062, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.packet_filter_operation,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.packet_filter_operation, &avp, &mut w, 128)
                 }
                 (2201, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.subsession_enforcement_info.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.subsession_enforcement_info,
                         &avp,
-                        cx,
+                        &mut w,
+                        21,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (1027, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.ip_can_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1032, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
-                }
-                (295, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.termination_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
+                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
+                (295, 0) => rt::typed::opt(&mut self.termination_cause, &avp, &mut w, 64),
                 (458, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.user_equipment_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
                 }
                 (1029, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.qos_negotiation,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_negotiation, &avp, &mut w, 192)
                 }
-                (1030, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.qos_upgrade,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1030, 10415) => rt::typed::opt(&mut self.qos_upgrade, &avp, &mut w, 192),
                 (18, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_mcc_mnc,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
                 }
                 (6, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
                 }
                 (15, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_ipv6_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_ipv6_address, &avp, &mut w, 192)
                 }
-                (909, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
-                }
+                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
                 (22, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_user_location_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
                 }
                 (23, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_ms_timezone,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
                 }
-                (9010, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp2_bsid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
                 (1006, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.event_trigger,
                         &avp,
-                        cx,
+                        &mut w,
+                        35,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (2204, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.multiple_bberf_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.multiple_bberf_action, &avp, &mut w, 192)
                 }
                 (2319, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.user_csg_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 38, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        39,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_cc_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(416, 0),
-                <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_cc_request_number {
-            rt::typed::absent(
-                rt::AvpKey::new(415, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3149,468 +2042,180 @@ impl rt::typed::Command for CreditControlRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.cc_request_type, 0);
-        n += rt::AvpData::avp_len(&self.cc_request_number, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.subscription_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.qos_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.qos_rule_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.an_gw_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.network_request_support {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.packet_filter_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.packet_filter_operation {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.subsession_enforcement_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ip_can_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rat_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.termination_cause {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.user_equipment_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.qos_negotiation {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.qos_upgrade {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_sgsn_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_sgsn_ipv6_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rai {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_user_location_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_ms_timezone {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp2_bsid {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        for v in &self.event_trigger {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.multiple_bberf_action {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.user_csg_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.cc_request_type, 0)
+            + rt::typed::len_one(&self.cc_request_number, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.subscription_id, 0)
+            + rt::typed::len_opt(&self.framed_ip_address, 0)
+            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.qos_information, 10415)
+            + rt::typed::len_all(&self.qos_rule_report, 10415)
+            + rt::typed::len_all(&self.an_gw_address, 10415)
+            + rt::typed::len_opt(&self.network_request_support, 10415)
+            + rt::typed::len_all(&self.packet_filter_information, 10415)
+            + rt::typed::len_opt(&self.packet_filter_operation, 10415)
+            + rt::typed::len_all(&self.subsession_enforcement_info, 10415)
+            + rt::typed::len_opt(&self.ip_can_type, 10415)
+            + rt::typed::len_opt(&self.rat_type, 10415)
+            + rt::typed::len_opt(&self.termination_cause, 0)
+            + rt::typed::len_opt(&self.user_equipment_info, 0)
+            + rt::typed::len_opt(&self.qos_negotiation, 10415)
+            + rt::typed::len_opt(&self.qos_upgrade, 10415)
+            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
+            + rt::typed::len_opt(&self.tgpp_sgsn_address, 10415)
+            + rt::typed::len_opt(&self.tgpp_sgsn_ipv6_address, 10415)
+            + rt::typed::len_opt(&self.rai, 10415)
+            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
+            + rt::typed::len_opt(&self.tgpp_ms_timezone, 10415)
+            + rt::typed::len_opt(&self.tgpp2_bsid, 5535)
+            + rt::typed::len_all(&self.event_trigger, 10415)
+            + rt::typed::len_opt(&self.multiple_bberf_action, 10415)
+            + rt::typed::len_opt(&self.user_csg_information, 10415)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
+        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(
+            &self.qos_information,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1016,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_all(
+            &self.qos_rule_report,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1055,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
+        rt::typed::put_opt(
+            &self.network_request_support,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1024,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
+        rt::typed::put_all(
+            &self.packet_filter_information,
             buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1061,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.cc_request_type,
+        rt::typed::put_opt(
+            &self.packet_filter_operation,
             buf,
-            416,
-            self.avp_flags.get(rt::AvpKey::new(416, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1062,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.cc_request_number,
+        rt::typed::put_all(
+            &self.subsession_enforcement_info,
             buf,
-            415,
-            self.avp_flags.get(rt::AvpKey::new(415, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2201,
+            10415,
+            192,
         );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.subscription_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                443,
-                self.avp_flags.get(rt::AvpKey::new(443, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                8,
-                self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.qos_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1016,
-                self.avp_flags.get(rt::AvpKey::new(1016, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.qos_rule_report.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1055,
-                self.avp_flags.get(rt::AvpKey::new(1055, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.an_gw_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1050,
-                self.avp_flags.get(rt::AvpKey::new(1050, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.network_request_support {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1024,
-                self.avp_flags.get(rt::AvpKey::new(1024, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.packet_filter_information.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1061,
-                self.avp_flags.get(rt::AvpKey::new(1061, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.packet_filter_operation {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1062,
-                self.avp_flags.get(rt::AvpKey::new(1062, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.subsession_enforcement_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2201,
-                self.avp_flags.get(rt::AvpKey::new(2201, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ip_can_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1027,
-                self.avp_flags.get(rt::AvpKey::new(1027, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rat_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1032,
-                self.avp_flags.get(rt::AvpKey::new(1032, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.termination_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                295,
-                self.avp_flags.get(rt::AvpKey::new(295, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.user_equipment_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                458,
-                self.avp_flags.get(rt::AvpKey::new(458, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.qos_negotiation {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1029,
-                self.avp_flags.get(rt::AvpKey::new(1029, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.qos_upgrade {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1030,
-                self.avp_flags.get(rt::AvpKey::new(1030, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                18,
-                self.avp_flags.get(rt::AvpKey::new(18, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                6,
-                self.avp_flags.get(rt::AvpKey::new(6, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_ipv6_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                15,
-                self.avp_flags.get(rt::AvpKey::new(15, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rai {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                909,
-                self.avp_flags.get(rt::AvpKey::new(909, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_user_location_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                22,
-                self.avp_flags.get(rt::AvpKey::new(22, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_ms_timezone {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                23,
-                self.avp_flags.get(rt::AvpKey::new(23, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp2_bsid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                9010,
-                self.avp_flags.get(rt::AvpKey::new(9010, 5535), 0, rt::AvpFlags(192)),
-                5535,
-            );
-        }
-        for (i, v) in self.event_trigger.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1006,
-                self.avp_flags.get(rt::AvpKey::new(1006, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.multiple_bberf_action {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2204,
-                self.avp_flags.get(rt::AvpKey::new(2204, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.user_csg_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2319,
-                self.avp_flags.get(rt::AvpKey::new(2319, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
+        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
+        rt::typed::put_opt(&self.termination_cause, buf, &self.avp_flags, 295, 0, 64);
+        rt::typed::put_opt(&self.user_equipment_info, buf, &self.avp_flags, 458, 0, 0);
+        rt::typed::put_opt(
+            &self.qos_negotiation,
+            buf,
+            &self.avp_flags,
+            1029,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.qos_upgrade, buf, &self.avp_flags, 1030, 10415, 192);
+        rt::typed::put_opt(
+            &self.tgpp_sgsn_mcc_mnc,
+            buf,
+            &self.avp_flags,
+            18,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.tgpp_sgsn_address, buf, &self.avp_flags, 6, 10415, 192);
+        rt::typed::put_opt(
+            &self.tgpp_sgsn_ipv6_address,
+            buf,
+            &self.avp_flags,
+            15,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
+        rt::typed::put_opt(
+            &self.tgpp_user_location_info,
+            buf,
+            &self.avp_flags,
+            22,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
+        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
+        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
+        rt::typed::put_opt(
+            &self.multiple_bberf_action,
+            buf,
+            &self.avp_flags,
+            2204,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.user_csg_information,
+            buf,
+            &self.avp_flags,
+            2319,
+            10415,
+            128,
+        );
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3761,349 +2366,194 @@ impl CreditControlAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_cc_request_type = false;
-        let mut seen_cc_request_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                416,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                8,
+                1,
+                415,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 28usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (416, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.cc_request_type,
-                        &mut seen_cc_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.cc_request_type, &avp, &mut w, 7, 64)
                 }
                 (415, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.cc_request_number,
-                        &mut seen_cc_request_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.cc_request_number, &avp, &mut w, 8, 64)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (1051, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_rule_install,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1052, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_rule_remove,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1016, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_information,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1023, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.bearer_control_mode,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.bearer_control_mode, &avp, &mut w, 192)
                 }
                 (1006, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.event_trigger,
                         &avp,
-                        cx,
+                        &mut w,
+                        16,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (618, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.charging_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.charging_information, &avp, &mut w, 192)
                 }
                 (2200, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.subsession_decision_info.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.subsession_decision_info,
                         &avp,
-                        cx,
+                        &mut w,
+                        18,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1071, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.csg_information_reporting.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.csg_information_reporting,
                         &avp,
-                        cx,
+                        &mut w,
+                        19,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1050, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.an_gw_address,
-                        &avp,
-                        cx,
-                        2,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 20, 128, 2)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 25, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        26,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 27, 0, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_cc_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(416, 0),
-                <super::credit_control::CcRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_cc_request_number {
-            rt::typed::absent(
-                rt::AvpKey::new(415, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -4129,328 +2579,120 @@ impl rt::typed::Command for CreditControlAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.cc_request_type, 0);
-        n += rt::AvpData::avp_len(&self.cc_request_number, 0);
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.qos_rule_install {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.qos_rule_remove {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.qos_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.bearer_control_mode {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.event_trigger {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.charging_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.subsession_decision_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.csg_information_reporting {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.an_gw_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.cc_request_type, 0)
+            + rt::typed::len_one(&self.cc_request_number, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_all(&self.qos_rule_install, 10415)
+            + rt::typed::len_all(&self.qos_rule_remove, 10415)
+            + rt::typed::len_all(&self.qos_information, 10415)
+            + rt::typed::len_opt(&self.bearer_control_mode, 10415)
+            + rt::typed::len_all(&self.event_trigger, 10415)
+            + rt::typed::len_opt(&self.charging_information, 10415)
+            + rt::typed::len_all(&self.subsession_decision_info, 10415)
+            + rt::typed::len_all(&self.csg_information_reporting, 10415)
+            + rt::typed::len_all(&self.an_gw_address, 10415)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.cc_request_type, buf, &self.avp_flags, 416, 0, 64);
+        rt::typed::put_one(&self.cc_request_number, buf, &self.avp_flags, 415, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(
+            &self.qos_rule_install,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1051,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_all(
+            &self.qos_rule_remove,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1052,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_all(
+            &self.qos_information,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1016,
+            10415,
+            192,
         );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.cc_request_type,
+        rt::typed::put_opt(
+            &self.bearer_control_mode,
             buf,
-            416,
-            self.avp_flags.get(rt::AvpKey::new(416, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1023,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.cc_request_number,
+        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
+        rt::typed::put_opt(
+            &self.charging_information,
             buf,
-            415,
-            self.avp_flags.get(rt::AvpKey::new(415, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            618,
+            10415,
+            192,
         );
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.qos_rule_install.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1051,
-                self.avp_flags.get(rt::AvpKey::new(1051, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.qos_rule_remove.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1052,
-                self.avp_flags.get(rt::AvpKey::new(1052, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.qos_information.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1016,
-                self.avp_flags.get(rt::AvpKey::new(1016, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.bearer_control_mode {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1023,
-                self.avp_flags.get(rt::AvpKey::new(1023, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.event_trigger.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1006,
-                self.avp_flags.get(rt::AvpKey::new(1006, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.charging_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                618,
-                self.avp_flags.get(rt::AvpKey::new(618, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.subsession_decision_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2200,
-                self.avp_flags.get(rt::AvpKey::new(2200, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.csg_information_reporting.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1071,
-                self.avp_flags.get(rt::AvpKey::new(1071, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.an_gw_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1050,
-                self.avp_flags.get(rt::AvpKey::new(1050, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.subsession_decision_info,
+            buf,
+            &self.avp_flags,
+            2200,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.csg_information_reporting,
+            buf,
+            &self.avp_flags,
+            1071,
+            10415,
+            128,
+        );
+        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -4644,311 +2886,179 @@ impl ReAuthRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_re_auth_request_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                285,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 23usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
                 }
                 (285, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.re_auth_request_type,
-                        &mut seen_re_auth_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.re_auth_request_type, &avp, &mut w, 7, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (1051, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_rule_install.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_rule_install,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1052, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_rule_remove.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_rule_remove,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1016, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_information.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_information,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1006, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.event_trigger.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.event_trigger,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (2200, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.subsession_decision_info.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.subsession_decision_info,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1050, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.an_gw_address,
-                        &avp,
-                        cx,
-                        2,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 15, 128, 2)
                 }
                 (1045, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.session_release_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.session_release_cause, &avp, &mut w, 192)
                 }
                 (2804, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.henb_local_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.henb_local_ip_address, &avp, &mut w, 128)
                 }
                 (2805, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ue_local_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
                 }
                 (2806, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.udp_source_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 20, 64, u32::MAX)
                 }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_re_auth_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(285, 0),
-                <super::base::ReAuthRequestType as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -4974,264 +3084,111 @@ impl rt::typed::Command for ReAuthRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.re_auth_request_type, 0);
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.qos_rule_install {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.qos_rule_remove {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.qos_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.event_trigger {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.subsession_decision_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.an_gw_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.session_release_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.henb_local_ip_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ue_local_ip_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.udp_source_port {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.re_auth_request_type, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_all(&self.qos_rule_install, 10415)
+            + rt::typed::len_all(&self.qos_rule_remove, 10415)
+            + rt::typed::len_all(&self.qos_information, 10415)
+            + rt::typed::len_all(&self.event_trigger, 10415)
+            + rt::typed::len_all(&self.subsession_decision_info, 10415)
+            + rt::typed::len_all(&self.an_gw_address, 10415)
+            + rt::typed::len_opt(&self.session_release_cause, 10415)
+            + rt::typed::len_opt(&self.henb_local_ip_address, 10415)
+            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
+            + rt::typed::len_opt(&self.udp_source_port, 10415)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.re_auth_request_type, buf, &self.avp_flags, 285, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_all(
+            &self.qos_rule_install,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1051,
+            10415,
+            192,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_all(
+            &self.qos_rule_remove,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1052,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_all(
+            &self.qos_information,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1016,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_all(&self.event_trigger, buf, &self.avp_flags, 1006, 10415, 192);
+        rt::typed::put_all(
+            &self.subsession_decision_info,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2200,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
+        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
+        rt::typed::put_opt(
+            &self.session_release_cause,
             buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1045,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
+        rt::typed::put_opt(
+            &self.henb_local_ip_address,
             buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2804,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.re_auth_request_type,
+        rt::typed::put_opt(
+            &self.ue_local_ip_address,
             buf,
-            285,
-            self.avp_flags.get(rt::AvpKey::new(285, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2805,
+            10415,
+            128,
         );
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.qos_rule_install.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1051,
-                self.avp_flags.get(rt::AvpKey::new(1051, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.qos_rule_remove.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1052,
-                self.avp_flags.get(rt::AvpKey::new(1052, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.qos_information.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1016,
-                self.avp_flags.get(rt::AvpKey::new(1016, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.event_trigger.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1006,
-                self.avp_flags.get(rt::AvpKey::new(1006, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.subsession_decision_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2200,
-                self.avp_flags.get(rt::AvpKey::new(2200, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.an_gw_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1050,
-                self.avp_flags.get(rt::AvpKey::new(1050, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.session_release_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1045,
-                self.avp_flags.get(rt::AvpKey::new(1045, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.henb_local_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2804,
-                self.avp_flags.get(rt::AvpKey::new(2804, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ue_local_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2805,
-                self.avp_flags.get(rt::AvpKey::new(2805, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.udp_source_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2806,
-                self.avp_flags.get(rt::AvpKey::new(2806, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.udp_source_port,
+            buf,
+            &self.avp_flags,
+            2806,
+            10415,
+            128,
+        );
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -5388,309 +3345,122 @@ impl ReAuthAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 30usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (8, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (97, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.framed_ipv6_prefix,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1027, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.ip_can_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (1032, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.rat_type, &avp, cx, &mut self.extra)?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (8, 0) => rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64),
+                (97, 0) => rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64),
+                (1027, 10415) => rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192),
+                (1032, 10415) => rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128),
                 (18, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_mcc_mnc,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
                 }
                 (6, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
                 }
                 (15, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_sgsn_ipv6_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_sgsn_ipv6_address, &avp, &mut w, 192)
                 }
-                (909, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rai, &avp, cx, &mut self.extra)?;
-                }
+                (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
                 (22, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_user_location_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
                 }
                 (23, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_ms_timezone,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
                 }
-                (9010, 5535) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp2_bsid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (9010, 5535) => rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (1016, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.qos_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
                 }
                 (1055, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.qos_rule_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.qos_rule_report,
                         &avp,
-                        cx,
+                        &mut w,
+                        21,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1050, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.an_gw_address.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.an_gw_address,
-                        &avp,
-                        cx,
-                        2,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 22, 128, 2)
                 }
                 (2201, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.subsession_enforcement_info.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.subsession_enforcement_info,
                         &avp,
-                        cx,
+                        &mut w,
+                        23,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (2319, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.user_csg_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 28, 64, u32::MAX)
                 }
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 29, 0, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -5716,364 +3486,117 @@ impl rt::typed::Command for ReAuthAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ip_address {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.ip_can_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rat_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_sgsn_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_sgsn_ipv6_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rai {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_user_location_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_ms_timezone {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp2_bsid {
-            n += rt::AvpData::avp_len(v, 5535);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.qos_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.qos_rule_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.an_gw_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.subsession_enforcement_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.user_csg_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.framed_ip_address, 0)
+            + rt::typed::len_opt(&self.framed_ipv6_prefix, 0)
+            + rt::typed::len_opt(&self.ip_can_type, 10415)
+            + rt::typed::len_opt(&self.rat_type, 10415)
+            + rt::typed::len_opt(&self.tgpp_sgsn_mcc_mnc, 10415)
+            + rt::typed::len_opt(&self.tgpp_sgsn_address, 10415)
+            + rt::typed::len_opt(&self.tgpp_sgsn_ipv6_address, 10415)
+            + rt::typed::len_opt(&self.rai, 10415)
+            + rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
+            + rt::typed::len_opt(&self.tgpp_ms_timezone, 10415)
+            + rt::typed::len_opt(&self.tgpp2_bsid, 5535)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_opt(&self.qos_information, 10415)
+            + rt::typed::len_all(&self.qos_rule_report, 10415)
+            + rt::typed::len_all(&self.an_gw_address, 10415)
+            + rt::typed::len_all(&self.subsession_enforcement_info, 10415)
+            + rt::typed::len_opt(&self.user_csg_information, 10415)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_all(&self.load, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.framed_ip_address, buf, &self.avp_flags, 8, 0, 64);
+        rt::typed::put_opt(&self.framed_ipv6_prefix, buf, &self.avp_flags, 97, 0, 64);
+        rt::typed::put_opt(&self.ip_can_type, buf, &self.avp_flags, 1027, 10415, 192);
+        rt::typed::put_opt(&self.rat_type, buf, &self.avp_flags, 1032, 10415, 128);
+        rt::typed::put_opt(
+            &self.tgpp_sgsn_mcc_mnc,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            18,
+            10415,
+            192,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.tgpp_sgsn_address, buf, &self.avp_flags, 6, 10415, 192);
+        rt::typed::put_opt(
+            &self.tgpp_sgsn_ipv6_address,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            15,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_opt(&self.rai, buf, &self.avp_flags, 909, 10415, 192);
+        rt::typed::put_opt(
+            &self.tgpp_user_location_info,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            22,
+            10415,
+            192,
         );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                8,
-                self.avp_flags.get(rt::AvpKey::new(8, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.framed_ipv6_prefix {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                97,
-                self.avp_flags.get(rt::AvpKey::new(97, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.ip_can_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1027,
-                self.avp_flags.get(rt::AvpKey::new(1027, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rat_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1032,
-                self.avp_flags.get(rt::AvpKey::new(1032, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_mcc_mnc {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                18,
-                self.avp_flags.get(rt::AvpKey::new(18, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                6,
-                self.avp_flags.get(rt::AvpKey::new(6, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_sgsn_ipv6_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                15,
-                self.avp_flags.get(rt::AvpKey::new(15, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rai {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                909,
-                self.avp_flags.get(rt::AvpKey::new(909, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_user_location_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                22,
-                self.avp_flags.get(rt::AvpKey::new(22, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_ms_timezone {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                23,
-                self.avp_flags.get(rt::AvpKey::new(23, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp2_bsid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                9010,
-                self.avp_flags.get(rt::AvpKey::new(9010, 5535), 0, rt::AvpFlags(192)),
-                5535,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.qos_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1016,
-                self.avp_flags.get(rt::AvpKey::new(1016, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.qos_rule_report.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1055,
-                self.avp_flags.get(rt::AvpKey::new(1055, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.an_gw_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1050,
-                self.avp_flags.get(rt::AvpKey::new(1050, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.subsession_enforcement_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2201,
-                self.avp_flags.get(rt::AvpKey::new(2201, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.user_csg_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2319,
-                self.avp_flags.get(rt::AvpKey::new(2319, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.tgpp_ms_timezone, buf, &self.avp_flags, 23, 10415, 192);
+        rt::typed::put_opt(&self.tgpp2_bsid, buf, &self.avp_flags, 9010, 5535, 192);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_opt(
+            &self.qos_information,
+            buf,
+            &self.avp_flags,
+            1016,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.qos_rule_report,
+            buf,
+            &self.avp_flags,
+            1055,
+            10415,
+            192,
+        );
+        rt::typed::put_all(&self.an_gw_address, buf, &self.avp_flags, 1050, 10415, 128);
+        rt::typed::put_all(
+            &self.subsession_enforcement_info,
+            buf,
+            &self.avp_flags,
+            2201,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.user_csg_information,
+            buf,
+            &self.avp_flags,
+            2319,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -6247,239 +3770,117 @@ impl TriggerEstablishmentRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 18usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.auth_session_state, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (443, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.subscription_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (443, 0) => rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
                 (2805, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ue_local_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
                 }
                 (2804, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.henb_local_ip_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.henb_local_ip_address, &avp, &mut w, 128)
                 }
-                (2208, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.dra_binding,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (2208, 10415) => rt::typed::opt(&mut self.dra_binding, &avp, &mut w, 128),
                 (2806, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.udp_source_port,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        17,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -6505,208 +3906,66 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        if let Some(v) = &self.auth_session_state {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.subscription_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.ue_local_ip_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.henb_local_ip_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.dra_binding {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.udp_source_port {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.auth_session_state, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.subscription_id, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_opt(&self.ue_local_ip_address, 10415)
+            + rt::typed::len_opt(&self.henb_local_ip_address, 10415)
+            + rt::typed::len_opt(&self.dra_binding, 10415)
+            + rt::typed::len_opt(&self.udp_source_port, 10415)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_opt(
+            &self.ue_local_ip_address,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2805,
+            10415,
+            128,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(
+            &self.henb_local_ip_address,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2804,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.dra_binding, buf, &self.avp_flags, 2208, 10415, 128);
+        rt::typed::put_opt(
+            &self.udp_source_port,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            2806,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.auth_session_state {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                277,
-                self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.subscription_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                443,
-                self.avp_flags.get(rt::AvpKey::new(443, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.ue_local_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2805,
-                self.avp_flags.get(rt::AvpKey::new(2805, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.henb_local_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2804,
-                self.avp_flags.get(rt::AvpKey::new(2804, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.dra_binding {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2208,
-                self.avp_flags.get(rt::AvpKey::new(2208, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.udp_source_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2806,
-                self.avp_flags.get(rt::AvpKey::new(2806, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -6803,174 +4062,75 @@ impl TriggerEstablishmentAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 15usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 2, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 3, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (2206, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.dra_deployment,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.dra_deployment, &avp, &mut w, 128)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
                 }
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 14, 0, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -6996,184 +4156,38 @@ impl rt::typed::Command for TriggerEstablishmentAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.dra_deployment {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.dra_deployment, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_all(&self.load, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.dra_deployment {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2206,
-                self.avp_flags.get(rt::AvpKey::new(2206, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.dra_deployment, buf, &self.avp_flags, 2206, 10415, 128);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -7574,8 +4588,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     #[inline]
     pub fn subsession_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
@@ -7587,20 +4600,18 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[0],
             1050,
             10415,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result-Code ]`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
     #[inline]
     pub fn experimental_result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `*[ Charging-Rule-Remove ]`: Charging-Rule-Remove (code 1002, vendor 10415), 3GPP TS 29.212 §5.3.3.
     #[inline]
@@ -7614,7 +4625,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[1],
             1002,
             10415,
-            |avp| super::ts29212::ChargingRuleRemoveView::read(avp),
+            super::ts29212::ChargingRuleRemoveView::read,
         )
     }
     /// `*[ Charging-Rule-Install ]`: Charging-Rule-Install (code 1001, vendor 10415), 3GPP TS 29.212 §5.3.2.
@@ -7629,7 +4640,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[2],
             1001,
             10415,
-            |avp| super::ts29212::ChargingRuleInstallView::read(avp),
+            super::ts29212::ChargingRuleInstallView::read,
         )
     }
     /// `[ Event-Report-Indication ]`: Event-Report-Indication (code 1033, vendor 10415), 3GPP TS 29.212 §5.3.30.
@@ -7637,8 +4648,12 @@ impl<'a> SubsessionDecisionInfoView<'a> {
     pub fn event_report_indication(
         &self,
     ) -> Option<super::ts29212::EventReportIndicationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(super::ts29212::EventReportIndicationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            super::ts29212::EventReportIndicationView::read,
+        )
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
@@ -7652,7 +4667,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[3],
             1051,
             10415,
-            |avp| super::ts29212::QosRuleInstallView::read(avp),
+            super::ts29212::QosRuleInstallView::read,
         )
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
@@ -7667,7 +4682,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[4],
             1052,
             10415,
-            |avp| super::ts29212::QosRuleRemoveView::read(avp),
+            super::ts29212::QosRuleRemoveView::read,
         )
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
@@ -7675,14 +4690,17 @@ impl<'a> SubsessionDecisionInfoView<'a> {
     pub fn default_eps_bearer_qos(
         &self,
     ) -> Option<super::ts29212::DefaultEpsBearerQosView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::ts29212::DefaultEpsBearerQosView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::ts29212::DefaultEpsBearerQosView::read,
+        )
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
@@ -7696,20 +4714,28 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[5],
             1067,
             10415,
-            |avp| super::ts29212::UsageMonitoringInformationView::read(avp),
+            super::ts29212::UsageMonitoringInformationView::read,
         )
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<super::ts29212::SessionReleaseCause> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::ts29212::SessionReleaseCause(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<super::ts29212::SessionReleaseCause>,
+        )
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
     #[inline]
     pub fn bearer_control_mode(&self) -> Option<super::ts29212::BearerControlMode> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::ts29212::BearerControlMode(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::enumerated::<super::ts29212::BearerControlMode>,
+        )
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
@@ -7721,38 +4747,53 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[6],
             1006,
             10415,
-            |avp| super::ts29212::EventTrigger(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<super::ts29212::EventTrigger>,
         )
     }
     /// `[ Revalidation-Time ]`: Revalidation-Time (code 1042, vendor 10415), 3GPP TS 29.212 §5.3.41.
     #[inline]
     pub fn revalidation_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&self) -> Option<super::ts29212::DefaultAccess> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(super::ts29212::DefaultAccess(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            rt::view::enumerated::<super::ts29212::DefaultAccess>,
+        )
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&self) -> Option<super::ts29212::NbifomSupport> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(super::ts29212::NbifomSupport(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            rt::view::enumerated::<super::ts29212::NbifomSupport>,
+        )
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&self) -> Option<super::ts29212::NbifomMode> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(super::ts29212::NbifomMode(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::enumerated::<super::ts29212::NbifomMode>,
+        )
     }
     /// `[ RAN-Rule-Support ]`: RAN-Rule-Support (code 2832, vendor 10415), 3GPP TS 29.212 §5.3.122.
     #[inline]
     pub fn ran_rule_support(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
     }
     /// `*[ Routing-Rule-Report ]`: Routing-Rule-Report (code 2835, vendor 10415), 3GPP TS 29.212 §5.3.118.
     #[inline]
@@ -7766,32 +4807,48 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[7],
             2835,
             10415,
-            |avp| super::ts29212::RoutingRuleReportView::read(avp),
+            super::ts29212::RoutingRuleReportView::read,
         )
     }
     /// `[ Removal-Of-Access ]`: Removal-Of-Access (code 2842, vendor 10415), 3GPP TS 29.212 §5.3.126.
     #[inline]
     pub fn removal_of_access(&self) -> Option<super::ts29212::RemovalOfAccess> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(super::ts29212::RemovalOfAccess(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[21],
+            self.end,
+            rt::view::enumerated::<super::ts29212::RemovalOfAccess>,
+        )
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(super::ts29212::IpCanType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::enumerated::<super::ts29212::IpCanType>,
+        )
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<super::ts29212::Online> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(super::ts29212::Online(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            rt::view::enumerated::<super::ts29212::Online>,
+        )
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<super::ts29212::Offline> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(super::ts29212::Offline(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            rt::view::enumerated::<super::ts29212::Offline>,
+        )
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
@@ -7805,7 +4862,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             self.count[8],
             1016,
             10415,
-            |avp| super::ts29212::QosInformationView::read(avp),
+            super::ts29212::QosInformationView::read,
         )
     }
 }
@@ -7813,14 +4870,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
 impl std::fmt::Debug for SubsessionDecisionInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SubsessionDecisionInfoView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SubsessionDecisionInfoView", f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -8325,14 +5375,17 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     /// `{ Subsession-Id }`: Subsession-Id (code 2202, vendor 10415), 3GPP TS 29.215 §5.3.3.
     #[inline]
     pub fn subsession_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Subsession-Operation ]`: Subsession-Operation (code 2203, vendor 10415), 3GPP TS 29.215 §5.3.4.
     #[inline]
     pub fn subsession_operation(&self) -> Option<SubsessionOperation> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(SubsessionOperation(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<SubsessionOperation>,
+        )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
     #[inline]
@@ -8344,20 +5397,23 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[0],
             1050,
             10415,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `[ Bearer-Identifier ]`: Bearer-Identifier (code 1020, vendor 10415), 3GPP TS 29.212 §5.3.20.
     #[inline]
     pub fn bearer_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
     }
     /// `[ Bearer-Operation ]`: Bearer-Operation (code 1021, vendor 10415), 3GPP TS 29.212 §5.3.21.
     #[inline]
     pub fn bearer_operation(&self) -> Option<super::ts29212::BearerOperation> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(super::ts29212::BearerOperation(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<super::ts29212::BearerOperation>,
+        )
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56.
     #[inline]
@@ -8371,7 +5427,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[1],
             1061,
             10415,
-            |avp| super::ts29212::PacketFilterInformationView::read(avp),
+            super::ts29212::PacketFilterInformationView::read,
         )
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
@@ -8379,26 +5435,32 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     pub fn packet_filter_operation(
         &self,
     ) -> Option<super::ts29212::PacketFilterOperation> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(super::ts29212::PacketFilterOperation(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::enumerated::<super::ts29212::PacketFilterOperation>,
+        )
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::ts29212::QosInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::ts29212::QosInformationView::read,
+        )
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `*[ CoA-Information ]`: CoA-Information (code 1039, vendor 10415), 3GPP TS 29.212 §5.3.37.
     #[inline]
@@ -8412,26 +5474,28 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[2],
             1039,
             10415,
-            |avp| super::ts29212::CoaInformationView::read(avp),
+            super::ts29212::CoaInformationView::read,
         )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `[ PDN-Connection-ID ]`: PDN-Connection-ID (code 1065, vendor 10415), 3GPP TS 29.212 §5.3.58.
     #[inline]
     pub fn pdn_connection_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
     }
     /// `[ Bearer-Usage ]`: Bearer-Usage (code 1000, vendor 10415), 3GPP TS 29.212 §5.3.1.
     #[inline]
     pub fn bearer_usage(&self) -> Option<super::ts29212::BearerUsage> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::ts29212::BearerUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::enumerated::<super::ts29212::BearerUsage>,
+        )
     }
     /// `*[ TFT-Packet-Filter-Information ]`: TFT-Packet-Filter-Information (code 1013, vendor 10415), 3GPP TS 29.212 §5.3.14.
     #[inline]
@@ -8445,32 +5509,38 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[3],
             1013,
             10415,
-            |avp| super::ts29212::TftPacketFilterInformationView::read(avp),
+            super::ts29212::TftPacketFilterInformationView::read,
         )
     }
     /// `[ Online ]`: Online (code 1009, vendor 10415), 3GPP TS 29.212 §5.3.10.
     #[inline]
     pub fn online(&self) -> Option<super::ts29212::Online> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(super::ts29212::Online(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::enumerated::<super::ts29212::Online>,
+        )
     }
     /// `[ Offline ]`: Offline (code 1008, vendor 10415), 3GPP TS 29.212 §5.3.9.
     #[inline]
     pub fn offline(&self) -> Option<super::ts29212::Offline> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(super::ts29212::Offline(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            rt::view::enumerated::<super::ts29212::Offline>,
+        )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result-Code ]`: Experimental-Result-Code (code 298), IETF RFC 6733 §7.7.
     #[inline]
     pub fn experimental_result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
     }
     /// `*[ Charging-Rule-Report ]`: Charging-Rule-Report (code 1018, vendor 10415), 3GPP TS 29.212 §5.3.18.
     #[inline]
@@ -8484,14 +5554,13 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[4],
             1018,
             10415,
-            |avp| super::ts29212::ChargingRuleReportView::read(avp),
+            super::ts29212::ChargingRuleReportView::read,
         )
     }
     /// `[ Credit-Management-Status ]`: Credit-Management-Status (code 1082, vendor 10415), 3GPP TS 29.212 §5.3.102.
     #[inline]
     pub fn credit_management_status(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
@@ -8505,7 +5574,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[5],
             1055,
             10415,
-            |avp| super::ts29212::QosRuleReportView::read(avp),
+            super::ts29212::QosRuleReportView::read,
         )
     }
     /// `*[ Application-Detection-Information ]`: Application-Detection-Information (code 1098, vendor 10415), 3GPP TS 29.212 §5.3.91.
@@ -8520,138 +5589,173 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[6],
             1098,
             10415,
-            |avp| super::ts29212::ApplicationDetectionInformationView::read(avp),
+            super::ts29212::ApplicationDetectionInformationView::read,
         )
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(super::ts29212::IpCanType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            rt::view::enumerated::<super::ts29212::IpCanType>,
+        )
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(super::ts29212::RatType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            rt::view::enumerated::<super::ts29212::RatType>,
+        )
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[26], self.end, rt::view::octets)
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[27], self.end, rt::view::octets)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[28], self.end, rt::view::text)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[29], self.end, rt::view::octets)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[30], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[30], self.end, rt::view::text)
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[31], self.end)?;
-        Some(super::ts32299::UserCsgInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[31],
+            self.end,
+            super::ts32299::UserCsgInformationView::read,
+        )
     }
     /// `[ Default-EPS-Bearer-QoS ]`: Default-EPS-Bearer-QoS (code 1049, vendor 10415), 3GPP TS 29.212 §5.3.48.
     #[inline]
     pub fn default_eps_bearer_qos(
         &self,
     ) -> Option<super::ts29212::DefaultEpsBearerQosView<'a>> {
-        let avp = rt::view::get(self.root, self.first[32], self.end)?;
-        Some(super::ts29212::DefaultEpsBearerQosView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[32],
+            self.end,
+            super::ts29212::DefaultEpsBearerQosView::read,
+        )
     }
     /// `[ Default-Access ]`: Default-Access (code 2829, vendor 10415), 3GPP TS 29.212 §5.3.120.
     #[inline]
     pub fn default_access(&self) -> Option<super::ts29212::DefaultAccess> {
-        let avp = rt::view::get(self.root, self.first[33], self.end)?;
-        Some(super::ts29212::DefaultAccess(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[33],
+            self.end,
+            rt::view::enumerated::<super::ts29212::DefaultAccess>,
+        )
     }
     /// `[ NBIFOM-Support ]`: NBIFOM-Support (code 2831, vendor 10415), 3GPP TS 29.212 §5.3.116.
     #[inline]
     pub fn nbifom_support(&self) -> Option<super::ts29212::NbifomSupport> {
-        let avp = rt::view::get(self.root, self.first[34], self.end)?;
-        Some(super::ts29212::NbifomSupport(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[34],
+            self.end,
+            rt::view::enumerated::<super::ts29212::NbifomSupport>,
+        )
     }
     /// `[ NBIFOM-Mode ]`: NBIFOM-Mode (code 2830, vendor 10415), 3GPP TS 29.212 §5.3.117.
     #[inline]
     pub fn nbifom_mode(&self) -> Option<super::ts29212::NbifomMode> {
-        let avp = rt::view::get(self.root, self.first[35], self.end)?;
-        Some(super::ts29212::NbifomMode(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[35],
+            self.end,
+            rt::view::enumerated::<super::ts29212::NbifomMode>,
+        )
     }
     /// `[ Access-Availability-Change-Reason ]`: Access-Availability-Change-Reason (code 2833, vendor 10415), 3GPP TS 29.212 §5.3.121.
     #[inline]
     pub fn access_availability_change_reason(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[36], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[36], self.end, rt::view::value::<u32>)
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
     #[inline]
     pub fn network_request_support(
         &self,
     ) -> Option<super::ts29212::NetworkRequestSupport> {
-        let avp = rt::view::get(self.root, self.first[37], self.end)?;
-        Some(super::ts29212::NetworkRequestSupport(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[37],
+            self.end,
+            rt::view::enumerated::<super::ts29212::NetworkRequestSupport>,
+        )
     }
     /// `[ Routing-Rule-Install ]`: Routing-Rule-Install (code 1081, vendor 10415), 3GPP TS 29.212 §5.3.68.
     #[inline]
     pub fn routing_rule_install(
         &self,
     ) -> Option<super::ts29212::RoutingRuleInstallView<'a>> {
-        let avp = rt::view::get(self.root, self.first[38], self.end)?;
-        Some(super::ts29212::RoutingRuleInstallView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[38],
+            self.end,
+            super::ts29212::RoutingRuleInstallView::read,
+        )
     }
     /// `[ Routing-Rule-Remove ]`: Routing-Rule-Remove (code 1075, vendor 10415), 3GPP TS 29.212 §5.3.69.
     #[inline]
     pub fn routing_rule_remove(
         &self,
     ) -> Option<super::ts29212::RoutingRuleRemoveView<'a>> {
-        let avp = rt::view::get(self.root, self.first[39], self.end)?;
-        Some(super::ts29212::RoutingRuleRemoveView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[39],
+            self.end,
+            super::ts29212::RoutingRuleRemoveView::read,
+        )
     }
     /// `[ User-Location-Info-Time ]`: User-Location-Info-Time (code 2812, vendor 10415), 3GPP TS 29.212 §5.3.101.
     #[inline]
     pub fn user_location_info_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[40], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[40],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ Logical-Access-ID ]`: Logical-Access-ID (code 302, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn logical_access_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[41], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[41], self.end, rt::view::octets)
     }
     /// `[ Physical-Access-ID ]`: Physical-Access-ID (code 313, vendor 13019), ETSI TISPAN ES 283 034 (e4), ES 283 035 (e2), ES 283 026 (Rq), TS 183 017 (Gq'), TS 183 066 (a4), TS 183 033 (Cx/Dx HTTP Digest) ES 283 034 e4 AVPs.
     #[inline]
     pub fn physical_access_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[42], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[42], self.end, rt::view::text)
     }
     /// `*[ Usage-Monitoring-Information ]`: Usage-Monitoring-Information (code 1067, vendor 10415), 3GPP TS 29.212 §5.3.60.
     #[inline]
@@ -8665,14 +5769,18 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[7],
             1067,
             10415,
-            |avp| super::ts29212::UsageMonitoringInformationView::read(avp),
+            super::ts29212::UsageMonitoringInformationView::read,
         )
     }
     /// `[ Multiple-BBERF-Action ]`: Multiple-BBERF-Action (code 2204, vendor 10415), 3GPP TS 29.215 §5.3.6.
     #[inline]
     pub fn multiple_bberf_action(&self) -> Option<MultipleBberfAction> {
-        let avp = rt::view::get(self.root, self.first[44], self.end)?;
-        Some(MultipleBberfAction(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[44],
+            self.end,
+            rt::view::enumerated::<MultipleBberfAction>,
+        )
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
@@ -8684,14 +5792,18 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[8],
             1006,
             10415,
-            |avp| super::ts29212::EventTrigger(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<super::ts29212::EventTrigger>,
         )
     }
     /// `[ Access-Network-Charging-Address ]`: Access-Network-Charging-Address (code 501, vendor 10415), 3GPP TS 29.214 §5.3.2.
     #[inline]
     pub fn access_network_charging_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[46], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[46],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `*[ Access-Network-Charging-Identifier-Gx ]`: Access-Network-Charging-Identifier-Gx (code 1022, vendor 10415), 3GPP TS 29.212 §5.3.22.
     #[inline]
@@ -8708,7 +5820,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.count[9],
             1022,
             10415,
-            |avp| super::ts29212::AccessNetworkChargingIdentifierGxView::read(avp),
+            super::ts29212::AccessNetworkChargingIdentifierGxView::read,
         )
     }
     /// `[ Session-Linking-Indicator ]`: Session-Linking-Indicator (code 1064, vendor 10415), 3GPP TS 29.212 §5a.3.6.
@@ -8716,53 +5828,59 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
     pub fn session_linking_indicator(
         &self,
     ) -> Option<super::ts29212::SessionLinkingIndicator> {
-        let avp = rt::view::get(self.root, self.first[48], self.end)?;
-        Some(super::ts29212::SessionLinkingIndicator(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[48],
+            self.end,
+            rt::view::enumerated::<super::ts29212::SessionLinkingIndicator>,
+        )
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[49], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[49],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[50], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[50],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ UE-Local-IPv6-Prefix ]`: UE-Local-IPv6-Prefix (code 2205, vendor 10415), 3GPP TS 29.215 §A.8.3.1.1.
     #[inline]
     pub fn ue_local_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[51], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[51], self.end, rt::view::octets)
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[52], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[52], self.end, rt::view::value::<u32>)
     }
     /// `[ AN-GW-Status ]`: AN-GW-Status (code 2811, vendor 10415), 3GPP TS 29.212 §5.3.100.
     #[inline]
     pub fn an_gw_status(&self) -> Option<super::ts29212::AnGwStatus> {
-        let avp = rt::view::get(self.root, self.first[53], self.end)?;
-        Some(super::ts29212::AnGwStatus(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[53],
+            self.end,
+            rt::view::enumerated::<super::ts29212::AnGwStatus>,
+        )
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for SubsessionEnforcementInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(SubsessionEnforcementInfoView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SubsessionEnforcementInfoView", f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -9216,62 +6334,62 @@ impl<'a> CreditControlRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        super::credit_control::CcRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::enumerated::<super::credit_control::CcRequestType>,
+        )
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `*[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
@@ -9285,20 +6403,18 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[0],
             443,
             0,
-            |avp| super::credit_control::SubscriptionIdView::read(avp),
+            super::credit_control::SubscriptionIdView::read,
         )
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -9312,7 +6428,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[1],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -9320,14 +6436,22 @@ impl<'a> CreditControlRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(super::ts29212::QosInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            super::ts29212::QosInformationView::read,
+        )
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
@@ -9341,7 +6465,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[2],
             1055,
             10415,
-            |avp| super::ts29212::QosRuleReportView::read(avp),
+            super::ts29212::QosRuleReportView::read,
         )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
@@ -9354,7 +6478,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[3],
             1050,
             10415,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `[ Network-Request-Support ]`: Network-Request-Support (code 1024, vendor 10415), 3GPP TS 29.212 §5.3.24.
@@ -9362,8 +6486,12 @@ impl<'a> CreditControlRequestView<'a> {
     pub fn network_request_support(
         &self,
     ) -> Option<super::ts29212::NetworkRequestSupport> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(super::ts29212::NetworkRequestSupport(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::enumerated::<super::ts29212::NetworkRequestSupport>,
+        )
     }
     /// `*[ Packet-Filter-Information ]`: Packet-Filter-Information (code 1061, vendor 10415), 3GPP TS 29.212 §5.3.56.
     #[inline]
@@ -9377,7 +6505,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[4],
             1061,
             10415,
-            |avp| super::ts29212::PacketFilterInformationView::read(avp),
+            super::ts29212::PacketFilterInformationView::read,
         )
     }
     /// `[ Packet-Filter-Operation ]`: Packet-Filter-Operation (code 1062, vendor 10415), 3GPP TS 29.212 §5.3.57.
@@ -9385,8 +6513,12 @@ impl<'a> CreditControlRequestView<'a> {
     pub fn packet_filter_operation(
         &self,
     ) -> Option<super::ts29212::PacketFilterOperation> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(super::ts29212::PacketFilterOperation(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[20],
+            self.end,
+            rt::view::enumerated::<super::ts29212::PacketFilterOperation>,
+        )
     }
     /// `*[ Subsession-Enforcement-Info ]`: Subsession-Enforcement-Info (code 2201, vendor 10415), 3GPP TS 29.215 §5.3.2.
     #[inline]
@@ -9400,88 +6532,105 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[5],
             2201,
             10415,
-            |avp| SubsessionEnforcementInfoView::read(avp),
+            SubsessionEnforcementInfoView::read,
         )
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(super::ts29212::IpCanType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[22],
+            self.end,
+            rt::view::enumerated::<super::ts29212::IpCanType>,
+        )
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(super::ts29212::RatType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[23],
+            self.end,
+            rt::view::enumerated::<super::ts29212::RatType>,
+        )
     }
     /// `[ Termination-Cause ]`: Termination-Cause (code 295), IETF RFC 6733 §8.15.
     #[inline]
     pub fn termination_cause(&self) -> Option<super::base::TerminationCause> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(super::base::TerminationCause(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            rt::view::enumerated::<super::base::TerminationCause>,
+        )
     }
     /// `[ User-Equipment-Info ]`: User-Equipment-Info (code 458), IETF RFC 8506 §8.49.
     #[inline]
     pub fn user_equipment_info(
         &self,
     ) -> Option<super::credit_control::UserEquipmentInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(super::credit_control::UserEquipmentInfoView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[25],
+            self.end,
+            super::credit_control::UserEquipmentInfoView::read,
+        )
     }
     /// `[ QoS-Negotiation ]`: QoS-Negotiation (code 1029, vendor 10415), 3GPP TS 29.212 §5.3.28.
     #[inline]
     pub fn qos_negotiation(&self) -> Option<super::ts29212::QosNegotiation> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(super::ts29212::QosNegotiation(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[26],
+            self.end,
+            rt::view::enumerated::<super::ts29212::QosNegotiation>,
+        )
     }
     /// `[ QoS-Upgrade ]`: QoS-Upgrade (code 1030, vendor 10415), 3GPP TS 29.212 §5.3.29.
     #[inline]
     pub fn qos_upgrade(&self) -> Option<super::ts29212::QosUpgrade> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(super::ts29212::QosUpgrade(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[27],
+            self.end,
+            rt::view::enumerated::<super::ts29212::QosUpgrade>,
+        )
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[28], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[28], self.end, rt::view::text)
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[29], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[29], self.end, rt::view::octets)
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[30], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[30], self.end, rt::view::octets)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[31], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[31], self.end, rt::view::text)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[32], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[32], self.end, rt::view::octets)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[33], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[33], self.end, rt::view::octets)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[34], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[34], self.end, rt::view::text)
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
@@ -9493,22 +6642,30 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[6],
             1006,
             10415,
-            |avp| super::ts29212::EventTrigger(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<super::ts29212::EventTrigger>,
         )
     }
     /// `[ Multiple-BBERF-Action ]`: Multiple-BBERF-Action (code 2204, vendor 10415), 3GPP TS 29.215 §5.3.6.
     #[inline]
     pub fn multiple_bberf_action(&self) -> Option<MultipleBberfAction> {
-        let avp = rt::view::get(self.root, self.first[36], self.end)?;
-        Some(MultipleBberfAction(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[36],
+            self.end,
+            rt::view::enumerated::<MultipleBberfAction>,
+        )
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[37], self.end)?;
-        Some(super::ts32299::UserCsgInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[37],
+            self.end,
+            super::ts32299::UserCsgInformationView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -9520,7 +6677,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[7],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -9533,7 +6690,7 @@ impl<'a> CreditControlRequestView<'a> {
             self.count[8],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -9541,12 +6698,7 @@ impl<'a> CreditControlRequestView<'a> {
 impl std::fmt::Debug for CreditControlRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(CreditControlRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "CreditControlRequestView", f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -9937,58 +7089,64 @@ impl<'a> CreditControlAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ CC-Request-Type }`: CC-Request-Type (code 416), IETF RFC 8506 §8.3.
     #[inline]
     pub fn cc_request_type(&self) -> super::credit_control::CcRequestType {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        super::credit_control::CcRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::enumerated::<super::credit_control::CcRequestType>,
+        )
     }
     /// `{ CC-Request-Number }`: CC-Request-Number (code 415), IETF RFC 8506 §8.2.
     #[inline]
     pub fn cc_request_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[8], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -10002,7 +7160,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -10010,14 +7168,17 @@ impl<'a> CreditControlAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[11], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
@@ -10031,7 +7192,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[1],
             1051,
             10415,
-            |avp| super::ts29212::QosRuleInstallView::read(avp),
+            super::ts29212::QosRuleInstallView::read,
         )
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
@@ -10046,7 +7207,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[2],
             1052,
             10415,
-            |avp| super::ts29212::QosRuleRemoveView::read(avp),
+            super::ts29212::QosRuleRemoveView::read,
         )
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -10061,14 +7222,18 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[3],
             1016,
             10415,
-            |avp| super::ts29212::QosInformationView::read(avp),
+            super::ts29212::QosInformationView::read,
         )
     }
     /// `[ Bearer-Control-Mode ]`: Bearer-Control-Mode (code 1023, vendor 10415), 3GPP TS 29.212 §5.3.23.
     #[inline]
     pub fn bearer_control_mode(&self) -> Option<super::ts29212::BearerControlMode> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(super::ts29212::BearerControlMode(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::enumerated::<super::ts29212::BearerControlMode>,
+        )
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
     #[inline]
@@ -10080,7 +7245,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[4],
             1006,
             10415,
-            |avp| super::ts29212::EventTrigger(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<super::ts29212::EventTrigger>,
         )
     }
     /// `[ Charging-Information ]`: Charging-Information (code 618, vendor 10415), 3GPP TS 29.229 §6.3.19.
@@ -10088,8 +7253,12 @@ impl<'a> CreditControlAnswerView<'a> {
     pub fn charging_information(
         &self,
     ) -> Option<super::ts29229::ChargingInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(super::ts29229::ChargingInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            super::ts29229::ChargingInformationView::read,
+        )
     }
     /// `*[ Subsession-Decision-Info ]`: Subsession-Decision-Info (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1.
     #[inline]
@@ -10103,7 +7272,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[5],
             2200,
             10415,
-            |avp| SubsessionDecisionInfoView::read(avp),
+            SubsessionDecisionInfoView::read,
         )
     }
     /// `*[ CSG-Information-Reporting ]`: CSG-Information-Reporting (code 1071, vendor 10415), 3GPP TS 29.212 §5.3.64.
@@ -10118,7 +7287,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[6],
             1071,
             10415,
-            |avp| super::ts29212::CsgInformationReporting(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<super::ts29212::CsgInformationReporting>,
         )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
@@ -10131,32 +7300,33 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[7],
             1050,
             10415,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[22], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[22], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[23], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -10168,7 +7338,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[8],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -10181,7 +7351,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[9],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -10194,7 +7364,7 @@ impl<'a> CreditControlAnswerView<'a> {
             self.count[10],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
 }
@@ -10202,12 +7372,7 @@ impl<'a> CreditControlAnswerView<'a> {
 impl std::fmt::Debug for CreditControlAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(CreditControlAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "CreditControlAnswerView", f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -10563,64 +7728,69 @@ impl<'a> ReAuthRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Re-Auth-Request-Type }`: Re-Auth-Request-Type (code 285), IETF RFC 6733 §8.12.
     #[inline]
     pub fn re_auth_request_type(&self) -> super::base::ReAuthRequestType {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        super::base::ReAuthRequestType(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::enumerated::<super::base::ReAuthRequestType>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `*[ QoS-Rule-Install ]`: QoS-Rule-Install (code 1051, vendor 10415), 3GPP TS 29.212 §5a.3.1.
     #[inline]
@@ -10634,7 +7804,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[0],
             1051,
             10415,
-            |avp| super::ts29212::QosRuleInstallView::read(avp),
+            super::ts29212::QosRuleInstallView::read,
         )
     }
     /// `*[ QoS-Rule-Remove ]`: QoS-Rule-Remove (code 1052, vendor 10415), 3GPP TS 29.212 §5a.3.2.
@@ -10649,7 +7819,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[1],
             1052,
             10415,
-            |avp| super::ts29212::QosRuleRemoveView::read(avp),
+            super::ts29212::QosRuleRemoveView::read,
         )
     }
     /// `*[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
@@ -10664,7 +7834,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[2],
             1016,
             10415,
-            |avp| super::ts29212::QosInformationView::read(avp),
+            super::ts29212::QosInformationView::read,
         )
     }
     /// `*[ Event-Trigger ]`: Event-Trigger (code 1006, vendor 10415), 3GPP TS 29.212 §5.3.7.
@@ -10677,7 +7847,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[3],
             1006,
             10415,
-            |avp| super::ts29212::EventTrigger(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<super::ts29212::EventTrigger>,
         )
     }
     /// `*[ Subsession-Decision-Info ]`: Subsession-Decision-Info (code 2200, vendor 10415), 3GPP TS 29.215 §5.3.1.
@@ -10692,7 +7862,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[4],
             2200,
             10415,
-            |avp| SubsessionDecisionInfoView::read(avp),
+            SubsessionDecisionInfoView::read,
         )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
@@ -10705,32 +7875,43 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[5],
             1050,
             10415,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `[ Session-Release-Cause ]`: Session-Release-Cause (code 1045, vendor 10415), 3GPP TS 29.212 §5.3.44.
     #[inline]
     pub fn session_release_cause(&self) -> Option<super::ts29212::SessionReleaseCause> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(super::ts29212::SessionReleaseCause(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            rt::view::enumerated::<super::ts29212::SessionReleaseCause>,
+        )
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -10742,14 +7923,13 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[6],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::text)
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
     #[inline]
@@ -10761,7 +7941,7 @@ impl<'a> ReAuthRequestView<'a> {
             self.count[7],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -10769,10 +7949,7 @@ impl<'a> ReAuthRequestView<'a> {
 impl std::fmt::Debug for ReAuthRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ReAuthRequestView), e),
-        }
+        rt::view::debug(self.to_struct(), "ReAuthRequestView", f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -11104,132 +8281,141 @@ impl<'a> ReAuthAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Framed-IP-Address ]`: Framed-IP-Address (code 8), IETF RFC 7155 §4.4.10.5.1.
     #[inline]
     pub fn framed_ip_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
     }
     /// `[ Framed-IPv6-Prefix ]`: Framed-IPv6-Prefix (code 97), IETF RFC 7155 §4.4.10.5.6.
     #[inline]
     pub fn framed_ipv6_prefix(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
     }
     /// `[ IP-CAN-Type ]`: IP-CAN-Type (code 1027, vendor 10415), 3GPP TS 29.212 §5.3.27.
     #[inline]
     pub fn ip_can_type(&self) -> Option<super::ts29212::IpCanType> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::ts29212::IpCanType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::enumerated::<super::ts29212::IpCanType>,
+        )
     }
     /// `[ RAT-Type ]`: RAT-Type (code 1032, vendor 10415), 3GPP TS 29.212 §5.3.31.
     #[inline]
     pub fn rat_type(&self) -> Option<super::ts29212::RatType> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::ts29212::RatType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            rt::view::enumerated::<super::ts29212::RatType>,
+        )
     }
     /// `[ 3GPP-SGSN-MCC-MNC ]`: 3GPP-SGSN-MCC-MNC (code 18, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_mcc_mnc(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `[ 3GPP-SGSN-Address ]`: 3GPP-SGSN-Address (code 6, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::octets)
     }
     /// `[ 3GPP-SGSN-IPv6-Address ]`: 3GPP-SGSN-IPv6-Address (code 15, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_sgsn_ipv6_address(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::octets)
     }
     /// `[ RAI ]`: RAI (code 909, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn rai(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::text)
     }
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::octets)
     }
     /// `[ 3GPP-MS-TimeZone ]`: 3GPP-MS-TimeZone (code 23, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_ms_timezone(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::octets)
     }
     /// `[ 3GPP2-BSID ]`: 3GPP2-BSID (code 9010, vendor 5535), 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID).
     #[inline]
     pub fn tgpp2_bsid(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[19], self.end, super::doic::OcOlrView::read)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(super::ts29212::QosInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[20],
+            self.end,
+            super::ts29212::QosInformationView::read,
+        )
     }
     /// `*[ QoS-Rule-Report ]`: QoS-Rule-Report (code 1055, vendor 10415), 3GPP TS 29.212 §5a.3.5.
     #[inline]
@@ -11243,7 +8429,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[0],
             1055,
             10415,
-            |avp| super::ts29212::QosRuleReportView::read(avp),
+            super::ts29212::QosRuleReportView::read,
         )
     }
     /// `*2[ AN-GW-Address ]`: AN-GW-Address (code 1050, vendor 10415), 3GPP TS 29.212 §5.3.49.
@@ -11256,7 +8442,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[1],
             1050,
             10415,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `*[ Subsession-Enforcement-Info ]`: Subsession-Enforcement-Info (code 2201, vendor 10415), 3GPP TS 29.215 §5.3.2.
@@ -11271,7 +8457,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[2],
             2201,
             10415,
-            |avp| SubsessionEnforcementInfoView::read(avp),
+            SubsessionEnforcementInfoView::read,
         )
     }
     /// `[ User-CSG-Information ]`: User-CSG-Information (code 2319, vendor 10415), 3GPP TS 32.299 §7.2.
@@ -11279,26 +8465,32 @@ impl<'a> ReAuthAnswerView<'a> {
     pub fn user_csg_information(
         &self,
     ) -> Option<super::ts32299::UserCsgInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(super::ts32299::UserCsgInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[24],
+            self.end,
+            super::ts32299::UserCsgInformationView::read,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[26], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[26], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[27], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[27],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -11310,7 +8502,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[3],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -11323,7 +8515,7 @@ impl<'a> ReAuthAnswerView<'a> {
             self.count[4],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
 }
@@ -11331,10 +8523,7 @@ impl<'a> ReAuthAnswerView<'a> {
 impl std::fmt::Debug for ReAuthAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ReAuthAnswerView), e),
-        }
+        rt::view::debug(self.to_struct(), "ReAuthAnswerView", f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -11625,102 +8814,121 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Auth-Session-State ]`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> Option<super::base::AuthSessionState> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::base::AuthSessionState(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> Option<super::credit_control::SubscriptionIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::credit_control::SubscriptionIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::credit_control::SubscriptionIdView::read,
+        )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `[ UE-Local-IP-Address ]`: UE-Local-IP-Address (code 2805, vendor 10415), 3GPP TS 29.212 §5.3.96.
     #[inline]
     pub fn ue_local_ip_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ HeNB-Local-IP-Address ]`: HeNB-Local-IP-Address (code 2804, vendor 10415), 3GPP TS 29.212 §5.3.95.
     #[inline]
     pub fn henb_local_ip_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ DRA-Binding ]`: DRA-Binding (code 2208, vendor 10415), 3GPP TS 29.215 §5.3.8.
     #[inline]
     pub fn dra_binding(&self) -> Option<DraBinding> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(DraBinding(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            rt::view::enumerated::<DraBinding>,
+        )
     }
     /// `[ UDP-Source-Port ]`: UDP-Source-Port (code 2806, vendor 10415), 3GPP TS 29.212 §5.3.97.
     #[inline]
     pub fn udp_source_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -11732,7 +8940,7 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -11745,7 +8953,7 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -11753,15 +8961,7 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
 impl std::fmt::Debug for TriggerEstablishmentRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(TriggerEstablishmentRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "TriggerEstablishmentRequestView", f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -12002,84 +9202,96 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ DRA-Deployment ]`: DRA-Deployment (code 2206, vendor 10415), 3GPP TS 29.215 §5.3.7.
     #[inline]
     pub fn dra_deployment(&self) -> Option<DraDeployment> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(DraDeployment(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::enumerated::<DraDeployment>,
+        )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[9], self.end, super::doic::OcOlrView::read)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -12091,7 +9303,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -12104,7 +9316,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
             self.count[1],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
 }
@@ -12112,15 +9324,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
 impl std::fmt::Debug for TriggerEstablishmentAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(TriggerEstablishmentAnswerView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "TriggerEstablishmentAnswerView", f)
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]

@@ -82,27 +82,27 @@ impl AggregatedCongestionInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (4006, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.congestion_location_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.congestion_location_id, &avp, &mut w, 128)
                 }
-                (4009, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.imsi_list, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (4009, 10415) => rt::typed::opt(&mut self.imsi_list, &avp, &mut w, 192),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -112,9 +112,7 @@ impl rt::AvpData for AggregatedCongestionInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -122,7 +120,7 @@ impl rt::AvpData for AggregatedCongestionInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -132,40 +130,21 @@ impl rt::AvpData for AggregatedCongestionInfo {
         AggregatedCongestionInfoView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.congestion_location_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.imsi_list {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.congestion_location_id, 10415)
+            + rt::typed::len_opt(&self.imsi_list, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.congestion_location_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4006,
-                self.avp_flags.get(rt::AvpKey::new(4006, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.imsi_list {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4009,
-                self.avp_flags.get(rt::AvpKey::new(4009, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.congestion_location_id,
+            buf,
+            &self.avp_flags,
+            4006,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.imsi_list, buf, &self.avp_flags, 4009, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -217,65 +196,49 @@ impl AggregatedRuciReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                4000,
+                10415,
+                192,
+                rt::dictionary::AvpType::Grouped,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (4000, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.aggregated_congestion_info.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.aggregated_congestion_info,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
                 (4005, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.congestion_level_value,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.congestion_level_value, &avp, &mut w, 192)
                 }
                 (4004, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.congestion_level_set_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.congestion_level_set_id, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if self.aggregated_congestion_info.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(4000, 10415),
-                <AggregatedCongestionInfo as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -285,9 +248,7 @@ impl rt::AvpData for AggregatedRuciReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -295,67 +256,42 @@ impl rt::AvpData for AggregatedRuciReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.aggregated_congestion_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.congestion_level_value {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.congestion_level_set_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.aggregated_congestion_info, 10415)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_opt(&self.congestion_level_value, 10415)
+            + rt::typed::len_opt(&self.congestion_level_set_id, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.aggregated_congestion_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4000,
-                self.avp_flags.get(rt::AvpKey::new(4000, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.congestion_level_value {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4005,
-                self.avp_flags.get(rt::AvpKey::new(4005, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.congestion_level_set_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4004,
-                self.avp_flags.get(rt::AvpKey::new(4004, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.aggregated_congestion_info,
+            buf,
+            &self.avp_flags,
+            4000,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_opt(
+            &self.congestion_level_value,
+            buf,
+            &self.avp_flags,
+            4005,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.congestion_level_set_id,
+            buf,
+            &self.avp_flags,
+            4004,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -399,54 +335,58 @@ impl CongestionLevelDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_congestion_level_set_id = false;
-        let mut seen_congestion_level_range = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                4004,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                4003,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (4004, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.congestion_level_set_id,
-                        &mut seen_congestion_level_set_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                        128,
+                    )
                 }
                 (4003, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.congestion_level_range,
-                        &mut seen_congestion_level_range,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_congestion_level_set_id {
-            rt::typed::absent(
-                rt::AvpKey::new(4004, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_congestion_level_range {
-            rt::typed::absent(
-                rt::AvpKey::new(4003, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -456,9 +396,7 @@ impl rt::AvpData for CongestionLevelDefinition {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -466,35 +404,31 @@ impl rt::AvpData for CongestionLevelDefinition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.congestion_level_set_id, 10415);
-        n += rt::AvpData::avp_len(&self.congestion_level_range, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.congestion_level_set_id, 10415)
+            + rt::typed::len_one(&self.congestion_level_range, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.congestion_level_set_id,
             buf,
+            &self.avp_flags,
             4004,
-            self.avp_flags.get(rt::AvpKey::new(4004, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.congestion_level_range,
             buf,
+            &self.avp_flags,
             4003,
-            self.avp_flags.get(rt::AvpKey::new(4003, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -542,36 +476,30 @@ impl CongestionLocationId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (22, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tgpp_user_location_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tgpp_user_location_info, &avp, &mut w, 192)
                 }
-                (4008, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.enodeb_id, &avp, cx, &mut self.extra)?;
-                }
+                (4008, 10415) => rt::typed::opt(&mut self.enodeb_id, &avp, &mut w, 192),
                 (4013, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.extended_enodeb_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.extended_enodeb_id, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -581,9 +509,7 @@ impl rt::AvpData for CongestionLocationId {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -591,7 +517,7 @@ impl rt::AvpData for CongestionLocationId {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -601,52 +527,30 @@ impl rt::AvpData for CongestionLocationId {
         CongestionLocationIdView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.tgpp_user_location_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.enodeb_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.extended_enodeb_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.tgpp_user_location_info, 10415)
+            + rt::typed::len_opt(&self.enodeb_id, 10415)
+            + rt::typed::len_opt(&self.extended_enodeb_id, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.tgpp_user_location_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                22,
-                self.avp_flags.get(rt::AvpKey::new(22, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.enodeb_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4008,
-                self.avp_flags.get(rt::AvpKey::new(4008, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.extended_enodeb_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4013,
-                self.avp_flags.get(rt::AvpKey::new(4013, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.tgpp_user_location_info,
+            buf,
+            &self.avp_flags,
+            22,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.enodeb_id, buf, &self.avp_flags, 4008, 10415, 192);
+        rt::typed::put_opt(
+            &self.extended_enodeb_id,
+            buf,
+            &self.avp_flags,
+            4013,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -759,245 +663,124 @@ impl NonAggregatedRuciReportRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_vendor_specific_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 19usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.vendor_specific_application_id,
-                        &mut seen_vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        2,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (443, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.subscription_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (443, 0) => rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64),
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
                 (4005, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.congestion_level_value,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.congestion_level_value, &avp, &mut w, 192)
                 }
                 (4004, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.congestion_level_set_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.congestion_level_set_id, &avp, &mut w, 128)
                 }
                 (4006, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.congestion_location_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.congestion_location_id, &avp, &mut w, 128)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (4010, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rcaf_id, &avp, cx, &mut self.extra)?;
-                }
+                (4010, 10415) => rt::typed::opt(&mut self.rcaf_id, &avp, &mut w, 192),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        17,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        18,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_vendor_specific_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(260, 0),
-                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1023,220 +806,82 @@ impl rt::typed::Command for NonAggregatedRuciReportRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.vendor_specific_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.subscription_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.congestion_level_value {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.congestion_level_set_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.congestion_location_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.rcaf_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.subscription_id, 0)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_opt(&self.congestion_level_value, 10415)
+            + rt::typed::len_opt(&self.congestion_level_set_id, 10415)
+            + rt::typed::len_opt(&self.congestion_location_id, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.rcaf_id, 10415)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(
             &self.vendor_specific_application_id,
             buf,
+            &self.avp_flags,
             260,
-            self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_opt(
+            &self.congestion_level_value,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4005,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.congestion_level_set_id,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4004,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_opt(
+            &self.congestion_location_id,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4006,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.rcaf_id, buf, &self.avp_flags, 4010, 10415, 192);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.subscription_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                443,
-                self.avp_flags.get(rt::AvpKey::new(443, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.congestion_level_value {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4005,
-                self.avp_flags.get(rt::AvpKey::new(4005, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.congestion_level_set_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4004,
-                self.avp_flags.get(rt::AvpKey::new(4004, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.congestion_location_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4006,
-                self.avp_flags.get(rt::AvpKey::new(4006, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.rcaf_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4010,
-                self.avp_flags.get(rt::AvpKey::new(4010, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1373,296 +1018,139 @@ impl NonAggregatedRuciReportAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_vendor_specific_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 25usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.vendor_specific_application_id,
-                        &mut seen_vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        2,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (4011, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.reporting_restriction,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reporting_restriction, &avp, &mut w, 128)
                 }
                 (4007, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.conditional_restriction,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.conditional_restriction, &avp, &mut w, 128)
                 }
-                (4012, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ruci_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (4012, 10415) => rt::typed::opt(&mut self.ruci_action, &avp, &mut w, 128),
                 (4002, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.congestion_level_definition.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.congestion_level_definition,
                         &avp,
-                        cx,
+                        &mut w,
+                        16,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (2207, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.pcrf_address,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.pcrf_address, &avp, &mut w, 192)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        19,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 22, 64, u32::MAX)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        23,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 24, 0, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_vendor_specific_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(260, 0),
-                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1688,296 +1176,100 @@ impl rt::typed::Command for NonAggregatedRuciReportAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.vendor_specific_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.reporting_restriction {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.conditional_restriction {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ruci_action {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.congestion_level_definition {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.pcrf_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_opt(&self.reporting_restriction, 10415)
+            + rt::typed::len_opt(&self.conditional_restriction, 10415)
+            + rt::typed::len_opt(&self.ruci_action, 10415)
+            + rt::typed::len_all(&self.congestion_level_definition, 10415)
+            + rt::typed::len_opt(&self.pcrf_address, 10415)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(
             &self.vendor_specific_application_id,
             buf,
+            &self.avp_flags,
             260,
-            self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_opt(
+            &self.reporting_restriction,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4011,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.conditional_restriction,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4007,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_opt(&self.ruci_action, buf, &self.avp_flags, 4012, 10415, 128);
+        rt::typed::put_all(
+            &self.congestion_level_definition,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4002,
+            10415,
+            128,
         );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.reporting_restriction {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4011,
-                self.avp_flags.get(rt::AvpKey::new(4011, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.conditional_restriction {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4007,
-                self.avp_flags.get(rt::AvpKey::new(4007, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ruci_action {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4012,
-                self.avp_flags.get(rt::AvpKey::new(4012, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.congestion_level_definition.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4002,
-                self.avp_flags.get(rt::AvpKey::new(4002, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.pcrf_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2207,
-                self.avp_flags.get(rt::AvpKey::new(2207, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.pcrf_address, buf, &self.avp_flags, 2207, 10415, 192);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
+            buf,
+            &self.avp_flags,
+            262,
+            0,
+            64,
+        );
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
+            buf,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
+        );
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2143,211 +1435,122 @@ impl AggregatedRuciReportRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_vendor_specific_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 14usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.vendor_specific_application_id,
-                        &mut seen_vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        2,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (4001, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.aggregated_ruci_report.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.aggregated_ruci_report,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 11, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_vendor_specific_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(260, 0),
-                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2373,160 +1576,58 @@ impl rt::typed::Command for AggregatedRuciReportRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.vendor_specific_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.aggregated_ruci_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.aggregated_ruci_report, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(
             &self.vendor_specific_application_id,
             buf,
+            &self.avp_flags,
             260,
-            self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(
+            &self.aggregated_ruci_report,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4001,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.aggregated_ruci_report.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4001,
-                self.avp_flags.get(rt::AvpKey::new(4001, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2643,245 +1744,119 @@ impl AggregatedRuciReportAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_vendor_specific_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 20usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.vendor_specific_application_id,
-                        &mut seen_vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        2,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 17, 64, u32::MAX)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        18,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 19, 0, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_vendor_specific_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(260, 0),
-                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2907,236 +1882,69 @@ impl rt::typed::Command for AggregatedRuciReportAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.vendor_specific_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(
             &self.vendor_specific_application_id,
             buf,
+            &self.avp_flags,
             260,
-            self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -3318,256 +2126,131 @@ impl ModifyUecontextRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_vendor_specific_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 18usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.vendor_specific_application_id,
-                        &mut seen_vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        2,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 7, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (443, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.subscription_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (30, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.called_station_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (443, 0) => rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64),
+                (30, 0) => rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (4011, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.reporting_restriction,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reporting_restriction, &avp, &mut w, 128)
                 }
                 (4007, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.conditional_restriction,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.conditional_restriction, &avp, &mut w, 128)
                 }
-                (4012, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.ruci_action,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (4012, 10415) => rt::typed::opt(&mut self.ruci_action, &avp, &mut w, 128),
                 (4002, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.congestion_level_definition.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.congestion_level_definition,
                         &avp,
-                        cx,
+                        &mut w,
+                        15,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        17,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_vendor_specific_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(260, 0),
-                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -3593,204 +2276,73 @@ impl rt::typed::Command for ModifyUecontextRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.vendor_specific_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.subscription_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.called_station_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.reporting_restriction {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.conditional_restriction {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ruci_action {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.congestion_level_definition {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.subscription_id, 0)
+            + rt::typed::len_opt(&self.called_station_id, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.reporting_restriction, 10415)
+            + rt::typed::len_opt(&self.conditional_restriction, 10415)
+            + rt::typed::len_opt(&self.ruci_action, 10415)
+            + rt::typed::len_all(&self.congestion_level_definition, 10415)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(
             &self.vendor_specific_application_id,
             buf,
+            &self.avp_flags,
             260,
-            self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.subscription_id, buf, &self.avp_flags, 443, 0, 64);
+        rt::typed::put_opt(&self.called_station_id, buf, &self.avp_flags, 30, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(
+            &self.reporting_restriction,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4011,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.conditional_restriction,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4007,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_opt(&self.ruci_action, buf, &self.avp_flags, 4012, 10415, 128);
+        rt::typed::put_all(
+            &self.congestion_level_definition,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            4002,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.subscription_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                443,
-                self.avp_flags.get(rt::AvpKey::new(443, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.called_station_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                30,
-                self.avp_flags.get(rt::AvpKey::new(30, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.reporting_restriction {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4011,
-                self.avp_flags.get(rt::AvpKey::new(4011, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.conditional_restriction {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4007,
-                self.avp_flags.get(rt::AvpKey::new(4007, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ruci_action {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4012,
-                self.avp_flags.get(rt::AvpKey::new(4012, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.congestion_level_definition.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4002,
-                self.avp_flags.get(rt::AvpKey::new(4002, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -3891,206 +2443,102 @@ impl ModifyUecontextAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_vendor_specific_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(2, 1, 260, 0, 64, rt::dictionary::AvpType::Grouped),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 16usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.vendor_specific_application_id,
-                        &mut seen_vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        2,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_vendor_specific_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(260, 0),
-                <super::base::VendorSpecificApplicationId as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -4116,188 +2564,54 @@ impl rt::typed::Command for ModifyUecontextAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.vendor_specific_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(
             &self.vendor_specific_application_id,
             buf,
+            &self.avp_flags,
             260,
-            self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -4505,28 +2819,19 @@ impl<'a> AggregatedCongestionInfoView<'a> {
     /// `[ Congestion-Location-Id ]`: Congestion-Location-Id (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8.
     #[inline]
     pub fn congestion_location_id(&self) -> Option<CongestionLocationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(CongestionLocationIdView::read(avp))
+        rt::view::opt(self.root, self.first[0], self.end, CongestionLocationIdView::read)
     }
     /// `[ IMSI-List ]`: IMSI-List (code 4009, vendor 10415), 3GPP TS 29.217 §5.3.11.
     #[inline]
     pub fn imsi_list(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for AggregatedCongestionInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(AggregatedCongestionInfoView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "AggregatedCongestionInfoView", f)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -4700,38 +3005,30 @@ impl<'a> AggregatedRuciReportView<'a> {
             self.count[0],
             4000,
             10415,
-            |avp| AggregatedCongestionInfoView::read(avp),
+            AggregatedCongestionInfoView::read,
         )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ Congestion-Level-Value ]`: Congestion-Level-Value (code 4005, vendor 10415), 3GPP TS 29.217 §5.3.7.
     #[inline]
     pub fn congestion_level_value(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Congestion-Level-Set-Id ]`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
     #[inline]
     pub fn congestion_level_set_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for AggregatedRuciReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AggregatedRuciReportView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AggregatedRuciReportView", f)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -4886,29 +3183,19 @@ impl<'a> CongestionLevelDefinitionView<'a> {
     /// `{ Congestion-Level-Set-Id }`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
     #[inline]
     pub fn congestion_level_set_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `{ Congestion-Level-Range }`: Congestion-Level-Range (code 4003, vendor 10415), 3GPP TS 29.217 §5.3.5.
     #[inline]
     pub fn congestion_level_range(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for CongestionLevelDefinitionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(CongestionLevelDefinitionView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "CongestionLevelDefinitionView", f)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -5042,32 +3329,24 @@ impl<'a> CongestionLocationIdView<'a> {
     /// `[ 3GPP-User-Location-Info ]`: 3GPP-User-Location-Info (code 22, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_user_location_info(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ eNodeB-Id ]`: eNodeB-Id (code 4008, vendor 10415), 3GPP TS 29.217 §5.3.10.
     #[inline]
     pub fn enodeb_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ Extended-eNodeB-Id ]`: Extended-eNodeB-Id (code 4013, vendor 10415), 3GPP TS 29.217 §5.3.15.
     #[inline]
     pub fn extended_enodeb_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
 impl std::fmt::Debug for CongestionLocationIdView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(CongestionLocationIdView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "CongestionLocationIdView", f)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -5370,104 +3649,118 @@ impl<'a> NonAggregatedRuciReportRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::VendorSpecificApplicationIdView::read(avp)
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> Option<super::credit_control::SubscriptionIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::credit_control::SubscriptionIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::credit_control::SubscriptionIdView::read,
+        )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ Congestion-Level-Value ]`: Congestion-Level-Value (code 4005, vendor 10415), 3GPP TS 29.217 §5.3.7.
     #[inline]
     pub fn congestion_level_value(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `[ Congestion-Level-Set-Id ]`: Congestion-Level-Set-Id (code 4004, vendor 10415), 3GPP TS 29.217 §5.3.6.
     #[inline]
     pub fn congestion_level_set_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ Congestion-Location-Id ]`: Congestion-Location-Id (code 4006, vendor 10415), 3GPP TS 29.217 §5.3.8.
     #[inline]
     pub fn congestion_location_id(&self) -> Option<CongestionLocationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(CongestionLocationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            CongestionLocationIdView::read,
+        )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ RCAF-Id ]`: RCAF-Id (code 4010, vendor 10415), 3GPP TS 29.217 §5.3.12.
     #[inline]
     pub fn rcaf_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::text)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -5479,7 +3772,7 @@ impl<'a> NonAggregatedRuciReportRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -5492,7 +3785,7 @@ impl<'a> NonAggregatedRuciReportRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -5507,7 +3800,7 @@ impl<'a> NonAggregatedRuciReportRequestView<'a> {
             self.count[2],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
 }
@@ -5515,15 +3808,7 @@ impl<'a> NonAggregatedRuciReportRequestView<'a> {
 impl std::fmt::Debug for NonAggregatedRuciReportRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(NonAggregatedRuciReportRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "NonAggregatedRuciReportRequestView", f)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -5863,104 +4148,118 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::VendorSpecificApplicationIdView::read(avp)
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[12], self.end, super::doic::OcOlrView::read)
     }
     /// `[ Reporting-Restriction ]`: Reporting-Restriction (code 4011, vendor 10415), 3GPP TS 29.217 §5.3.13.
     #[inline]
     pub fn reporting_restriction(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ Conditional-Restriction ]`: Conditional-Restriction (code 4007, vendor 10415), 3GPP TS 29.217 §5.3.9.
     #[inline]
     pub fn conditional_restriction(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `[ RUCI-Action ]`: RUCI-Action (code 4012, vendor 10415), 3GPP TS 29.217 §5.3.14.
     #[inline]
     pub fn ruci_action(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `*[ Congestion-Level-Definition ]`: Congestion-Level-Definition (code 4002, vendor 10415), 3GPP TS 29.217 §5.3.4.
     #[inline]
@@ -5974,20 +4273,18 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.count[0],
             4002,
             10415,
-            |avp| CongestionLevelDefinitionView::read(avp),
+            CongestionLevelDefinitionView::read,
         )
     }
     /// `[ PCRF-Address ]`: PCRF-Address (code 2207, vendor 10415), 3GPP TS 29.215 §A.7.3.1.1.
     #[inline]
     pub fn pcrf_address(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -5999,20 +4296,23 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.count[1],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[20],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[21], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[21], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -6024,7 +4324,7 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -6039,7 +4339,7 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.count[3],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -6052,7 +4352,7 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
             self.count[4],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
 }
@@ -6060,15 +4360,7 @@ impl<'a> NonAggregatedRuciReportAnswerView<'a> {
 impl std::fmt::Debug for NonAggregatedRuciReportAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(NonAggregatedRuciReportAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "NonAggregatedRuciReportAnswerView", f)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -6345,58 +4637,64 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::VendorSpecificApplicationIdView::read(avp)
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `*[ Aggregated-RUCI-Report ]`: Aggregated-RUCI-Report (code 4001, vendor 10415), 3GPP TS 29.217 §5.3.3.
     #[inline]
@@ -6410,7 +4708,7 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
             self.count[0],
             4001,
             10415,
-            |avp| AggregatedRuciReportView::read(avp),
+            AggregatedRuciReportView::read,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -6418,8 +4716,12 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -6431,7 +4733,7 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -6444,7 +4746,7 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -6459,7 +4761,7 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
             self.count[3],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
 }
@@ -6467,15 +4769,7 @@ impl<'a> AggregatedRuciReportRequestView<'a> {
 impl std::fmt::Debug for AggregatedRuciReportRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(AggregatedRuciReportRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "AggregatedRuciReportRequestView", f)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -6777,92 +5071,108 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::VendorSpecificApplicationIdView::read(avp)
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[13], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -6874,20 +5184,23 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
             self.count[0],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[15],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -6899,7 +5212,7 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -6914,7 +5227,7 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
             self.count[2],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
@@ -6927,7 +5240,7 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
             self.count[3],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
 }
@@ -6935,15 +5248,7 @@ impl<'a> AggregatedRuciReportAnswerView<'a> {
 impl std::fmt::Debug for AggregatedRuciReportAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(AggregatedRuciReportAnswerView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "AggregatedRuciReportAnswerView", f)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -7247,98 +5552,108 @@ impl<'a> ModifyUecontextRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::VendorSpecificApplicationIdView::read(avp)
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ Subscription-Id ]`: Subscription-Id (code 443), IETF RFC 8506 §8.46.
     #[inline]
     pub fn subscription_id(
         &self,
     ) -> Option<super::credit_control::SubscriptionIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::credit_control::SubscriptionIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::credit_control::SubscriptionIdView::read,
+        )
     }
     /// `[ Called-Station-Id ]`: Called-Station-Id (code 30), IETF RFC 7155 §4.2.5.
     #[inline]
     pub fn called_station_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ Reporting-Restriction ]`: Reporting-Restriction (code 4011, vendor 10415), 3GPP TS 29.217 §5.3.13.
     #[inline]
     pub fn reporting_restriction(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ Conditional-Restriction ]`: Conditional-Restriction (code 4007, vendor 10415), 3GPP TS 29.217 §5.3.9.
     #[inline]
     pub fn conditional_restriction(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ RUCI-Action ]`: RUCI-Action (code 4012, vendor 10415), 3GPP TS 29.217 §5.3.14.
     #[inline]
     pub fn ruci_action(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `*[ Congestion-Level-Definition ]`: Congestion-Level-Definition (code 4002, vendor 10415), 3GPP TS 29.217 §5.3.4.
     #[inline]
@@ -7352,7 +5667,7 @@ impl<'a> ModifyUecontextRequestView<'a> {
             self.count[0],
             4002,
             10415,
-            |avp| CongestionLevelDefinitionView::read(avp),
+            CongestionLevelDefinitionView::read,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -7365,7 +5680,7 @@ impl<'a> ModifyUecontextRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7378,7 +5693,7 @@ impl<'a> ModifyUecontextRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -7386,14 +5701,7 @@ impl<'a> ModifyUecontextRequestView<'a> {
 impl std::fmt::Debug for ModifyUecontextRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ModifyUecontextRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ModifyUecontextRequestView", f)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -7660,80 +5968,98 @@ impl<'a> ModifyUecontextAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Vendor-Specific-Application-Id }`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> super::base::VendorSpecificApplicationIdView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::VendorSpecificApplicationIdView::read(avp)
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[11], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -7745,20 +6071,23 @@ impl<'a> ModifyUecontextAnswerView<'a> {
             self.count[0],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -7770,7 +6099,7 @@ impl<'a> ModifyUecontextAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
 }
@@ -7778,14 +6107,7 @@ impl<'a> ModifyUecontextAnswerView<'a> {
 impl std::fmt::Debug for ModifyUecontextAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ModifyUecontextAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ModifyUecontextAnswerView", f)
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]

@@ -85,10 +85,7 @@ impl AuthenticationMethod {
 #[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for AuthenticationMethod {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AuthenticationMethod), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AuthenticationMethod", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -142,10 +139,7 @@ impl WlanAccess {
 #[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for WlanAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(WlanAccess), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "WlanAccess", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -199,10 +193,7 @@ impl Wlan3gppIpAccess {
 #[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for Wlan3gppIpAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(Wlan3gppIpAccess), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "Wlan3gppIpAccess", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -256,10 +247,7 @@ impl ApnBarringType {
 #[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for ApnBarringType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(ApnBarringType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "ApnBarringType", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -307,10 +295,7 @@ impl WlanDirectIpAccess {
 #[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for WlanDirectIpAccess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(WlanDirectIpAccess), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "WlanDirectIpAccess", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -364,10 +349,7 @@ impl SessionRequestType {
 #[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for SessionRequestType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SessionRequestType), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SessionRequestType", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -448,61 +430,43 @@ impl WlanUserData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (304, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.charging_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.charging_data, &avp, &mut w, 192)
                 }
-                (305, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.wlan_access,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (305, 10415) => rt::typed::opt(&mut self.wlan_access, &avp, &mut w, 192),
                 (306, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.wlan_3gpp_ip_access,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.wlan_3gpp_ip_access, &avp, &mut w, 192)
                 }
                 (307, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.apn_authorized.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.apn_authorized,
                         &avp,
-                        cx,
+                        &mut w,
+                        3,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (319, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.maximum_number_accesses,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.maximum_number_accesses, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -512,9 +476,7 @@ impl rt::AvpData for WlanUserData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -522,7 +484,7 @@ impl rt::AvpData for WlanUserData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -532,76 +494,34 @@ impl rt::AvpData for WlanUserData {
         WlanUserDataView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.charging_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.wlan_access {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.wlan_3gpp_ip_access {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.apn_authorized {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.maximum_number_accesses {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.charging_data, 10415)
+            + rt::typed::len_opt(&self.wlan_access, 10415)
+            + rt::typed::len_opt(&self.wlan_3gpp_ip_access, 10415)
+            + rt::typed::len_all(&self.apn_authorized, 10415)
+            + rt::typed::len_opt(&self.maximum_number_accesses, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.charging_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                304,
-                self.avp_flags.get(rt::AvpKey::new(304, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.wlan_access {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                305,
-                self.avp_flags.get(rt::AvpKey::new(305, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.wlan_3gpp_ip_access {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                306,
-                self.avp_flags.get(rt::AvpKey::new(306, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.apn_authorized.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                307,
-                self.avp_flags.get(rt::AvpKey::new(307, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.maximum_number_accesses {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                319,
-                self.avp_flags.get(rt::AvpKey::new(319, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.charging_data, buf, &self.avp_flags, 304, 10415, 192);
+        rt::typed::put_opt(&self.wlan_access, buf, &self.avp_flags, 305, 10415, 192);
+        rt::typed::put_opt(
+            &self.wlan_3gpp_ip_access,
+            buf,
+            &self.avp_flags,
+            306,
+            10415,
+            192,
+        );
+        rt::typed::put_all(&self.apn_authorized, buf, &self.avp_flags, 307, 10415, 192);
+        rt::typed::put_opt(
+            &self.maximum_number_accesses,
+            buf,
+            &self.avp_flags,
+            319,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -645,32 +565,29 @@ impl ChargingData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (314, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.charging_characteristics,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.charging_characteristics, &avp, &mut w, 192)
                 }
                 (315, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.charging_nodes,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.charging_nodes, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -680,9 +597,7 @@ impl rt::AvpData for ChargingData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -690,7 +605,7 @@ impl rt::AvpData for ChargingData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -700,40 +615,21 @@ impl rt::AvpData for ChargingData {
         ChargingDataView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.charging_characteristics {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.charging_nodes {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.charging_characteristics, 10415)
+            + rt::typed::len_opt(&self.charging_nodes, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.charging_characteristics {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                314,
-                self.avp_flags.get(rt::AvpKey::new(314, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.charging_nodes {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                315,
-                self.avp_flags.get(rt::AvpKey::new(315, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.charging_characteristics,
+            buf,
+            &self.avp_flags,
+            314,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.charging_nodes, buf, &self.avp_flags, 315, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -789,70 +685,47 @@ impl ApnAuthorized {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_service_selection = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                493,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (493, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.service_selection,
-                        &mut seen_service_selection,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.service_selection, &avp, &mut w, 0, 64)
                 }
                 (309, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.apn_barring_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.apn_barring_type, &avp, &mut w, 192)
                 }
                 (310, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.wlan_direct_ip_access,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.wlan_direct_ip_access, &avp, &mut w, 192)
                 }
                 (312, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.routing_policy,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.routing_policy, &avp, &mut w, 192)
                 }
                 (313, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.max_requested_bandwidth,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.max_requested_bandwidth, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_service_selection {
-            rt::typed::absent(
-                rt::AvpKey::new(493, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -862,9 +735,7 @@ impl rt::AvpData for ApnAuthorized {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -872,7 +743,7 @@ impl rt::AvpData for ApnAuthorized {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -882,72 +753,41 @@ impl rt::AvpData for ApnAuthorized {
         ApnAuthorizedView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.service_selection, 0);
-        if let Some(v) = &self.apn_barring_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.wlan_direct_ip_access {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.routing_policy {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.max_requested_bandwidth {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.service_selection, 0)
+            + rt::typed::len_opt(&self.apn_barring_type, 10415)
+            + rt::typed::len_opt(&self.wlan_direct_ip_access, 10415)
+            + rt::typed::len_opt(&self.routing_policy, 10415)
+            + rt::typed::len_opt(&self.max_requested_bandwidth, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.service_selection,
+        rt::typed::put_one(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
+        rt::typed::put_opt(
+            &self.apn_barring_type,
             buf,
-            493,
-            self.avp_flags.get(rt::AvpKey::new(493, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            309,
+            10415,
+            192,
         );
-        if let Some(v) = &self.apn_barring_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                309,
-                self.avp_flags.get(rt::AvpKey::new(309, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.wlan_direct_ip_access {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                310,
-                self.avp_flags.get(rt::AvpKey::new(310, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.routing_policy {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                312,
-                self.avp_flags.get(rt::AvpKey::new(312, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.max_requested_bandwidth {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                313,
-                self.avp_flags.get(rt::AvpKey::new(313, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.wlan_direct_ip_access,
+            buf,
+            &self.avp_flags,
+            310,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.routing_policy, buf, &self.avp_flags, 312, 10415, 192);
+        rt::typed::put_opt(
+            &self.max_requested_bandwidth,
+            buf,
+            &self.avp_flags,
+            313,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -999,50 +839,55 @@ impl ChargingNodes {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (316, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.primary_ocs_charging_function_name,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (317, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.secondary_ocs_charging_function_name,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (621, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.primary_charging_collection_function_name,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (622, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.secondary_charging_collection_function_name,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1052,9 +897,7 @@ impl rt::AvpData for ChargingNodes {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1062,7 +905,7 @@ impl rt::AvpData for ChargingNodes {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1072,64 +915,48 @@ impl rt::AvpData for ChargingNodes {
         ChargingNodesView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.primary_ocs_charging_function_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.secondary_ocs_charging_function_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.primary_charging_collection_function_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.secondary_charging_collection_function_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.primary_ocs_charging_function_name, 10415)
+            + rt::typed::len_opt(&self.secondary_ocs_charging_function_name, 10415)
+            + rt::typed::len_opt(&self.primary_charging_collection_function_name, 10415)
+            + rt::typed::len_opt(
+                &self.secondary_charging_collection_function_name,
+                10415,
+            ) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.primary_ocs_charging_function_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                316,
-                self.avp_flags.get(rt::AvpKey::new(316, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.secondary_ocs_charging_function_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                317,
-                self.avp_flags.get(rt::AvpKey::new(317, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.primary_charging_collection_function_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.secondary_charging_collection_function_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                622,
-                self.avp_flags.get(rt::AvpKey::new(622, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.primary_ocs_charging_function_name,
+            buf,
+            &self.avp_flags,
+            316,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.secondary_ocs_charging_function_name,
+            buf,
+            &self.avp_flags,
+            317,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.primary_charging_collection_function_name,
+            buf,
+            &self.avp_flags,
+            621,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.secondary_charging_collection_function_name,
+            buf,
+            &self.avp_flags,
+            622,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1289,20 +1116,27 @@ impl<'a> WlanUserDataView<'a> {
     /// `[ Charging-Data ]`: Charging-Data (code 304, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn charging_data(&self) -> Option<ChargingDataView<'a>> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(ChargingDataView::read(avp))
+        rt::view::opt(self.root, self.first[0], self.end, ChargingDataView::read)
     }
     /// `[ WLAN-Access ]`: WLAN-Access (code 305, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn wlan_access(&self) -> Option<WlanAccess> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(WlanAccess(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<WlanAccess>,
+        )
     }
     /// `[ WLAN-3GPP-IP-Access ]`: WLAN-3GPP-IP-Access (code 306, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn wlan_3gpp_ip_access(&self) -> Option<Wlan3gppIpAccess> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(Wlan3gppIpAccess(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<Wlan3gppIpAccess>,
+        )
     }
     /// `*[ APN-Authorized ]`: APN-Authorized (code 307, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
@@ -1314,24 +1148,20 @@ impl<'a> WlanUserDataView<'a> {
             self.count[0],
             307,
             10415,
-            |avp| ApnAuthorizedView::read(avp),
+            ApnAuthorizedView::read,
         )
     }
     /// `[ Maximum-Number-Accesses ]`: Maximum-Number-Accesses (code 319, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn maximum_number_accesses(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for WlanUserDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(WlanUserDataView), e),
-        }
+        rt::view::debug(self.to_struct(), "WlanUserDataView", f)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1460,24 +1290,19 @@ impl<'a> ChargingDataView<'a> {
     /// `[ Charging-Characteristics ]`: Charging-Characteristics (code 314, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn charging_characteristics(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ Charging-Nodes ]`: Charging-Nodes (code 315, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn charging_nodes(&self) -> Option<ChargingNodesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(ChargingNodesView::read(avp))
+        rt::view::opt(self.root, self.first[1], self.end, ChargingNodesView::read)
     }
 }
 #[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for ChargingDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ChargingDataView), e),
-        }
+        rt::view::debug(self.to_struct(), "ChargingDataView", f)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1641,42 +1466,44 @@ impl<'a> ApnAuthorizedView<'a> {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ APN-Barring-Type ]`: APN-Barring-Type (code 309, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn apn_barring_type(&self) -> Option<ApnBarringType> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(ApnBarringType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<ApnBarringType>,
+        )
     }
     /// `[ WLAN-Direct-IP-Access ]`: WLAN-Direct-IP-Access (code 310, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn wlan_direct_ip_access(&self) -> Option<WlanDirectIpAccess> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(WlanDirectIpAccess(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<WlanDirectIpAccess>,
+        )
     }
     /// `[ Routing-Policy ]`: Routing-Policy (code 312, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn routing_policy(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `[ Max-Requested-Bandwidth ]`: Max-Requested-Bandwidth (code 313, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn max_requested_bandwidth(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for ApnAuthorizedView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ApnAuthorizedView), e),
-        }
+        rt::view::debug(self.to_struct(), "ApnAuthorizedView", f)
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -1824,40 +1651,43 @@ impl<'a> ChargingNodesView<'a> {
     /// `[ Primary-OCS-Charging-Function-Name ]`: Primary-OCS-Charging-Function-Name (code 316, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn primary_ocs_charging_function_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ Secondary-OCS-Charging-Function-Name ]`: Secondary-OCS-Charging-Function-Name (code 317, vendor 10415), 3GPP TS 29.234 §10.1.
     #[inline]
     pub fn secondary_ocs_charging_function_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ Primary-Charging-Collection-Function-Name ]`: Primary-Charging-Collection-Function-Name (code 621, vendor 10415), 3GPP TS 29.229 §6.3.22.
     #[inline]
     pub fn primary_charging_collection_function_name(
         &self,
     ) -> Option<rt::data::DiameterUri> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<rt::data::DiameterUri>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::value::<rt::data::DiameterUri>,
+        )
     }
     /// `[ Secondary-Charging-Collection-Function-Name ]`: Secondary-Charging-Collection-Function-Name (code 622, vendor 10415), 3GPP TS 29.229 §6.3.23.
     #[inline]
     pub fn secondary_charging_collection_function_name(
         &self,
     ) -> Option<rt::data::DiameterUri> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<rt::data::DiameterUri>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::value::<rt::data::DiameterUri>,
+        )
     }
 }
 #[cfg(any(feature = "ts29234"))]
 impl std::fmt::Debug for ChargingNodesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ChargingNodesView), e),
-        }
+        rt::view::debug(self.to_struct(), "ChargingNodesView", f)
     }
 }
 #[cfg(any(feature = "ts29234"))]

@@ -238,10 +238,7 @@ impl S6ServiceId {
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl std::fmt::Debug for S6ServiceId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(S6ServiceId), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "S6ServiceId", self.0, f)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -325,10 +322,7 @@ impl PlmnIdRequested {
 )]
 impl std::fmt::Debug for PlmnIdRequested {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(PlmnIdRequested), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "PlmnIdRequested", self.0, f)
     }
 }
 #[cfg(
@@ -458,40 +452,36 @@ impl UserIdentifier {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
                 (3111, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.external_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
                 }
                 (3168, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.type_of_external_identifier,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -512,9 +502,7 @@ impl rt::AvpData for UserIdentifier {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -522,7 +510,7 @@ impl rt::AvpData for UserIdentifier {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -532,64 +520,31 @@ impl rt::AvpData for UserIdentifier {
         UserIdentifierView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.msisdn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.external_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.type_of_external_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_opt(&self.msisdn, 10415)
+            + rt::typed::len_opt(&self.external_identifier, 10415)
+            + rt::typed::len_opt(&self.type_of_external_identifier, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.msisdn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                701,
-                self.avp_flags.get(rt::AvpKey::new(701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.external_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3111,
-                self.avp_flags.get(rt::AvpKey::new(3111, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.type_of_external_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3168,
-                self.avp_flags.get(rt::AvpKey::new(3168, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
+        rt::typed::put_opt(
+            &self.external_identifier,
+            buf,
+            &self.avp_flags,
+            3111,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.type_of_external_identifier,
+            buf,
+            &self.avp_flags,
+            3168,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -633,32 +588,34 @@ impl ServiceParameters {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3106, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.t4_parameters,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.t4_parameters, &avp, &mut w, 192)
                 }
                 (3010, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.application_port_identifier,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -668,9 +625,7 @@ impl rt::AvpData for ServiceParameters {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -678,43 +633,24 @@ impl rt::AvpData for ServiceParameters {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.t4_parameters {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.application_port_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.t4_parameters, 10415)
+            + rt::typed::len_opt(&self.application_port_identifier, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.t4_parameters {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3106,
-                self.avp_flags.get(rt::AvpKey::new(3106, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.application_port_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3010,
-                self.avp_flags.get(rt::AvpKey::new(3010, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.t4_parameters, buf, &self.avp_flags, 3106, 10415, 192);
+        rt::typed::put_opt(
+            &self.application_port_identifier,
+            buf,
+            &self.avp_flags,
+            3010,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -758,32 +694,27 @@ impl T4Parameters {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3006, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.priority_indication,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.priority_indication, &avp, &mut w, 192)
                 }
-                (3309, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.sm_rp_smea,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (3309, 10415) => rt::typed::opt(&mut self.sm_rp_smea, &avp, &mut w, 192),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -793,9 +724,7 @@ impl rt::AvpData for T4Parameters {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -803,43 +732,24 @@ impl rt::AvpData for T4Parameters {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.priority_indication {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.sm_rp_smea {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.priority_indication, 10415)
+            + rt::typed::len_opt(&self.sm_rp_smea, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.priority_indication {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3006,
-                self.avp_flags.get(rt::AvpKey::new(3006, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.sm_rp_smea {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3309,
-                self.avp_flags.get(rt::AvpKey::new(3309, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.priority_indication,
+            buf,
+            &self.avp_flags,
+            3006,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.sm_rp_smea, buf, &self.avp_flags, 3309, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -879,18 +789,24 @@ impl ServiceData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (3108, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.t4_data, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (3108, 10415) => rt::typed::opt(&mut self.t4_data, &avp, &mut w, 192),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -900,9 +816,7 @@ impl rt::AvpData for ServiceData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -910,7 +824,7 @@ impl rt::AvpData for ServiceData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -920,28 +834,11 @@ impl rt::AvpData for ServiceData {
         ServiceDataView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.t4_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.t4_data, 10415) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.t4_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3108,
-                self.avp_flags.get(rt::AvpKey::new(3108, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.t4_data, buf, &self.avp_flags, 3108, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -989,42 +886,37 @@ impl T4Data {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (3109, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.hss_cause, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (3109, 10415) => rt::typed::opt(&mut self.hss_cause, &avp, &mut w, 192),
                 (2401, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.serving_node,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
                 }
                 (2406, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.additional_serving_node.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.additional_serving_node,
                         &avp,
-                        cx,
+                        &mut w,
+                        2,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1034,9 +926,7 @@ impl rt::AvpData for T4Data {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1044,55 +934,26 @@ impl rt::AvpData for T4Data {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.hss_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.serving_node {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.additional_serving_node {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.hss_cause, 10415)
+            + rt::typed::len_opt(&self.serving_node, 10415)
+            + rt::typed::len_all(&self.additional_serving_node, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.hss_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3109,
-                self.avp_flags.get(rt::AvpKey::new(3109, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.serving_node {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2401,
-                self.avp_flags.get(rt::AvpKey::new(2401, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.additional_serving_node.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2406,
-                self.avp_flags.get(rt::AvpKey::new(2406, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.hss_cause, buf, &self.avp_flags, 3109, 10415, 192);
+        rt::typed::put_opt(&self.serving_node, buf, &self.avp_flags, 2401, 10415, 128);
+        rt::typed::put_all(
+            &self.additional_serving_node,
+            buf,
+            &self.avp_flags,
+            2406,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -1180,106 +1041,72 @@ impl AeseCommunicationPattern {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_scef_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                2,
+                1,
+                3125,
+                10415,
+                192,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 7usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3124, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scef_reference_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
                 }
                 (3186, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scef_reference_id_ext,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
                 }
-                (3125, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.scef_id,
-                        &mut seen_scef_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (3125, 10415) => rt::typed::one(&mut self.scef_id, &avp, &mut w, 2, 192),
                 (3126, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.scef_reference_id_for_deletion.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.scef_reference_id_for_deletion,
                         &avp,
-                        cx,
+                        &mut w,
+                        3,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3187, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.scef_reference_id_for_deletion_ext.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.scef_reference_id_for_deletion_ext,
                         &avp,
-                        cx,
+                        &mut w,
+                        4,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3114, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.communication_pattern_set.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.communication_pattern_set,
                         &avp,
-                        cx,
+                        &mut w,
+                        5,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3178, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.mtc_provider_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mtc_provider_info, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_scef_id {
-            rt::typed::absent(
-                rt::AvpKey::new(3125, 10415),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -1297,9 +1124,7 @@ impl rt::AvpData for AeseCommunicationPattern {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1307,7 +1132,7 @@ impl rt::AvpData for AeseCommunicationPattern {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1317,96 +1142,66 @@ impl rt::AvpData for AeseCommunicationPattern {
         AeseCommunicationPatternView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.scef_reference_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.scef_reference_id_ext {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        n += rt::AvpData::avp_len(&self.scef_id, 10415);
-        for v in &self.scef_reference_id_for_deletion {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.scef_reference_id_for_deletion_ext {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.communication_pattern_set {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mtc_provider_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.scef_reference_id, 10415)
+            + rt::typed::len_opt(&self.scef_reference_id_ext, 10415)
+            + rt::typed::len_one(&self.scef_id, 10415)
+            + rt::typed::len_all(&self.scef_reference_id_for_deletion, 10415)
+            + rt::typed::len_all(&self.scef_reference_id_for_deletion_ext, 10415)
+            + rt::typed::len_all(&self.communication_pattern_set, 10415)
+            + rt::typed::len_opt(&self.mtc_provider_info, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.scef_reference_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3124,
-                self.avp_flags.get(rt::AvpKey::new(3124, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.scef_reference_id_ext {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3186,
-                self.avp_flags.get(rt::AvpKey::new(3186, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.scef_id,
+        rt::typed::put_opt(
+            &self.scef_reference_id,
             buf,
-            3125,
-            self.avp_flags.get(rt::AvpKey::new(3125, 10415), 0, rt::AvpFlags(192)),
+            &self.avp_flags,
+            3124,
             10415,
+            192,
         );
-        for (i, v) in self.scef_reference_id_for_deletion.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3126,
-                self.avp_flags.get(rt::AvpKey::new(3126, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.scef_reference_id_for_deletion_ext.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3187,
-                self.avp_flags.get(rt::AvpKey::new(3187, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.communication_pattern_set.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3114,
-                self.avp_flags.get(rt::AvpKey::new(3114, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mtc_provider_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3178,
-                self.avp_flags.get(rt::AvpKey::new(3178, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.scef_reference_id_ext,
+            buf,
+            &self.avp_flags,
+            3186,
+            10415,
+            192,
+        );
+        rt::typed::put_one(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
+        rt::typed::put_all(
+            &self.scef_reference_id_for_deletion,
+            buf,
+            &self.avp_flags,
+            3126,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.scef_reference_id_for_deletion_ext,
+            buf,
+            &self.avp_flags,
+            3187,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.communication_pattern_set,
+            buf,
+            &self.avp_flags,
+            3114,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.mtc_provider_info,
+            buf,
+            &self.avp_flags,
+            3178,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -1498,92 +1293,69 @@ impl CommunicationPatternSet {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 8usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3115, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.periodic_communication_indicator,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (3116, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.communication_duration_time,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (3117, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.periodic_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.periodic_time, &avp, &mut w, 192)
                 }
                 (3118, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.scheduled_communication_time.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.scheduled_communication_time,
                         &avp,
-                        cx,
+                        &mut w,
+                        3,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3119, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.stationary_indication,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.stationary_indication, &avp, &mut w, 192)
                 }
                 (3148, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.reference_id_validity_time,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (3183, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.traffic_profile,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.traffic_profile, &avp, &mut w, 192)
                 }
                 (3185, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.battery_indicator,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.battery_indicator, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -1601,9 +1373,7 @@ impl rt::AvpData for CommunicationPatternSet {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1611,115 +1381,78 @@ impl rt::AvpData for CommunicationPatternSet {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.periodic_communication_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.communication_duration_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.periodic_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.scheduled_communication_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.stationary_indication {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reference_id_validity_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.traffic_profile {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.battery_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.periodic_communication_indicator, 10415)
+            + rt::typed::len_opt(&self.communication_duration_time, 10415)
+            + rt::typed::len_opt(&self.periodic_time, 10415)
+            + rt::typed::len_all(&self.scheduled_communication_time, 10415)
+            + rt::typed::len_opt(&self.stationary_indication, 10415)
+            + rt::typed::len_opt(&self.reference_id_validity_time, 10415)
+            + rt::typed::len_opt(&self.traffic_profile, 10415)
+            + rt::typed::len_opt(&self.battery_indicator, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.periodic_communication_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3115,
-                self.avp_flags.get(rt::AvpKey::new(3115, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.communication_duration_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3116,
-                self.avp_flags.get(rt::AvpKey::new(3116, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.periodic_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3117,
-                self.avp_flags.get(rt::AvpKey::new(3117, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.scheduled_communication_time.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3118,
-                self.avp_flags.get(rt::AvpKey::new(3118, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.stationary_indication {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3119,
-                self.avp_flags.get(rt::AvpKey::new(3119, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reference_id_validity_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3148,
-                self.avp_flags.get(rt::AvpKey::new(3148, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.traffic_profile {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3183,
-                self.avp_flags.get(rt::AvpKey::new(3183, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.battery_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3185,
-                self.avp_flags.get(rt::AvpKey::new(3185, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.periodic_communication_indicator,
+            buf,
+            &self.avp_flags,
+            3115,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.communication_duration_time,
+            buf,
+            &self.avp_flags,
+            3116,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.periodic_time, buf, &self.avp_flags, 3117, 10415, 192);
+        rt::typed::put_all(
+            &self.scheduled_communication_time,
+            buf,
+            &self.avp_flags,
+            3118,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.stationary_indication,
+            buf,
+            &self.avp_flags,
+            3119,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.reference_id_validity_time,
+            buf,
+            &self.avp_flags,
+            3148,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.traffic_profile,
+            buf,
+            &self.avp_flags,
+            3183,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.battery_indicator,
+            buf,
+            &self.avp_flags,
+            3185,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -1791,41 +1524,26 @@ impl ScheduledCommunicationTime {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (563, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.day_of_week_mask,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (561, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.time_of_day_start,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (562, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.time_of_day_end,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (563, 0) => rt::typed::opt(&mut self.day_of_week_mask, &avp, &mut w, 64),
+                (561, 0) => rt::typed::opt(&mut self.time_of_day_start, &avp, &mut w, 64),
+                (562, 0) => rt::typed::opt(&mut self.time_of_day_end, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -1843,9 +1561,7 @@ impl rt::AvpData for ScheduledCommunicationTime {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1853,55 +1569,19 @@ impl rt::AvpData for ScheduledCommunicationTime {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.day_of_week_mask {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.time_of_day_start {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.time_of_day_end {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.day_of_week_mask, 0)
+            + rt::typed::len_opt(&self.time_of_day_start, 0)
+            + rt::typed::len_opt(&self.time_of_day_end, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.day_of_week_mask {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                563,
-                self.avp_flags.get(rt::AvpKey::new(563, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.time_of_day_start {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                561,
-                self.avp_flags.get(rt::AvpKey::new(561, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.time_of_day_end {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                562,
-                self.avp_flags.get(rt::AvpKey::new(562, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.day_of_week_mask, buf, &self.avp_flags, 563, 0, 64);
+        rt::typed::put_opt(&self.time_of_day_start, buf, &self.avp_flags, 561, 0, 64);
+        rt::typed::put_opt(&self.time_of_day_end, buf, &self.avp_flags, 562, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -1953,56 +1633,42 @@ impl AeseCommunicationPatternConfigStatus {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_scef_reference_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                3124,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3124, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.scef_reference_id,
-                        &mut seen_scef_reference_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 0, 192)
                 }
                 (3186, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scef_reference_id_ext,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
                 }
-                (3125, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scef_id, &avp, cx, &mut self.extra)?;
-                }
+                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
                 (3121, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.aese_error_report,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.aese_error_report, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_scef_reference_id {
-            rt::typed::absent(
-                rt::AvpKey::new(3124, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2012,9 +1678,7 @@ impl rt::AvpData for AeseCommunicationPatternConfigStatus {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2022,7 +1686,7 @@ impl rt::AvpData for AeseCommunicationPatternConfigStatus {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -2032,60 +1696,39 @@ impl rt::AvpData for AeseCommunicationPatternConfigStatus {
         AeseCommunicationPatternConfigStatusView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.scef_reference_id, 10415);
-        if let Some(v) = &self.scef_reference_id_ext {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.scef_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.aese_error_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.scef_reference_id, 10415)
+            + rt::typed::len_opt(&self.scef_reference_id_ext, 10415)
+            + rt::typed::len_opt(&self.scef_id, 10415)
+            + rt::typed::len_opt(&self.aese_error_report, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.scef_reference_id,
             buf,
+            &self.avp_flags,
             3124,
-            self.avp_flags.get(rt::AvpKey::new(3124, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.scef_reference_id_ext {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3186,
-                self.avp_flags.get(rt::AvpKey::new(3186, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.scef_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3125,
-                self.avp_flags.get(rt::AvpKey::new(3125, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.aese_error_report {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3121,
-                self.avp_flags.get(rt::AvpKey::new(3121, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.scef_reference_id_ext,
+            buf,
+            &self.avp_flags,
+            3186,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
+        rt::typed::put_opt(
+            &self.aese_error_report,
+            buf,
+            &self.avp_flags,
+            3121,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2125,23 +1768,26 @@ impl AeseErrorReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3146, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.service_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.service_result, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2151,9 +1797,7 @@ impl rt::AvpData for AeseErrorReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2161,31 +1805,15 @@ impl rt::AvpData for AeseErrorReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.service_result {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.service_result, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.service_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3146,
-                self.avp_flags.get(rt::AvpKey::new(3146, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.service_result, buf, &self.avp_flags, 3146, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -2327,218 +1955,145 @@ impl MonitoringEventConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_scef_id = false;
-        let mut seen_monitoring_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                2,
+                1,
+                3125,
+                10415,
+                192,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                3127,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 18usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3124, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scef_reference_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
                 }
                 (3186, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scef_reference_id_ext,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
                 }
-                (3125, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.scef_id,
-                        &mut seen_scef_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (3125, 10415) => rt::typed::one(&mut self.scef_id, &avp, &mut w, 2, 192),
                 (3127, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.monitoring_type,
-                        &mut seen_monitoring_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.monitoring_type, &avp, &mut w, 3, 192)
                 }
                 (3126, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.scef_reference_id_for_deletion.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.scef_reference_id_for_deletion,
                         &avp,
-                        cx,
+                        &mut w,
+                        4,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3187, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.scef_reference_id_for_deletion_ext.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.scef_reference_id_for_deletion_ext,
                         &avp,
-                        cx,
+                        &mut w,
+                        5,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3128, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.maximum_number_of_reports,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (3130, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.monitoring_duration,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.monitoring_duration, &avp, &mut w, 192)
                 }
                 (857, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.charged_party,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
                 }
                 (3131, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.maximum_detection_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.maximum_detection_time, &avp, &mut w, 192)
                 }
                 (3129, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.ue_reachability_configuration,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (3135, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.location_information_configuration,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (3138, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.association_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.association_type, &avp, &mut w, 192)
                 }
                 (1674, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.dl_buffering_suggested_packet_count,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (3172, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.plmn_id_requested.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.plmn_id_requested,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3178, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.mtc_provider_info,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mtc_provider_info, &avp, &mut w, 192)
                 }
                 (3180, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.pdn_connectivity_status_configuration,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (4306, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.number_of_ue_per_location_configuration.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.number_of_ue_per_location_configuration,
                         &avp,
-                        cx,
+                        &mut w,
+                        17,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_scef_id {
-            rt::typed::absent(
-                rt::AvpKey::new(3125, 10415),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_monitoring_type {
-            rt::typed::absent(
-                rt::AvpKey::new(3127, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -2558,9 +2113,7 @@ impl rt::AvpData for MonitoringEventConfiguration {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2568,7 +2121,7 @@ impl rt::AvpData for MonitoringEventConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -2578,224 +2131,158 @@ impl rt::AvpData for MonitoringEventConfiguration {
         MonitoringEventConfigurationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.scef_reference_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.scef_reference_id_ext {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        n += rt::AvpData::avp_len(&self.scef_id, 10415);
-        n += rt::AvpData::avp_len(&self.monitoring_type, 10415);
-        for v in &self.scef_reference_id_for_deletion {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.scef_reference_id_for_deletion_ext {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.maximum_number_of_reports {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.monitoring_duration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.charged_party {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.maximum_detection_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.ue_reachability_configuration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.location_information_configuration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.association_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.dl_buffering_suggested_packet_count {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.plmn_id_requested {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mtc_provider_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.pdn_connectivity_status_configuration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.number_of_ue_per_location_configuration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.scef_reference_id, 10415)
+            + rt::typed::len_opt(&self.scef_reference_id_ext, 10415)
+            + rt::typed::len_one(&self.scef_id, 10415)
+            + rt::typed::len_one(&self.monitoring_type, 10415)
+            + rt::typed::len_all(&self.scef_reference_id_for_deletion, 10415)
+            + rt::typed::len_all(&self.scef_reference_id_for_deletion_ext, 10415)
+            + rt::typed::len_opt(&self.maximum_number_of_reports, 10415)
+            + rt::typed::len_opt(&self.monitoring_duration, 10415)
+            + rt::typed::len_opt(&self.charged_party, 10415)
+            + rt::typed::len_opt(&self.maximum_detection_time, 10415)
+            + rt::typed::len_opt(&self.ue_reachability_configuration, 10415)
+            + rt::typed::len_opt(&self.location_information_configuration, 10415)
+            + rt::typed::len_opt(&self.association_type, 10415)
+            + rt::typed::len_opt(&self.dl_buffering_suggested_packet_count, 10415)
+            + rt::typed::len_all(&self.plmn_id_requested, 10415)
+            + rt::typed::len_opt(&self.mtc_provider_info, 10415)
+            + rt::typed::len_opt(&self.pdn_connectivity_status_configuration, 10415)
+            + rt::typed::len_all(&self.number_of_ue_per_location_configuration, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.scef_reference_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3124,
-                self.avp_flags.get(rt::AvpKey::new(3124, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.scef_reference_id_ext {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3186,
-                self.avp_flags.get(rt::AvpKey::new(3186, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.scef_id,
+        rt::typed::put_opt(
+            &self.scef_reference_id,
             buf,
-            3125,
-            self.avp_flags.get(rt::AvpKey::new(3125, 10415), 0, rt::AvpFlags(192)),
+            &self.avp_flags,
+            3124,
             10415,
+            192,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_opt(
+            &self.scef_reference_id_ext,
+            buf,
+            &self.avp_flags,
+            3186,
+            10415,
+            192,
+        );
+        rt::typed::put_one(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
+        rt::typed::put_one(
             &self.monitoring_type,
             buf,
+            &self.avp_flags,
             3127,
-            self.avp_flags.get(rt::AvpKey::new(3127, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        for (i, v) in self.scef_reference_id_for_deletion.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3126,
-                self.avp_flags.get(rt::AvpKey::new(3126, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.scef_reference_id_for_deletion_ext.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3187,
-                self.avp_flags.get(rt::AvpKey::new(3187, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.maximum_number_of_reports {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3128,
-                self.avp_flags.get(rt::AvpKey::new(3128, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.monitoring_duration {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3130,
-                self.avp_flags.get(rt::AvpKey::new(3130, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.charged_party {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                857,
-                self.avp_flags.get(rt::AvpKey::new(857, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.maximum_detection_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3131,
-                self.avp_flags.get(rt::AvpKey::new(3131, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.ue_reachability_configuration {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3129,
-                self.avp_flags.get(rt::AvpKey::new(3129, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.location_information_configuration {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3135,
-                self.avp_flags.get(rt::AvpKey::new(3135, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.association_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3138,
-                self.avp_flags.get(rt::AvpKey::new(3138, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.dl_buffering_suggested_packet_count {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1674,
-                self.avp_flags.get(rt::AvpKey::new(1674, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.plmn_id_requested.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3172,
-                self.avp_flags.get(rt::AvpKey::new(3172, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mtc_provider_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3178,
-                self.avp_flags.get(rt::AvpKey::new(3178, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.pdn_connectivity_status_configuration {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3180,
-                self.avp_flags.get(rt::AvpKey::new(3180, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.number_of_ue_per_location_configuration.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4306,
-                self.avp_flags.get(rt::AvpKey::new(4306, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.scef_reference_id_for_deletion,
+            buf,
+            &self.avp_flags,
+            3126,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.scef_reference_id_for_deletion_ext,
+            buf,
+            &self.avp_flags,
+            3187,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.maximum_number_of_reports,
+            buf,
+            &self.avp_flags,
+            3128,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.monitoring_duration,
+            buf,
+            &self.avp_flags,
+            3130,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.charged_party, buf, &self.avp_flags, 857, 10415, 192);
+        rt::typed::put_opt(
+            &self.maximum_detection_time,
+            buf,
+            &self.avp_flags,
+            3131,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.ue_reachability_configuration,
+            buf,
+            &self.avp_flags,
+            3129,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.location_information_configuration,
+            buf,
+            &self.avp_flags,
+            3135,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.association_type,
+            buf,
+            &self.avp_flags,
+            3138,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.dl_buffering_suggested_packet_count,
+            buf,
+            &self.avp_flags,
+            1674,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.plmn_id_requested,
+            buf,
+            &self.avp_flags,
+            3172,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.mtc_provider_info,
+            buf,
+            &self.avp_flags,
+            3178,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.pdn_connectivity_status_configuration,
+            buf,
+            &self.avp_flags,
+            3180,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.number_of_ue_per_location_configuration,
+            buf,
+            &self.avp_flags,
+            4306,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -2921,143 +2408,96 @@ impl MonitoringEventReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_scef_reference_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                3124,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 13usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3124, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.scef_reference_id,
-                        &mut seen_scef_reference_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 0, 192)
                 }
                 (3186, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scef_reference_id_ext,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
                 }
-                (3125, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scef_id, &avp, cx, &mut self.extra)?;
-                }
+                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
                 (3140, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.reachability_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reachability_information, &avp, &mut w, 192)
                 }
                 (4325, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.reachability_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reachability_cause, &avp, &mut w, 192)
                 }
                 (1496, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.eps_location_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.eps_location_information, &avp, &mut w, 192)
                 }
                 (3127, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.monitoring_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
                 }
                 (3162, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.loss_of_connectivity_reason,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (4322, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.idle_status_indication,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.idle_status_indication, &avp, &mut w, 192)
                 }
                 (3329, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.maximum_ue_availability_time,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (4300, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.communication_failure_information,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (4307, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.number_of_ue_per_location_report.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.number_of_ue_per_location_report,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3181, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.pdn_connectivity_status_report,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_scef_reference_id {
-            rt::typed::absent(
-                rt::AvpKey::new(3124, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3077,9 +2517,7 @@ impl rt::AvpData for MonitoringEventReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3087,7 +2525,7 @@ impl rt::AvpData for MonitoringEventReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -3097,168 +2535,120 @@ impl rt::AvpData for MonitoringEventReport {
         MonitoringEventReportView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.scef_reference_id, 10415);
-        if let Some(v) = &self.scef_reference_id_ext {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.scef_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reachability_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reachability_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.eps_location_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.monitoring_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.loss_of_connectivity_reason {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.idle_status_indication {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.maximum_ue_availability_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.communication_failure_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.number_of_ue_per_location_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.pdn_connectivity_status_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.scef_reference_id, 10415)
+            + rt::typed::len_opt(&self.scef_reference_id_ext, 10415)
+            + rt::typed::len_opt(&self.scef_id, 10415)
+            + rt::typed::len_opt(&self.reachability_information, 10415)
+            + rt::typed::len_opt(&self.reachability_cause, 10415)
+            + rt::typed::len_opt(&self.eps_location_information, 10415)
+            + rt::typed::len_opt(&self.monitoring_type, 10415)
+            + rt::typed::len_opt(&self.loss_of_connectivity_reason, 10415)
+            + rt::typed::len_opt(&self.idle_status_indication, 10415)
+            + rt::typed::len_opt(&self.maximum_ue_availability_time, 10415)
+            + rt::typed::len_opt(&self.communication_failure_information, 10415)
+            + rt::typed::len_all(&self.number_of_ue_per_location_report, 10415)
+            + rt::typed::len_opt(&self.pdn_connectivity_status_report, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.scef_reference_id,
             buf,
+            &self.avp_flags,
             3124,
-            self.avp_flags.get(rt::AvpKey::new(3124, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.scef_reference_id_ext {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3186,
-                self.avp_flags.get(rt::AvpKey::new(3186, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.scef_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3125,
-                self.avp_flags.get(rt::AvpKey::new(3125, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reachability_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3140,
-                self.avp_flags.get(rt::AvpKey::new(3140, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reachability_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4325,
-                self.avp_flags.get(rt::AvpKey::new(4325, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.eps_location_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1496,
-                self.avp_flags.get(rt::AvpKey::new(1496, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.monitoring_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3127,
-                self.avp_flags.get(rt::AvpKey::new(3127, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.loss_of_connectivity_reason {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3162,
-                self.avp_flags.get(rt::AvpKey::new(3162, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.idle_status_indication {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4322,
-                self.avp_flags.get(rt::AvpKey::new(4322, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.maximum_ue_availability_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3329,
-                self.avp_flags.get(rt::AvpKey::new(3329, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.communication_failure_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4300,
-                self.avp_flags.get(rt::AvpKey::new(4300, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.number_of_ue_per_location_report.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4307,
-                self.avp_flags.get(rt::AvpKey::new(4307, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.pdn_connectivity_status_report {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3181,
-                self.avp_flags.get(rt::AvpKey::new(3181, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.scef_reference_id_ext,
+            buf,
+            &self.avp_flags,
+            3186,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
+        rt::typed::put_opt(
+            &self.reachability_information,
+            buf,
+            &self.avp_flags,
+            3140,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.reachability_cause,
+            buf,
+            &self.avp_flags,
+            4325,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.eps_location_information,
+            buf,
+            &self.avp_flags,
+            1496,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.monitoring_type,
+            buf,
+            &self.avp_flags,
+            3127,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.loss_of_connectivity_reason,
+            buf,
+            &self.avp_flags,
+            3162,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.idle_status_indication,
+            buf,
+            &self.avp_flags,
+            4322,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.maximum_ue_availability_time,
+            buf,
+            &self.avp_flags,
+            3329,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.communication_failure_information,
+            buf,
+            &self.avp_flags,
+            4300,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.number_of_ue_per_location_report,
+            buf,
+            &self.avp_flags,
+            4307,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.pdn_connectivity_status_report,
+            buf,
+            &self.avp_flags,
+            3181,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3339,41 +2729,32 @@ impl UeReachabilityConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3132, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.reachability_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reachability_type, &avp, &mut w, 192)
                 }
                 (3133, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.maximum_latency,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.maximum_latency, &avp, &mut w, 192)
                 }
                 (3134, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.maximum_response_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.maximum_response_time, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3394,9 +2775,7 @@ impl rt::AvpData for UeReachabilityConfiguration {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3404,55 +2783,40 @@ impl rt::AvpData for UeReachabilityConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.reachability_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.maximum_latency {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.maximum_response_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.reachability_type, 10415)
+            + rt::typed::len_opt(&self.maximum_latency, 10415)
+            + rt::typed::len_opt(&self.maximum_response_time, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.reachability_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3132,
-                self.avp_flags.get(rt::AvpKey::new(3132, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.maximum_latency {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3133,
-                self.avp_flags.get(rt::AvpKey::new(3133, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.maximum_response_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3134,
-                self.avp_flags.get(rt::AvpKey::new(3134, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.reachability_type,
+            buf,
+            &self.avp_flags,
+            3132,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.maximum_latency,
+            buf,
+            &self.avp_flags,
+            3133,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.maximum_response_time,
+            buf,
+            &self.avp_flags,
+            3134,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3536,36 +2900,30 @@ impl LocationInformationConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3136, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.monte_location_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.monte_location_type, &avp, &mut w, 192)
                 }
-                (3137, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.accuracy, &avp, cx, &mut self.extra)?;
-                }
+                (3137, 10415) => rt::typed::opt(&mut self.accuracy, &avp, &mut w, 192),
                 (3117, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.periodic_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.periodic_time, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3587,9 +2945,7 @@ impl rt::AvpData for LocationInformationConfiguration {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3597,55 +2953,26 @@ impl rt::AvpData for LocationInformationConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.monte_location_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.accuracy {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.periodic_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.monte_location_type, 10415)
+            + rt::typed::len_opt(&self.accuracy, 10415)
+            + rt::typed::len_opt(&self.periodic_time, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.monte_location_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3136,
-                self.avp_flags.get(rt::AvpKey::new(3136, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.accuracy {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3137,
-                self.avp_flags.get(rt::AvpKey::new(3137, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.periodic_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3117,
-                self.avp_flags.get(rt::AvpKey::new(3117, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.monte_location_type,
+            buf,
+            &self.avp_flags,
+            3136,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.accuracy, buf, &self.avp_flags, 3137, 10415, 192);
+        rt::typed::put_opt(&self.periodic_time, buf, &self.avp_flags, 3117, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3727,58 +3054,49 @@ impl MonitoringEventConfigStatus {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_scef_reference_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                1,
+                1,
+                3124,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3152, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.service_report.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.service_report,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3124, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.scef_reference_id,
-                        &mut seen_scef_reference_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 1, 192)
                 }
                 (3186, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scef_reference_id_ext,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
                 }
-                (3125, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scef_id, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_scef_reference_id {
-            rt::typed::absent(
-                rt::AvpKey::new(3124, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3798,9 +3116,7 @@ impl rt::AvpData for MonitoringEventConfigStatus {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3808,63 +3124,35 @@ impl rt::AvpData for MonitoringEventConfigStatus {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.service_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        n += rt::AvpData::avp_len(&self.scef_reference_id, 10415);
-        if let Some(v) = &self.scef_reference_id_ext {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.scef_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.service_report, 10415)
+            + rt::typed::len_one(&self.scef_reference_id, 10415)
+            + rt::typed::len_opt(&self.scef_reference_id_ext, 10415)
+            + rt::typed::len_opt(&self.scef_id, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.service_report.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3152,
-                self.avp_flags.get(rt::AvpKey::new(3152, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_all(&self.service_report, buf, &self.avp_flags, 3152, 10415, 192);
+        rt::typed::put_one(
             &self.scef_reference_id,
             buf,
+            &self.avp_flags,
             3124,
-            self.avp_flags.get(rt::AvpKey::new(3124, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.scef_reference_id_ext {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3186,
-                self.avp_flags.get(rt::AvpKey::new(3186, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.scef_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3125,
-                self.avp_flags.get(rt::AvpKey::new(3125, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.scef_reference_id_ext,
+            buf,
+            &self.avp_flags,
+            3186,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -3932,27 +3220,32 @@ impl SupportedServices {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3144, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.supported_monitoring_events,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                (3153, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.node_type, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (3153, 10415) => rt::typed::opt(&mut self.node_type, &avp, &mut w, 192),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -3970,9 +3263,7 @@ impl rt::AvpData for SupportedServices {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -3980,43 +3271,24 @@ impl rt::AvpData for SupportedServices {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.supported_monitoring_events {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.node_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.supported_monitoring_events, 10415)
+            + rt::typed::len_opt(&self.node_type, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.supported_monitoring_events {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3144,
-                self.avp_flags.get(rt::AvpKey::new(3144, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.node_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3153,
-                self.avp_flags.get(rt::AvpKey::new(3153, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.supported_monitoring_events,
+            buf,
+            &self.avp_flags,
+            3144,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.node_type, buf, &self.avp_flags, 3153, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -4096,27 +3368,27 @@ impl ServiceResult {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (266, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.vendor_id, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (266, 0) => rt::typed::opt(&mut self.vendor_id, &avp, &mut w, 64),
                 (3147, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.service_result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.service_result_code, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4138,9 +3410,7 @@ impl rt::AvpData for ServiceResult {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4148,43 +3418,24 @@ impl rt::AvpData for ServiceResult {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.vendor_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.service_result_code {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.vendor_id, 0)
+            + rt::typed::len_opt(&self.service_result_code, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.vendor_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                266,
-                self.avp_flags.get(rt::AvpKey::new(266, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.service_result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3147,
-                self.avp_flags.get(rt::AvpKey::new(3147, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.vendor_id, buf, &self.avp_flags, 266, 0, 64);
+        rt::typed::put_opt(
+            &self.service_result_code,
+            buf,
+            &self.avp_flags,
+            3147,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4228,32 +3479,27 @@ impl NiddAuthorizationRequest {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (493, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_selection,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
                 (3159, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.requested_validity_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.requested_validity_time, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4263,9 +3509,7 @@ impl rt::AvpData for NiddAuthorizationRequest {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4273,43 +3517,24 @@ impl rt::AvpData for NiddAuthorizationRequest {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.service_selection {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.requested_validity_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.service_selection, 0)
+            + rt::typed::len_opt(&self.requested_validity_time, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.service_selection {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                493,
-                self.avp_flags.get(rt::AvpKey::new(493, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.requested_validity_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3159,
-                self.avp_flags.get(rt::AvpKey::new(3159, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
+        rt::typed::put_opt(
+            &self.requested_validity_time,
+            buf,
+            &self.avp_flags,
+            3159,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4361,40 +3586,31 @@ impl NiddAuthorizationResponse {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
-                }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (3111, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.external_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
                 }
                 (3160, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.granted_validity_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.granted_validity_time, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4404,9 +3620,7 @@ impl rt::AvpData for NiddAuthorizationResponse {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4414,7 +3628,7 @@ impl rt::AvpData for NiddAuthorizationResponse {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -4424,64 +3638,31 @@ impl rt::AvpData for NiddAuthorizationResponse {
         NiddAuthorizationResponseView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.msisdn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.external_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.granted_validity_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.msisdn, 10415) + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.external_identifier, 10415)
+            + rt::typed::len_opt(&self.granted_validity_time, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.msisdn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                701,
-                self.avp_flags.get(rt::AvpKey::new(701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.external_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3111,
-                self.avp_flags.get(rt::AvpKey::new(3111, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.granted_validity_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3160,
-                self.avp_flags.get(rt::AvpKey::new(3160, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(
+            &self.external_identifier,
+            buf,
+            &self.avp_flags,
+            3111,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.granted_validity_time,
+            buf,
+            &self.avp_flags,
+            3160,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -4555,27 +3736,27 @@ impl ServiceReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3146, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.service_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.service_result, &avp, &mut w, 192)
                 }
-                (3153, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.node_type, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (3153, 10415) => rt::typed::opt(&mut self.node_type, &avp, &mut w, 192),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -4595,9 +3776,7 @@ impl rt::AvpData for ServiceReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4605,43 +3784,17 @@ impl rt::AvpData for ServiceReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.service_result {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.node_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.service_result, 10415)
+            + rt::typed::len_opt(&self.node_type, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.service_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3146,
-                self.avp_flags.get(rt::AvpKey::new(3146, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.node_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3153,
-                self.avp_flags.get(rt::AvpKey::new(3153, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.service_result, buf, &self.avp_flags, 3146, 10415, 192);
+        rt::typed::put_opt(&self.node_type, buf, &self.avp_flags, 3153, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4685,32 +3838,29 @@ impl EnhancedCoverageRestriction {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3157, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.restricted_plmn_list,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.restricted_plmn_list, &avp, &mut w, 192)
                 }
                 (3158, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.allowed_plmn_list,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.allowed_plmn_list, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4720,9 +3870,7 @@ impl rt::AvpData for EnhancedCoverageRestriction {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4730,7 +3878,7 @@ impl rt::AvpData for EnhancedCoverageRestriction {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -4740,40 +3888,28 @@ impl rt::AvpData for EnhancedCoverageRestriction {
         EnhancedCoverageRestrictionView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.restricted_plmn_list {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.allowed_plmn_list {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.restricted_plmn_list, 10415)
+            + rt::typed::len_opt(&self.allowed_plmn_list, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.restricted_plmn_list {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3157,
-                self.avp_flags.get(rt::AvpKey::new(3157, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.allowed_plmn_list {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3158,
-                self.avp_flags.get(rt::AvpKey::new(3158, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.restricted_plmn_list,
+            buf,
+            &self.avp_flags,
+            3157,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.allowed_plmn_list,
+            buf,
+            &self.avp_flags,
+            3158,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -4817,43 +3953,44 @@ impl EnhancedCoverageRestrictionData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_enhanced_coverage_restriction = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                3155,
+                10415,
+                192,
+                rt::dictionary::AvpType::Grouped,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3155, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.enhanced_coverage_restriction,
-                        &mut seen_enhanced_coverage_restriction,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                        192,
+                    )
                 }
                 (1407, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.visited_plmn_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_enhanced_coverage_restriction {
-            rt::typed::absent(
-                rt::AvpKey::new(3155, 10415),
-                <rt::lazy::Lazy<EnhancedCoverageRestriction> as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -4863,9 +4000,7 @@ impl rt::AvpData for EnhancedCoverageRestrictionData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4873,7 +4008,7 @@ impl rt::AvpData for EnhancedCoverageRestrictionData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -4883,36 +4018,28 @@ impl rt::AvpData for EnhancedCoverageRestrictionData {
         EnhancedCoverageRestrictionDataView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.enhanced_coverage_restriction, 10415);
-        if let Some(v) = &self.visited_plmn_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.enhanced_coverage_restriction, 10415)
+            + rt::typed::len_opt(&self.visited_plmn_id, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.enhanced_coverage_restriction,
             buf,
+            &self.avp_flags,
             3155,
-            self.avp_flags.get(rt::AvpKey::new(3155, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.visited_plmn_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1407,
-                self.avp_flags.get(rt::AvpKey::new(1407, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.visited_plmn_id,
+            buf,
+            &self.avp_flags,
+            1407,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4952,25 +4079,33 @@ impl RestrictedPlmnList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1407, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.visited_plmn_id.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.visited_plmn_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4980,9 +4115,7 @@ impl rt::AvpData for RestrictedPlmnList {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -4990,31 +4123,22 @@ impl rt::AvpData for RestrictedPlmnList {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.visited_plmn_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.visited_plmn_id, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.visited_plmn_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1407,
-                self.avp_flags.get(rt::AvpKey::new(1407, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.visited_plmn_id,
+            buf,
+            &self.avp_flags,
+            1407,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5054,25 +4178,33 @@ impl AllowedPlmnList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1407, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.visited_plmn_id.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.visited_plmn_id,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5082,9 +4214,7 @@ impl rt::AvpData for AllowedPlmnList {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5092,31 +4222,22 @@ impl rt::AvpData for AllowedPlmnList {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.visited_plmn_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.visited_plmn_id, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.visited_plmn_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1407,
-                self.avp_flags.get(rt::AvpKey::new(1407, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.visited_plmn_id,
+            buf,
+            &self.avp_flags,
+            1407,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5156,25 +4277,33 @@ impl NiddAuthorizationUpdate {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3169, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.apn_validity_time.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.apn_validity_time,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5184,9 +4313,7 @@ impl rt::AvpData for NiddAuthorizationUpdate {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5194,31 +4321,22 @@ impl rt::AvpData for NiddAuthorizationUpdate {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.apn_validity_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.apn_validity_time, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.apn_validity_time.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3169,
-                self.avp_flags.get(rt::AvpKey::new(3169, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.apn_validity_time,
+            buf,
+            &self.avp_flags,
+            3169,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5270,62 +4388,49 @@ impl GroupMonitoringEventReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_scef_reference_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                3124,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3124, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.scef_reference_id,
-                        &mut seen_scef_reference_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 0, 192)
                 }
                 (3186, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scef_reference_id_ext,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
                 }
-                (3125, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scef_id, &avp, cx, &mut self.extra)?;
-                }
+                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
                 (3166, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.group_monitoring_event_report_item.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.group_monitoring_event_report_item,
                         &avp,
-                        cx,
+                        &mut w,
+                        3,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_scef_reference_id {
-            rt::typed::absent(
-                rt::AvpKey::new(3124, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5335,9 +4440,7 @@ impl rt::AvpData for GroupMonitoringEventReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5345,63 +4448,42 @@ impl rt::AvpData for GroupMonitoringEventReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.scef_reference_id, 10415);
-        if let Some(v) = &self.scef_reference_id_ext {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.scef_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.group_monitoring_event_report_item {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.scef_reference_id, 10415)
+            + rt::typed::len_opt(&self.scef_reference_id_ext, 10415)
+            + rt::typed::len_opt(&self.scef_id, 10415)
+            + rt::typed::len_all(&self.group_monitoring_event_report_item, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.scef_reference_id,
             buf,
+            &self.avp_flags,
             3124,
-            self.avp_flags.get(rt::AvpKey::new(3124, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.scef_reference_id_ext {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3186,
-                self.avp_flags.get(rt::AvpKey::new(3186, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.scef_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3125,
-                self.avp_flags.get(rt::AvpKey::new(3125, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.group_monitoring_event_report_item.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3166,
-                self.avp_flags.get(rt::AvpKey::new(3166, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.scef_reference_id_ext,
+            buf,
+            &self.avp_flags,
+            3186,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
+        rt::typed::put_all(
+            &self.group_monitoring_event_report_item,
+            buf,
+            &self.avp_flags,
+            3166,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5479,104 +4561,56 @@ impl GroupMonitoringEventReportItem {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 10usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3102, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.user_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_identifier, &avp, &mut w, 192)
                 }
                 (1407, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.visited_plmn_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
                 }
                 (3139, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.roaming_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.roaming_information, &avp, &mut w, 192)
                 }
-                (3141, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.imei_change,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (3141, 10415) => rt::typed::opt(&mut self.imei_change, &avp, &mut w, 192),
                 (3140, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.reachability_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.reachability_information, &avp, &mut w, 192)
                 }
                 (3329, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.maximum_ue_availability_time,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (1496, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.eps_location_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.eps_location_information, &avp, &mut w, 192)
                 }
                 (3127, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.monitoring_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
                 }
                 (3152, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.service_report,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.service_report, &avp, &mut w, 192)
                 }
                 (3154, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.s6t_hss_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.s6t_hss_cause, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5586,9 +4620,7 @@ impl rt::AvpData for GroupMonitoringEventReportItem {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5596,7 +4628,7 @@ impl rt::AvpData for GroupMonitoringEventReportItem {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -5606,136 +4638,79 @@ impl rt::AvpData for GroupMonitoringEventReportItem {
         GroupMonitoringEventReportItemView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.user_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.visited_plmn_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.roaming_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.imei_change {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.reachability_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.maximum_ue_availability_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.eps_location_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.monitoring_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.service_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.s6t_hss_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.user_identifier, 10415)
+            + rt::typed::len_opt(&self.visited_plmn_id, 10415)
+            + rt::typed::len_opt(&self.roaming_information, 10415)
+            + rt::typed::len_opt(&self.imei_change, 10415)
+            + rt::typed::len_opt(&self.reachability_information, 10415)
+            + rt::typed::len_opt(&self.maximum_ue_availability_time, 10415)
+            + rt::typed::len_opt(&self.eps_location_information, 10415)
+            + rt::typed::len_opt(&self.monitoring_type, 10415)
+            + rt::typed::len_opt(&self.service_report, 10415)
+            + rt::typed::len_opt(&self.s6t_hss_cause, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.user_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3102,
-                self.avp_flags.get(rt::AvpKey::new(3102, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.visited_plmn_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1407,
-                self.avp_flags.get(rt::AvpKey::new(1407, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.roaming_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3139,
-                self.avp_flags.get(rt::AvpKey::new(3139, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.imei_change {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3141,
-                self.avp_flags.get(rt::AvpKey::new(3141, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.reachability_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3140,
-                self.avp_flags.get(rt::AvpKey::new(3140, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.maximum_ue_availability_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3329,
-                self.avp_flags.get(rt::AvpKey::new(3329, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.eps_location_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1496,
-                self.avp_flags.get(rt::AvpKey::new(1496, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.monitoring_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3127,
-                self.avp_flags.get(rt::AvpKey::new(3127, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.service_report {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3152,
-                self.avp_flags.get(rt::AvpKey::new(3152, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.s6t_hss_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3154,
-                self.avp_flags.get(rt::AvpKey::new(3154, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.user_identifier,
+            buf,
+            &self.avp_flags,
+            3102,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.visited_plmn_id,
+            buf,
+            &self.avp_flags,
+            1407,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.roaming_information,
+            buf,
+            &self.avp_flags,
+            3139,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.imei_change, buf, &self.avp_flags, 3141, 10415, 192);
+        rt::typed::put_opt(
+            &self.reachability_information,
+            buf,
+            &self.avp_flags,
+            3140,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.maximum_ue_availability_time,
+            buf,
+            &self.avp_flags,
+            3329,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.eps_location_information,
+            buf,
+            &self.avp_flags,
+            1496,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.monitoring_type,
+            buf,
+            &self.avp_flags,
+            3127,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.service_report, buf, &self.avp_flags, 3152, 10415, 192);
+        rt::typed::put_opt(&self.s6t_hss_cause, buf, &self.avp_flags, 3154, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5779,32 +4754,27 @@ impl ApnValidityTime {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3160, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.granted_validity_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.granted_validity_time, &avp, &mut w, 192)
                 }
-                (493, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_selection,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5814,9 +4784,7 @@ impl rt::AvpData for ApnValidityTime {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -5824,43 +4792,24 @@ impl rt::AvpData for ApnValidityTime {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.granted_validity_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.service_selection {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.granted_validity_time, 10415)
+            + rt::typed::len_opt(&self.service_selection, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.granted_validity_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3160,
-                self.avp_flags.get(rt::AvpKey::new(3160, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.service_selection {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                493,
-                self.avp_flags.get(rt::AvpKey::new(493, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.granted_validity_time,
+            buf,
+            &self.avp_flags,
+            3160,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5928,109 +4877,76 @@ impl SuggestedNetworkConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_scef_id = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                2,
+                1,
+                3125,
+                10415,
+                192,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 8usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3124, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scef_reference_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
                 }
                 (3186, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scef_reference_id_ext,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
                 }
-                (3125, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.scef_id,
-                        &mut seen_scef_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (3125, 10415) => rt::typed::one(&mut self.scef_id, &avp, &mut w, 2, 192),
                 (3126, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.scef_reference_id_for_deletion.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.scef_reference_id_for_deletion,
                         &avp,
-                        cx,
+                        &mut w,
+                        3,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3187, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.scef_reference_id_for_deletion_ext.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.scef_reference_id_for_deletion_ext,
                         &avp,
-                        cx,
+                        &mut w,
+                        4,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1619, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.subscribed_periodic_rau_tau_timer,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                (4324, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.active_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (4324, 10415) => rt::typed::opt(&mut self.active_time, &avp, &mut w, 192),
                 (1674, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.dl_buffering_suggested_packet_count,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_scef_id {
-            rt::typed::absent(
-                rt::AvpKey::new(3125, 10415),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6040,9 +4956,7 @@ impl rt::AvpData for SuggestedNetworkConfiguration {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6050,7 +4964,7 @@ impl rt::AvpData for SuggestedNetworkConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -6060,108 +4974,68 @@ impl rt::AvpData for SuggestedNetworkConfiguration {
         SuggestedNetworkConfigurationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.scef_reference_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.scef_reference_id_ext {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        n += rt::AvpData::avp_len(&self.scef_id, 10415);
-        for v in &self.scef_reference_id_for_deletion {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.scef_reference_id_for_deletion_ext {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.subscribed_periodic_rau_tau_timer {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.active_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.dl_buffering_suggested_packet_count {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.scef_reference_id, 10415)
+            + rt::typed::len_opt(&self.scef_reference_id_ext, 10415)
+            + rt::typed::len_one(&self.scef_id, 10415)
+            + rt::typed::len_all(&self.scef_reference_id_for_deletion, 10415)
+            + rt::typed::len_all(&self.scef_reference_id_for_deletion_ext, 10415)
+            + rt::typed::len_opt(&self.subscribed_periodic_rau_tau_timer, 10415)
+            + rt::typed::len_opt(&self.active_time, 10415)
+            + rt::typed::len_opt(&self.dl_buffering_suggested_packet_count, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.scef_reference_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3124,
-                self.avp_flags.get(rt::AvpKey::new(3124, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.scef_reference_id_ext {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3186,
-                self.avp_flags.get(rt::AvpKey::new(3186, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.scef_id,
+        rt::typed::put_opt(
+            &self.scef_reference_id,
             buf,
-            3125,
-            self.avp_flags.get(rt::AvpKey::new(3125, 10415), 0, rt::AvpFlags(192)),
+            &self.avp_flags,
+            3124,
             10415,
+            192,
         );
-        for (i, v) in self.scef_reference_id_for_deletion.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3126,
-                self.avp_flags.get(rt::AvpKey::new(3126, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.scef_reference_id_for_deletion_ext.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3187,
-                self.avp_flags.get(rt::AvpKey::new(3187, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.subscribed_periodic_rau_tau_timer {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1619,
-                self.avp_flags.get(rt::AvpKey::new(1619, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.active_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                4324,
-                self.avp_flags.get(rt::AvpKey::new(4324, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.dl_buffering_suggested_packet_count {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1674,
-                self.avp_flags.get(rt::AvpKey::new(1674, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.scef_reference_id_ext,
+            buf,
+            &self.avp_flags,
+            3186,
+            10415,
+            192,
+        );
+        rt::typed::put_one(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
+        rt::typed::put_all(
+            &self.scef_reference_id_for_deletion,
+            buf,
+            &self.avp_flags,
+            3126,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.scef_reference_id_for_deletion_ext,
+            buf,
+            &self.avp_flags,
+            3187,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.subscribed_periodic_rau_tau_timer,
+            buf,
+            &self.avp_flags,
+            1619,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.active_time, buf, &self.avp_flags, 4324, 10415, 192);
+        rt::typed::put_opt(
+            &self.dl_buffering_suggested_packet_count,
+            buf,
+            &self.avp_flags,
+            1674,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6213,45 +5087,33 @@ impl MonitoringEventReportStatus {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3124, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scef_reference_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
                 }
                 (3186, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scef_reference_id_ext,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scef_reference_id_ext, &avp, &mut w, 192)
                 }
-                (3125, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.scef_id, &avp, cx, &mut self.extra)?;
-                }
+                (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
                 (3152, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.service_report,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.service_report, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6261,9 +5123,7 @@ impl rt::AvpData for MonitoringEventReportStatus {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6271,7 +5131,7 @@ impl rt::AvpData for MonitoringEventReportStatus {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -6281,64 +5141,32 @@ impl rt::AvpData for MonitoringEventReportStatus {
         MonitoringEventReportStatusView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.scef_reference_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.scef_reference_id_ext {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.scef_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.service_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.scef_reference_id, 10415)
+            + rt::typed::len_opt(&self.scef_reference_id_ext, 10415)
+            + rt::typed::len_opt(&self.scef_id, 10415)
+            + rt::typed::len_opt(&self.service_report, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.scef_reference_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3124,
-                self.avp_flags.get(rt::AvpKey::new(3124, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.scef_reference_id_ext {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3186,
-                self.avp_flags.get(rt::AvpKey::new(3186, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.scef_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3125,
-                self.avp_flags.get(rt::AvpKey::new(3125, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.service_report {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3152,
-                self.avp_flags.get(rt::AvpKey::new(3152, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.scef_reference_id,
+            buf,
+            &self.avp_flags,
+            3124,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.scef_reference_id_ext,
+            buf,
+            &self.avp_flags,
+            3186,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.scef_id, buf, &self.avp_flags, 3125, 10415, 192);
+        rt::typed::put_opt(&self.service_report, buf, &self.avp_flags, 3152, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -6378,25 +5206,33 @@ impl Additionalidentifiers {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3111, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.external_identifier.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.external_identifier,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -6406,9 +5242,7 @@ impl rt::AvpData for Additionalidentifiers {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6416,31 +5250,22 @@ impl rt::AvpData for Additionalidentifiers {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.external_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.external_identifier, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.external_identifier.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3111,
-                self.avp_flags.get(rt::AvpKey::new(3111, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.external_identifier,
+            buf,
+            &self.avp_flags,
+            3111,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6488,31 +5313,28 @@ impl GroupUserIdentifier {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
-                (701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
+                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
                 (3111, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.external_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6522,9 +5344,7 @@ impl rt::AvpData for GroupUserIdentifier {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6532,7 +5352,7 @@ impl rt::AvpData for GroupUserIdentifier {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -6542,52 +5362,22 @@ impl rt::AvpData for GroupUserIdentifier {
         GroupUserIdentifierView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.msisdn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.external_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.user_name, 0) + rt::typed::len_opt(&self.msisdn, 10415)
+            + rt::typed::len_opt(&self.external_identifier, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.msisdn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                701,
-                self.avp_flags.get(rt::AvpKey::new(701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.external_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3111,
-                self.avp_flags.get(rt::AvpKey::new(3111, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
+        rt::typed::put_opt(
+            &self.external_identifier,
+            buf,
+            &self.avp_flags,
+            3111,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -6657,23 +5447,26 @@ impl MtcProviderInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3179, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.mtc_provider_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mtc_provider_id, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -6693,9 +5486,7 @@ impl rt::AvpData for MtcProviderInfo {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6703,31 +5494,22 @@ impl rt::AvpData for MtcProviderInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.mtc_provider_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.mtc_provider_id, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.mtc_provider_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3179,
-                self.avp_flags.get(rt::AvpKey::new(3179, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.mtc_provider_id,
+            buf,
+            &self.avp_flags,
+            3179,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -6797,23 +5579,24 @@ impl PdnConnectivityStatusConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (493, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.service_selection,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+            let r = match (avp.code, avp.vendor) {
+                (493, 0) => rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -6833,9 +5616,7 @@ impl rt::AvpData for PdnConnectivityStatusConfiguration {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -6843,31 +5624,15 @@ impl rt::AvpData for PdnConnectivityStatusConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.service_selection {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.service_selection, 0)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.service_selection {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                493,
-                self.avp_flags.get(rt::AvpKey::new(493, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -6953,82 +5718,71 @@ impl PdnConnectivityStatusReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_service_selection = false;
-        let mut seen_pdn_connectivity_status_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                493,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                3182,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (493, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.service_selection,
-                        &mut seen_service_selection,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.service_selection, &avp, &mut w, 0, 64)
                 }
                 (3182, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.pdn_connectivity_status_type,
-                        &mut seen_pdn_connectivity_status_type,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        1,
+                        192,
+                    )
                 }
-                (1456, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.pdn_type, &avp, cx, &mut self.extra)?;
-                }
+                (1456, 10415) => rt::typed::opt(&mut self.pdn_type, &avp, &mut w, 192),
                 (1681, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.non_ip_pdn_type_indicator,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (848, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.served_party_ip_address.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.served_party_ip_address,
                         &avp,
-                        cx,
+                        &mut w,
+                        4,
+                        192,
                         2,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_service_selection {
-            rt::typed::absent(
-                rt::AvpKey::new(493, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_pdn_connectivity_status_type {
-            rt::typed::absent(
-                rt::AvpKey::new(3182, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -7048,9 +5802,7 @@ impl rt::AvpData for PdnConnectivityStatusReport {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -7058,71 +5810,44 @@ impl rt::AvpData for PdnConnectivityStatusReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.service_selection, 0);
-        n += rt::AvpData::avp_len(&self.pdn_connectivity_status_type, 10415);
-        if let Some(v) = &self.pdn_type {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.non_ip_pdn_type_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.served_party_ip_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.service_selection, 0)
+            + rt::typed::len_one(&self.pdn_connectivity_status_type, 10415)
+            + rt::typed::len_opt(&self.pdn_type, 10415)
+            + rt::typed::len_opt(&self.non_ip_pdn_type_indicator, 10415)
+            + rt::typed::len_all(&self.served_party_ip_address, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.service_selection,
-            buf,
-            493,
-            self.avp_flags.get(rt::AvpKey::new(493, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.service_selection, buf, &self.avp_flags, 493, 0, 64);
+        rt::typed::put_one(
             &self.pdn_connectivity_status_type,
             buf,
+            &self.avp_flags,
             3182,
-            self.avp_flags.get(rt::AvpKey::new(3182, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.pdn_type {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1456,
-                self.avp_flags.get(rt::AvpKey::new(1456, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.non_ip_pdn_type_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1681,
-                self.avp_flags.get(rt::AvpKey::new(1681, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.served_party_ip_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                848,
-                self.avp_flags.get(rt::AvpKey::new(848, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.pdn_type, buf, &self.avp_flags, 1456, 10415, 192);
+        rt::typed::put_opt(
+            &self.non_ip_pdn_type_indicator,
+            buf,
+            &self.avp_flags,
+            1681,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.served_party_ip_address,
+            buf,
+            &self.avp_flags,
+            848,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -7227,243 +5952,140 @@ impl SubscriberInformationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_user_identifier = false;
-        let mut seen_sir_flags = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                8,
+                1,
+                3102,
+                10415,
+                192,
+                rt::dictionary::AvpType::Grouped,
+            ),
+            rt::typed::Required::new(
+                12,
+                1,
+                3110,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 17usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
                 }
                 (3102, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.user_identifier,
-                        &mut seen_user_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.user_identifier, &avp, &mut w, 8, 192)
                 }
                 (3103, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.s6_service_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.s6_service_id, &avp, &mut w, 192)
                 }
                 (3104, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.scs_identity,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.scs_identity, &avp, &mut w, 192)
                 }
                 (3105, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.service_parameters,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.service_parameters, &avp, &mut w, 192)
                 }
                 (3110, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.sir_flags,
-                        &mut seen_sir_flags,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.sir_flags, &avp, &mut w, 12, 192)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        16,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_user_identifier {
-            rt::typed::absent(
-                rt::AvpKey::new(3102, 10415),
-                <rt::lazy::Lazy<UserIdentifier> as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_sir_flags {
-            rt::typed::absent(
-                rt::AvpKey::new(3110, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -7489,192 +6111,70 @@ impl rt::typed::Command for SubscriberInformationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.user_identifier, 10415);
-        if let Some(v) = &self.s6_service_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.scs_identity {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.service_parameters {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        n += rt::AvpData::avp_len(&self.sir_flags, 10415);
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.user_identifier, 10415)
+            + rt::typed::len_opt(&self.s6_service_id, 10415)
+            + rt::typed::len_opt(&self.scs_identity, 10415)
+            + rt::typed::len_opt(&self.service_parameters, 10415)
+            + rt::typed::len_one(&self.sir_flags, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(
             &self.user_identifier,
             buf,
+            &self.avp_flags,
             3102,
-            self.avp_flags.get(rt::AvpKey::new(3102, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.s6_service_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3103,
-                self.avp_flags.get(rt::AvpKey::new(3103, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.scs_identity {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3104,
-                self.avp_flags.get(rt::AvpKey::new(3104, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.service_parameters {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3105,
-                self.avp_flags.get(rt::AvpKey::new(3105, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.sir_flags,
+        rt::typed::put_opt(&self.s6_service_id, buf, &self.avp_flags, 3103, 10415, 192);
+        rt::typed::put_opt(&self.scs_identity, buf, &self.avp_flags, 3104, 10415, 192);
+        rt::typed::put_opt(
+            &self.service_parameters,
             buf,
-            3110,
-            self.avp_flags.get(rt::AvpKey::new(3110, 10415), 0, rt::AvpFlags(192)),
+            &self.avp_flags,
+            3105,
             10415,
+            192,
         );
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_one(&self.sir_flags, buf, &self.avp_flags, 3110, 10415, 192);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_all(
+            &self.supported_features,
+            buf,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -7779,206 +6279,112 @@ impl SubscriberInformationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 17usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
                 (3102, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.user_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_identifier, &avp, &mut w, 192)
                 }
                 (3107, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.service_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.service_data, &avp, &mut w, 192)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 12, 0, u32::MAX)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        16,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -8004,204 +6410,62 @@ impl rt::typed::Command for SubscriberInformationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.user_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.service_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.user_identifier, 10415)
+            + rt::typed::len_opt(&self.service_data, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(
+            &self.user_identifier,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3102,
+            10415,
+            192,
         );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.service_data, buf, &self.avp_flags, 3107, 10415, 192);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3102,
-                self.avp_flags.get(rt::AvpKey::new(3102, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.service_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3107,
-                self.avp_flags.get(rt::AvpKey::new(3107, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -8385,254 +6649,159 @@ impl ConfigurationInformationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_user_identifier = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                3102,
+                10415,
+                192,
+                rt::dictionary::AvpType::Grouped,
+            ),
+        ];
+        let mut count = [0u32; 18usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
                 }
                 (3102, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.user_identifier,
-                        &mut seen_user_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.user_identifier, &avp, &mut w, 7, 192)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3122, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.monitoring_event_configuration.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.monitoring_event_configuration,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (3145, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.cir_flags, &avp, cx, &mut self.extra)?;
-                }
+                (3145, 10415) => rt::typed::opt(&mut self.cir_flags, &avp, &mut w, 192),
                 (3113, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.aese_communication_pattern.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.aese_communication_pattern,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3155, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.enhanced_coverage_restriction,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (3163, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.group_reporting_guard_timer,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (3170, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.suggested_network_configuration.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.suggested_network_configuration,
                         &avp,
-                        cx,
+                        &mut w,
+                        15,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 16, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        17,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_user_identifier {
-            rt::typed::absent(
-                rt::AvpKey::new(3102, 10415),
-                <rt::lazy::Lazy<UserIdentifier> as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -8658,208 +6827,93 @@ impl rt::typed::Command for ConfigurationInformationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.user_identifier, 10415);
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.monitoring_event_configuration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.cir_flags {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.aese_communication_pattern {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.enhanced_coverage_restriction {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.group_reporting_guard_timer {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.suggested_network_configuration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.user_identifier, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_all(&self.monitoring_event_configuration, 10415)
+            + rt::typed::len_opt(&self.cir_flags, 10415)
+            + rt::typed::len_all(&self.aese_communication_pattern, 10415)
+            + rt::typed::len_opt(&self.enhanced_coverage_restriction, 10415)
+            + rt::typed::len_opt(&self.group_reporting_guard_timer, 10415)
+            + rt::typed::len_all(&self.suggested_network_configuration, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(
             &self.user_identifier,
             buf,
+            &self.avp_flags,
             3102,
-            self.avp_flags.get(rt::AvpKey::new(3102, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.monitoring_event_configuration.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3122,
-                self.avp_flags.get(rt::AvpKey::new(3122, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.cir_flags {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3145,
-                self.avp_flags.get(rt::AvpKey::new(3145, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.aese_communication_pattern.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3113,
-                self.avp_flags.get(rt::AvpKey::new(3113, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.enhanced_coverage_restriction {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3155,
-                self.avp_flags.get(rt::AvpKey::new(3155, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.group_reporting_guard_timer {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3163,
-                self.avp_flags.get(rt::AvpKey::new(3163, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.suggested_network_configuration.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3170,
-                self.avp_flags.get(rt::AvpKey::new(3170, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_all(
+            &self.supported_features,
+            buf,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.monitoring_event_configuration,
+            buf,
+            &self.avp_flags,
+            3122,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.cir_flags, buf, &self.avp_flags, 3145, 10415, 192);
+        rt::typed::put_all(
+            &self.aese_communication_pattern,
+            buf,
+            &self.avp_flags,
+            3113,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.enhanced_coverage_restriction,
+            buf,
+            &self.avp_flags,
+            3155,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.group_reporting_guard_timer,
+            buf,
+            &self.avp_flags,
+            3163,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.suggested_network_configuration,
+            buf,
+            &self.avp_flags,
+            3170,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -8982,257 +7036,143 @@ impl ConfigurationInformationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 21usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 4, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
-                (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
+                (650, 0) => rt::typed::many(&mut self.load, &avp, &mut w, 9, 0, u32::MAX),
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3102, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.user_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_identifier, &avp, &mut w, 192)
                 }
                 (3123, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.monitoring_event_report.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.monitoring_event_report,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3142, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.monitoring_event_config_status.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.monitoring_event_config_status,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3120, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.aese_communication_pattern_config_status.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.aese_communication_pattern_config_status,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3143, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_services.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_services,
                         &avp,
-                        cx,
+                        &mut w,
+                        15,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3154, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.s6t_hss_cause,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.s6t_hss_cause, &avp, &mut w, 192)
                 }
-                (3164, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.cia_flags, &avp, cx, &mut self.extra)?;
-                }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (3164, 10415) => rt::typed::opt(&mut self.cia_flags, &avp, &mut w, 192),
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 19, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        20,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9258,252 +7198,91 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.user_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.monitoring_event_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.monitoring_event_config_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.aese_communication_pattern_config_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.supported_services {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.s6t_hss_cause {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.cia_flags {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.user_identifier, 10415)
+            + rt::typed::len_all(&self.monitoring_event_report, 10415)
+            + rt::typed::len_all(&self.monitoring_event_config_status, 10415)
+            + rt::typed::len_all(&self.aese_communication_pattern_config_status, 10415)
+            + rt::typed::len_all(&self.supported_services, 10415)
+            + rt::typed::len_opt(&self.s6t_hss_cause, 10415)
+            + rt::typed::len_opt(&self.cia_flags, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(
+            &self.user_identifier,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3102,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_all(
+            &self.monitoring_event_report,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3123,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_all(
+            &self.monitoring_event_config_status,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3142,
+            10415,
+            192,
         );
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.user_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3102,
-                self.avp_flags.get(rt::AvpKey::new(3102, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.monitoring_event_report.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3123,
-                self.avp_flags.get(rt::AvpKey::new(3123, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.monitoring_event_config_status.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3142,
-                self.avp_flags.get(rt::AvpKey::new(3142, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.aese_communication_pattern_config_status.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3120,
-                self.avp_flags.get(rt::AvpKey::new(3120, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.supported_services.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3143,
-                self.avp_flags.get(rt::AvpKey::new(3143, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.s6t_hss_cause {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3154,
-                self.avp_flags.get(rt::AvpKey::new(3154, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.cia_flags {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3164,
-                self.avp_flags.get(rt::AvpKey::new(3164, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_all(
+            &self.aese_communication_pattern_config_status,
+            buf,
+            &self.avp_flags,
+            3120,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.supported_services,
+            buf,
+            &self.avp_flags,
+            3143,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.s6t_hss_cause, buf, &self.avp_flags, 3154, 10415, 192);
+        rt::typed::put_opt(&self.cia_flags, buf, &self.avp_flags, 3164, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9659,212 +7438,132 @@ impl ReportingInformationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_destination_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 14usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
                 }
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        8,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (3167, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.rir_flags, &avp, cx, &mut self.extra)?;
-                }
+                (3167, 10415) => rt::typed::opt(&mut self.rir_flags, &avp, &mut w, 192),
                 (3123, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.monitoring_event_report.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.monitoring_event_report,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3165, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.group_monitoring_event_report.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.group_monitoring_event_report,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9890,160 +7589,57 @@ impl rt::typed::Command for ReportingInformationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rir_flags {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.monitoring_event_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.group_monitoring_event_report {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.rir_flags, 10415)
+            + rt::typed::len_all(&self.monitoring_event_report, 10415)
+            + rt::typed::len_all(&self.group_monitoring_event_report, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(&self.rir_flags, buf, &self.avp_flags, 3167, 10415, 192);
+        rt::typed::put_all(
+            &self.monitoring_event_report,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3123,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_all(
+            &self.group_monitoring_event_report,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3165,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rir_flags {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3167,
-                self.avp_flags.get(rt::AvpKey::new(3167, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.monitoring_event_report.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3123,
-                self.avp_flags.get(rt::AvpKey::new(3123, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.group_monitoring_event_report.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3165,
-                self.avp_flags.get(rt::AvpKey::new(3165, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -10140,194 +7736,106 @@ impl ReportingInformationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 15usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 4, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
-                (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
+                (650, 0) => rt::typed::many(&mut self.load, &avp, &mut w, 9, 0, u32::MAX),
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3171, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.monitoring_event_report_status.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.monitoring_event_report_status,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -10353,180 +7861,51 @@ impl rt::typed::Command for ReportingInformationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.monitoring_event_report_status {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_all(&self.monitoring_event_report_status, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_all(
+            &self.monitoring_event_report_status,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3171,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.monitoring_event_report_status.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3171,
-                self.avp_flags.get(rt::AvpKey::new(3171, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -10693,209 +8072,131 @@ impl NiddInformationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 16usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
                 }
                 (3102, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.user_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.user_identifier, &avp, &mut w, 192)
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3150, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.nidd_authorization_request,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (3161, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.nidd_authorization_update,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                (3174, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.nir_flags, &avp, cx, &mut self.extra)?;
-                }
+                (3174, 10415) => rt::typed::opt(&mut self.nir_flags, &avp, &mut w, 192),
                 (3177, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.group_user_identifier.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.group_user_identifier,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        15,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -10921,188 +8222,75 @@ impl rt::typed::Command for NiddInformationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        if let Some(v) = &self.user_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nidd_authorization_request {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nidd_authorization_update {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nir_flags {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.group_user_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_opt(&self.user_identifier, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.nidd_authorization_request, 10415)
+            + rt::typed::len_opt(&self.nidd_authorization_update, 10415)
+            + rt::typed::len_opt(&self.nir_flags, 10415)
+            + rt::typed::len_all(&self.group_user_identifier, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_opt(
+            &self.user_identifier,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3102,
+            10415,
+            192,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.nidd_authorization_request,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3150,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_opt(
+            &self.nidd_authorization_update,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3161,
+            10415,
+            192,
         );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
+        rt::typed::put_opt(&self.nir_flags, buf, &self.avp_flags, 3174, 10415, 192);
+        rt::typed::put_all(
+            &self.group_user_identifier,
             buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3177,
+            10415,
+            192,
         );
-        if let Some(v) = &self.user_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3102,
-                self.avp_flags.get(rt::AvpKey::new(3102, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nidd_authorization_request {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3150,
-                self.avp_flags.get(rt::AvpKey::new(3150, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nidd_authorization_update {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3161,
-                self.avp_flags.get(rt::AvpKey::new(3161, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nir_flags {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3174,
-                self.avp_flags.get(rt::AvpKey::new(3174, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.group_user_identifier.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3177,
-                self.avp_flags.get(rt::AvpKey::new(3177, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -11207,203 +8395,115 @@ impl NiddInformationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 17usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 4, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 5, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 6, 64),
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
-                (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
+                (650, 0) => rt::typed::many(&mut self.load, &avp, &mut w, 9, 0, u32::MAX),
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3151, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.nidd_authorization_response,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                (3176, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.nia_flags, &avp, cx, &mut self.extra)?;
-                }
+                (3176, 10415) => rt::typed::opt(&mut self.nia_flags, &avp, &mut w, 192),
                 (3177, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.group_user_identifier.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.group_user_identifier,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        16,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -11429,204 +8529,62 @@ impl rt::typed::Command for NiddInformationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nidd_authorization_response {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.nia_flags {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.group_user_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.nidd_authorization_response, 10415)
+            + rt::typed::len_opt(&self.nia_flags, 10415)
+            + rt::typed::len_all(&self.group_user_identifier, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(
+            &self.nidd_authorization_response,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3151,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.nia_flags, buf, &self.avp_flags, 3176, 10415, 192);
+        rt::typed::put_all(
+            &self.group_user_identifier,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3177,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nidd_authorization_response {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3151,
-                self.avp_flags.get(rt::AvpKey::new(3151, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.nia_flags {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3176,
-                self.avp_flags.get(rt::AvpKey::new(3176, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.group_user_identifier.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3177,
-                self.avp_flags.get(rt::AvpKey::new(3177, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -11855,26 +8813,22 @@ impl<'a> UserIdentifierView<'a> {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ Type-Of-External-Identifier ]`: Type-Of-External-Identifier (code 3168, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn type_of_external_identifier(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -11892,10 +8846,7 @@ impl<'a> UserIdentifierView<'a> {
 impl std::fmt::Debug for UserIdentifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(UserIdentifierView), e),
-        }
+        rt::view::debug(self.to_struct(), "UserIdentifierView", f)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -12029,26 +8980,19 @@ impl<'a> ServiceParametersView<'a> {
     /// `[ T4-Parameters ]`: T4-Parameters (code 3106, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn t4_parameters(&self) -> Option<T4ParametersView<'a>> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(T4ParametersView::read(avp))
+        rt::view::opt(self.root, self.first[0], self.end, T4ParametersView::read)
     }
     /// `[ Application-Port-Identifier ]`: Application-Port-Identifier (code 3010, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn application_port_identifier(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl std::fmt::Debug for ServiceParametersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ServiceParametersView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ServiceParametersView", f)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -12177,24 +9121,24 @@ impl<'a> T4ParametersView<'a> {
     /// `[ Priority-Indication ]`: Priority-Indication (code 3006, vendor 10415), 3GPP TS 29.368 §6.4.
     #[inline]
     pub fn priority_indication(&self) -> Option<super::ts29368::PriorityIndication> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(super::ts29368::PriorityIndication(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<super::ts29368::PriorityIndication>,
+        )
     }
     /// `[ SM-RP-SMEA ]`: SM-RP-SMEA (code 3309, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn sm_rp_smea(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl std::fmt::Debug for T4ParametersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(T4ParametersView), e),
-        }
+        rt::view::debug(self.to_struct(), "T4ParametersView", f)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -12319,18 +9263,14 @@ impl<'a> ServiceDataView<'a> {
     /// `[ T4-Data ]`: T4-Data (code 3108, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn t4_data(&self) -> Option<T4DataView<'a>> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(T4DataView::read(avp))
+        rt::view::opt(self.root, self.first[0], self.end, T4DataView::read)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl std::fmt::Debug for ServiceDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ServiceDataView), e),
-        }
+        rt::view::debug(self.to_struct(), "ServiceDataView", f)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -12475,14 +9415,17 @@ impl<'a> T4DataView<'a> {
     /// `[ HSS-Cause ]`: HSS-Cause (code 3109, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn hss_cause(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Serving-Node ]`: Serving-Node (code 2401, vendor 10415), 3GPP TS 29.173 §6.4.3.
     #[inline]
     pub fn serving_node(&self) -> Option<super::ts29173::ServingNodeView<'a>> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::ts29173::ServingNodeView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            super::ts29173::ServingNodeView::read,
+        )
     }
     /// `*[ Additional-Serving-Node ]`: Additional-Serving-Node (code 2406, vendor 10415), 3GPP TS 29.173 §6.4.8.
     #[inline]
@@ -12496,7 +9439,7 @@ impl<'a> T4DataView<'a> {
             self.count[0],
             2406,
             10415,
-            |avp| super::ts29173::AdditionalServingNodeView::read(avp),
+            super::ts29173::AdditionalServingNodeView::read,
         )
     }
 }
@@ -12504,10 +9447,7 @@ impl<'a> T4DataView<'a> {
 impl std::fmt::Debug for T4DataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(T4DataView), e),
-        }
+        rt::view::debug(self.to_struct(), "T4DataView", f)
     }
 }
 #[cfg(
@@ -12719,20 +9659,17 @@ impl<'a> AeseCommunicationPatternView<'a> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u64>)
     }
     /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `*[ SCEF-Reference-ID-for-Deletion ]`: SCEF-Reference-ID-for-Deletion (code 3126, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -12744,7 +9681,7 @@ impl<'a> AeseCommunicationPatternView<'a> {
             self.count[0],
             3126,
             10415,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ SCEF-Reference-ID-for-Deletion-Ext ]`: SCEF-Reference-ID-for-Deletion-Ext (code 3187, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -12757,7 +9694,7 @@ impl<'a> AeseCommunicationPatternView<'a> {
             self.count[1],
             3187,
             10415,
-            |avp| rt::view::read::<u64>(&avp),
+            rt::view::value::<u64>,
         )
     }
     /// `*[ Communication-Pattern-Set ]`: Communication-Pattern-Set (code 3114, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -12772,14 +9709,13 @@ impl<'a> AeseCommunicationPatternView<'a> {
             self.count[2],
             3114,
             10415,
-            |avp| CommunicationPatternSetView::read(avp),
+            CommunicationPatternSetView::read,
         )
     }
     /// `[ MTC-Provider-Info ]`: MTC-Provider-Info (code 3178, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn mtc_provider_info(&self) -> Option<MtcProviderInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(MtcProviderInfoView::read(avp))
+        rt::view::opt(self.root, self.first[6], self.end, MtcProviderInfoView::read)
     }
 }
 #[cfg(
@@ -12794,14 +9730,7 @@ impl<'a> AeseCommunicationPatternView<'a> {
 impl std::fmt::Debug for AeseCommunicationPatternView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(AeseCommunicationPatternView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "AeseCommunicationPatternView", f)
     }
 }
 #[cfg(
@@ -12998,20 +9927,17 @@ impl<'a> CommunicationPatternSetView<'a> {
     /// `[ Periodic-Communication-Indicator ]`: Periodic-Communication-Indicator (code 3115, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn periodic_communication_indicator(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Communication-Duration-Time ]`: Communication-Duration-Time (code 3116, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn communication_duration_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Periodic-Time ]`: Periodic-Time (code 3117, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn periodic_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `*[ Scheduled-Communication-Time ]`: Scheduled-Communication-Time (code 3118, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -13025,32 +9951,33 @@ impl<'a> CommunicationPatternSetView<'a> {
             self.count[0],
             3118,
             10415,
-            |avp| ScheduledCommunicationTimeView::read(avp),
+            ScheduledCommunicationTimeView::read,
         )
     }
     /// `[ Stationary-Indication ]`: Stationary-Indication (code 3119, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn stationary_indication(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Reference-ID-Validity-Time ]`: Reference-ID-Validity-Time (code 3148, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reference_id_validity_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ Traffic-Profile ]`: Traffic-Profile (code 3183, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn traffic_profile(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Battery-Indicator ]`: Battery-Indicator (code 3185, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn battery_indicator(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -13065,14 +9992,7 @@ impl<'a> CommunicationPatternSetView<'a> {
 impl std::fmt::Debug for CommunicationPatternSetView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(CommunicationPatternSetView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "CommunicationPatternSetView", f)
     }
 }
 #[cfg(
@@ -13228,20 +10148,17 @@ impl<'a> ScheduledCommunicationTimeView<'a> {
     /// `[ Day-Of-Week-Mask ]`: Day-Of-Week-Mask (code 563), IETF RFC 5777 §4.2.4.
     #[inline]
     pub fn day_of_week_mask(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Time-Of-Day-Start ]`: Time-Of-Day-Start (code 561), IETF RFC 5777 §4.2.2.
     #[inline]
     pub fn time_of_day_start(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Time-Of-Day-End ]`: Time-Of-Day-End (code 562), IETF RFC 5777 §4.2.3.
     #[inline]
     pub fn time_of_day_end(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -13256,15 +10173,7 @@ impl<'a> ScheduledCommunicationTimeView<'a> {
 impl std::fmt::Debug for ScheduledCommunicationTimeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ScheduledCommunicationTimeView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ScheduledCommunicationTimeView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -13425,41 +10334,29 @@ impl<'a> AeseCommunicationPatternConfigStatusView<'a> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u64>)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ AESE-Error-Report ]`: AESE-Error-Report (code 3121, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn aese_error_report(&self) -> Option<AeseErrorReportView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(AeseErrorReportView::read(avp))
+        rt::view::opt(self.root, self.first[3], self.end, AeseErrorReportView::read)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for AeseCommunicationPatternConfigStatusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(AeseCommunicationPatternConfigStatusView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "AeseCommunicationPatternConfigStatusView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -13587,20 +10484,14 @@ impl<'a> AeseErrorReportView<'a> {
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_result(&self) -> Option<ServiceResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(ServiceResultView::read(avp))
+        rt::view::opt(self.root, self.first[0], self.end, ServiceResultView::read)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for AeseErrorReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AeseErrorReportView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AeseErrorReportView", f)
     }
 }
 #[cfg(
@@ -13901,26 +10792,22 @@ impl<'a> MonitoringEventConfigurationView<'a> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u64>)
     }
     /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `{ Monitoring-Type }`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `*[ SCEF-Reference-ID-for-Deletion ]`: SCEF-Reference-ID-for-Deletion (code 3126, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -13932,7 +10819,7 @@ impl<'a> MonitoringEventConfigurationView<'a> {
             self.count[0],
             3126,
             10415,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ SCEF-Reference-ID-for-Deletion-Ext ]`: SCEF-Reference-ID-for-Deletion-Ext (code 3187, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -13945,60 +10832,67 @@ impl<'a> MonitoringEventConfigurationView<'a> {
             self.count[1],
             3187,
             10415,
-            |avp| rt::view::read::<u64>(&avp),
+            rt::view::value::<u64>,
         )
     }
     /// `[ Maximum-Number-of-Reports ]`: Maximum-Number-of-Reports (code 3128, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_number_of_reports(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Monitoring-Duration ]`: Monitoring-Duration (code 3130, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_duration(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ Charged-Party ]`: Charged-Party (code 857, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
     pub fn charged_party(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Maximum-Detection-Time ]`: Maximum-Detection-Time (code 3131, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_detection_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `[ UE-Reachability-Configuration ]`: UE-Reachability-Configuration (code 3129, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn ue_reachability_configuration(
         &self,
     ) -> Option<UeReachabilityConfigurationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(UeReachabilityConfigurationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            UeReachabilityConfigurationView::read,
+        )
     }
     /// `[ Location-Information-Configuration ]`: Location-Information-Configuration (code 3135, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn location_information_configuration(
         &self,
     ) -> Option<LocationInformationConfigurationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(LocationInformationConfigurationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            LocationInformationConfigurationView::read,
+        )
     }
     /// `[ Association-Type ]`: Association-Type (code 3138, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn association_type(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
     #[inline]
     pub fn dl_buffering_suggested_packet_count(&self) -> Option<i32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<i32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<i32>)
     }
     /// `*[ PLMN-ID-Requested ]`: PLMN-ID-Requested (code 3172, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -14010,22 +10904,25 @@ impl<'a> MonitoringEventConfigurationView<'a> {
             self.count[2],
             3172,
             10415,
-            |avp| PlmnIdRequested(rt::view::read::<i32>(&avp)),
+            rt::view::enumerated::<PlmnIdRequested>,
         )
     }
     /// `[ MTC-Provider-Info ]`: MTC-Provider-Info (code 3178, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn mtc_provider_info(&self) -> Option<MtcProviderInfoView<'a>> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(MtcProviderInfoView::read(avp))
+        rt::view::opt(self.root, self.first[15], self.end, MtcProviderInfoView::read)
     }
     /// `[ PDN-Connectivity-Status-Configuration ]`: PDN-Connectivity-Status-Configuration (code 3180, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn pdn_connectivity_status_configuration(
         &self,
     ) -> Option<PdnConnectivityStatusConfigurationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(PdnConnectivityStatusConfigurationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            PdnConnectivityStatusConfigurationView::read,
+        )
     }
     /// `*[ Number-Of-UE-Per-Location-Configuration ]`: Number-Of-UE-Per-Location-Configuration (code 4306, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
@@ -14042,7 +10939,7 @@ impl<'a> MonitoringEventConfigurationView<'a> {
             self.count[3],
             4306,
             10415,
-            |avp| super::ts29128::NumberOfUePerLocationConfigurationView::read(avp),
+            super::ts29128::NumberOfUePerLocationConfigurationView::read,
         )
     }
 }
@@ -14060,15 +10957,7 @@ impl<'a> MonitoringEventConfigurationView<'a> {
 impl std::fmt::Debug for MonitoringEventConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(MonitoringEventConfigurationView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "MonitoringEventConfigurationView", f)
     }
 }
 #[cfg(
@@ -14316,74 +11205,83 @@ impl<'a> MonitoringEventReportView<'a> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u64>)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reachability_information(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Reachability-Cause ]`: Reachability-Cause (code 4325, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn reachability_cause(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
     pub fn eps_location_information(
         &self,
     ) -> Option<super::ts29272::EpsLocationInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(super::ts29272::EpsLocationInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            super::ts29272::EpsLocationInformationView::read,
+        )
     }
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Loss-Of-Connectivity-Reason ]`: Loss-Of-Connectivity-Reason (code 3162, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn loss_of_connectivity_reason(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ Idle-Status-Indication ]`: Idle-Status-Indication (code 4322, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn idle_status_indication(
         &self,
     ) -> Option<super::ts29128::IdleStatusIndicationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::ts29128::IdleStatusIndicationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            super::ts29128::IdleStatusIndicationView::read,
+        )
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ Communication-Failure-Information ]`: Communication-Failure-Information (code 4300, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn communication_failure_information(
         &self,
     ) -> Option<super::ts29128::CommunicationFailureInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::ts29128::CommunicationFailureInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            super::ts29128::CommunicationFailureInformationView::read,
+        )
     }
     /// `*[ Number-Of-UE-Per-Location-Report ]`: Number-Of-UE-Per-Location-Report (code 4307, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
@@ -14397,7 +11295,7 @@ impl<'a> MonitoringEventReportView<'a> {
             self.count[0],
             4307,
             10415,
-            |avp| super::ts29128::NumberOfUePerLocationReportView::read(avp),
+            super::ts29128::NumberOfUePerLocationReportView::read,
         )
     }
     /// `[ PDN-Connectivity-Status-Report ]`: PDN-Connectivity-Status-Report (code 3181, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -14405,8 +11303,12 @@ impl<'a> MonitoringEventReportView<'a> {
     pub fn pdn_connectivity_status_report(
         &self,
     ) -> Option<PdnConnectivityStatusReportView<'a>> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(PdnConnectivityStatusReportView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            PdnConnectivityStatusReportView::read,
+        )
     }
 }
 #[cfg(
@@ -14423,14 +11325,7 @@ impl<'a> MonitoringEventReportView<'a> {
 impl std::fmt::Debug for MonitoringEventReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(MonitoringEventReportView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "MonitoringEventReportView", f)
     }
 }
 #[cfg(
@@ -14592,20 +11487,17 @@ impl<'a> UeReachabilityConfigurationView<'a> {
     /// `[ Reachability-Type ]`: Reachability-Type (code 3132, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reachability_type(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Maximum-Latency ]`: Maximum-Latency (code 3133, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_latency(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Maximum-Response-Time ]`: Maximum-Response-Time (code 3134, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn maximum_response_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -14623,15 +11515,7 @@ impl<'a> UeReachabilityConfigurationView<'a> {
 impl std::fmt::Debug for UeReachabilityConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(UeReachabilityConfigurationView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "UeReachabilityConfigurationView", f)
     }
 }
 #[cfg(
@@ -14797,20 +11681,17 @@ impl<'a> LocationInformationConfigurationView<'a> {
     /// `[ MONTE-Location-Type ]`: MONTE-Location-Type (code 3136, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monte_location_type(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Accuracy ]`: Accuracy (code 3137, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn accuracy(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ Periodic-Time ]`: Periodic-Time (code 3117, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn periodic_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -14829,15 +11710,7 @@ impl<'a> LocationInformationConfigurationView<'a> {
 impl std::fmt::Debug for LocationInformationConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(LocationInformationConfigurationView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "LocationInformationConfigurationView", f)
     }
 }
 #[cfg(
@@ -15031,26 +11904,23 @@ impl<'a> MonitoringEventConfigStatusView<'a> {
             self.count[0],
             3152,
             10415,
-            |avp| ServiceReportView::read(avp),
+            ServiceReportView::read,
         )
     }
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u64>)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
 }
 #[cfg(
@@ -15067,15 +11937,7 @@ impl<'a> MonitoringEventConfigStatusView<'a> {
 impl std::fmt::Debug for MonitoringEventConfigStatusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(MonitoringEventConfigStatusView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "MonitoringEventConfigStatusView", f)
     }
 }
 #[cfg(
@@ -15225,14 +12087,12 @@ impl<'a> SupportedServicesView<'a> {
     /// `[ Supported-Monitoring-Events ]`: Supported-Monitoring-Events (code 3144, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn supported_monitoring_events(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u64>)
     }
     /// `[ Node-Type ]`: Node-Type (code 3153, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn node_type(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -15247,12 +12107,7 @@ impl<'a> SupportedServicesView<'a> {
 impl std::fmt::Debug for SupportedServicesView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(SupportedServicesView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "SupportedServicesView", f)
     }
 }
 #[cfg(
@@ -15410,14 +12265,12 @@ impl<'a> ServiceResultView<'a> {
     /// `[ Vendor-Id ]`: Vendor-Id (code 266), IETF RFC 6733 §5.3.3.
     #[inline]
     pub fn vendor_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Service-Result-Code ]`: Service-Result-Code (code 3147, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -15436,10 +12289,7 @@ impl<'a> ServiceResultView<'a> {
 impl std::fmt::Debug for ServiceResultView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ServiceResultView), e),
-        }
+        rt::view::debug(self.to_struct(), "ServiceResultView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -15573,28 +12423,24 @@ impl<'a> NiddAuthorizationRequestView<'a> {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ Requested-Validity-Time ]`: Requested-Validity-Time (code 3159, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn requested_validity_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for NiddAuthorizationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(NiddAuthorizationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "NiddAuthorizationRequestView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -15738,41 +12584,34 @@ impl<'a> NiddAuthorizationResponseView<'a> {
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ Granted-Validity-Time ]`: Granted-Validity-Time (code 3160, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn granted_validity_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for NiddAuthorizationResponseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(NiddAuthorizationResponseView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "NiddAuthorizationResponseView", f)
     }
 }
 #[cfg(
@@ -15926,14 +12765,12 @@ impl<'a> ServiceReportView<'a> {
     /// `[ Service-Result ]`: Service-Result (code 3146, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_result(&self) -> Option<ServiceResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(ServiceResultView::read(avp))
+        rt::view::opt(self.root, self.first[0], self.end, ServiceResultView::read)
     }
     /// `[ Node-Type ]`: Node-Type (code 3153, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn node_type(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -15950,10 +12787,7 @@ impl<'a> ServiceReportView<'a> {
 impl std::fmt::Debug for ServiceReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ServiceReportView), e),
-        }
+        rt::view::debug(self.to_struct(), "ServiceReportView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -16087,29 +12921,19 @@ impl<'a> EnhancedCoverageRestrictionView<'a> {
     /// `[ Restricted-PLMN-List ]`: Restricted-PLMN-List (code 3157, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn restricted_plmn_list(&self) -> Option<RestrictedPlmnListView<'a>> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(RestrictedPlmnListView::read(avp))
+        rt::view::opt(self.root, self.first[0], self.end, RestrictedPlmnListView::read)
     }
     /// `[ Allowed-PLMN-List ]`: Allowed-PLMN-List (code 3158, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn allowed_plmn_list(&self) -> Option<AllowedPlmnListView<'a>> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(AllowedPlmnListView::read(avp))
+        rt::view::opt(self.root, self.first[1], self.end, AllowedPlmnListView::read)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for EnhancedCoverageRestrictionView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(EnhancedCoverageRestrictionView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "EnhancedCoverageRestrictionView", f)
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -16254,29 +13078,24 @@ impl<'a> EnhancedCoverageRestrictionDataView<'a> {
     /// `{ Enhanced-Coverage-Restriction }`: Enhanced-Coverage-Restriction (code 3155, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn enhanced_coverage_restriction(&self) -> EnhancedCoverageRestrictionView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        EnhancedCoverageRestrictionView::read(avp)
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            EnhancedCoverageRestrictionView::read,
+        )
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "ts29336"))]
 impl std::fmt::Debug for EnhancedCoverageRestrictionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(EnhancedCoverageRestrictionDataView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "EnhancedCoverageRestrictionDataView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -16417,7 +13236,7 @@ impl<'a> RestrictedPlmnListView<'a> {
             self.count[0],
             1407,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
 }
@@ -16425,12 +13244,7 @@ impl<'a> RestrictedPlmnListView<'a> {
 impl std::fmt::Debug for RestrictedPlmnListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(RestrictedPlmnListView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "RestrictedPlmnListView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -16571,7 +13385,7 @@ impl<'a> AllowedPlmnListView<'a> {
             self.count[0],
             1407,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
 }
@@ -16579,12 +13393,7 @@ impl<'a> AllowedPlmnListView<'a> {
 impl std::fmt::Debug for AllowedPlmnListView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(AllowedPlmnListView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "AllowedPlmnListView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -16727,7 +13536,7 @@ impl<'a> NiddAuthorizationUpdateView<'a> {
             self.count[0],
             3169,
             10415,
-            |avp| ApnValidityTimeView::read(avp),
+            ApnValidityTimeView::read,
         )
     }
 }
@@ -16735,14 +13544,7 @@ impl<'a> NiddAuthorizationUpdateView<'a> {
 impl std::fmt::Debug for NiddAuthorizationUpdateView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(NiddAuthorizationUpdateView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "NiddAuthorizationUpdateView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -16909,20 +13711,17 @@ impl<'a> GroupMonitoringEventReportView<'a> {
     /// `{ SCEF-Reference-ID }`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u64>)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `*[ Group-Monitoring-Event-Report-Item ]`: Group-Monitoring-Event-Report-Item (code 3166, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -16936,7 +13735,7 @@ impl<'a> GroupMonitoringEventReportView<'a> {
             self.count[0],
             3166,
             10415,
-            |avp| GroupMonitoringEventReportItemView::read(avp),
+            GroupMonitoringEventReportItemView::read,
         )
     }
 }
@@ -16944,15 +13743,7 @@ impl<'a> GroupMonitoringEventReportView<'a> {
 impl std::fmt::Debug for GroupMonitoringEventReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(GroupMonitoringEventReportView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "GroupMonitoringEventReportView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -17135,79 +13926,71 @@ impl<'a> GroupMonitoringEventReportItemView<'a> {
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<UserIdentifierView<'a>> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(UserIdentifierView::read(avp))
+        rt::view::opt(self.root, self.first[0], self.end, UserIdentifierView::read)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ Roaming-Information ]`: Roaming-Information (code 3139, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn roaming_information(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ IMEI-Change ]`: IMEI-Change (code 3141, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn imei_change(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Reachability-Information ]`: Reachability-Information (code 3140, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn reachability_information(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Maximum-UE-Availability-Time ]`: Maximum-UE-Availability-Time (code 3329, vendor 10415), 3GPP TS 29.338 §5.3.3.
     #[inline]
     pub fn maximum_ue_availability_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ EPS-Location-Information ]`: EPS-Location-Information (code 1496, vendor 10415), 3GPP TS 29.272 §7.3.111.
     #[inline]
     pub fn eps_location_information(
         &self,
     ) -> Option<super::ts29272::EpsLocationInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(super::ts29272::EpsLocationInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            super::ts29272::EpsLocationInformationView::read,
+        )
     }
     /// `[ Monitoring-Type ]`: Monitoring-Type (code 3127, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn monitoring_type(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_report(&self) -> Option<ServiceReportView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(ServiceReportView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, ServiceReportView::read)
     }
     /// `[ S6t-HSS-Cause ]`: S6t-HSS-Cause (code 3154, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn s6t_hss_cause(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for GroupMonitoringEventReportItemView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(GroupMonitoringEventReportItemView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "GroupMonitoringEventReportItemView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -17341,26 +14124,24 @@ impl<'a> ApnValidityTimeView<'a> {
     /// `[ Granted-Validity-Time ]`: Granted-Validity-Time (code 3160, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn granted_validity_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for ApnValidityTimeView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ApnValidityTimeView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ApnValidityTimeView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -17557,20 +14338,17 @@ impl<'a> SuggestedNetworkConfigurationView<'a> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u64>)
     }
     /// `{ SCEF-ID }`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `*[ SCEF-Reference-ID-for-Deletion ]`: SCEF-Reference-ID-for-Deletion (code 3126, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -17582,7 +14360,7 @@ impl<'a> SuggestedNetworkConfigurationView<'a> {
             self.count[0],
             3126,
             10415,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ SCEF-Reference-ID-for-Deletion-Ext ]`: SCEF-Reference-ID-for-Deletion-Ext (code 3187, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -17595,41 +14373,30 @@ impl<'a> SuggestedNetworkConfigurationView<'a> {
             self.count[1],
             3187,
             10415,
-            |avp| rt::view::read::<u64>(&avp),
+            rt::view::value::<u64>,
         )
     }
     /// `[ Subscribed-Periodic-RAU-TAU-Timer ]`: Subscribed-Periodic-RAU-TAU-Timer (code 1619, vendor 10415), 3GPP TS 29.272 §7.3.134.
     #[inline]
     pub fn subscribed_periodic_rau_tau_timer(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Active-Time ]`: Active-Time (code 4324, vendor 10415), 3GPP TS 29.128 §6.4.
     #[inline]
     pub fn active_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ DL-Buffering-Suggested-Packet-Count ]`: DL-Buffering-Suggested-Packet-Count (code 1674, vendor 10415), 3GPP TS 29.272 §7.3.188.
     #[inline]
     pub fn dl_buffering_suggested_packet_count(&self) -> Option<i32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<i32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<i32>)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for SuggestedNetworkConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(SuggestedNetworkConfigurationView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SuggestedNetworkConfigurationView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -17777,41 +14544,29 @@ impl<'a> MonitoringEventReportStatusView<'a> {
     /// `[ SCEF-Reference-ID ]`: SCEF-Reference-ID (code 3124, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ SCEF-Reference-ID-Ext ]`: SCEF-Reference-ID-Ext (code 3186, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_reference_id_ext(&self) -> Option<u64> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u64>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u64>)
     }
     /// `[ SCEF-ID ]`: SCEF-ID (code 3125, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn scef_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
     /// `[ Service-Report ]`: Service-Report (code 3152, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn service_report(&self) -> Option<ServiceReportView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(ServiceReportView::read(avp))
+        rt::view::opt(self.root, self.first[3], self.end, ServiceReportView::read)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for MonitoringEventReportStatusView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(MonitoringEventReportStatusView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "MonitoringEventReportStatusView", f)
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -17954,7 +14709,7 @@ impl<'a> AdditionalidentifiersView<'a> {
             self.count[0],
             3111,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -17962,14 +14717,7 @@ impl<'a> AdditionalidentifiersView<'a> {
 impl std::fmt::Debug for AdditionalidentifiersView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(AdditionalidentifiersView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "AdditionalidentifiersView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -18107,32 +14855,24 @@ impl<'a> GroupUserIdentifierView<'a> {
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ External-Identifier ]`: External-Identifier (code 3111, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn external_identifier(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl std::fmt::Debug for GroupUserIdentifierView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(GroupUserIdentifierView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "GroupUserIdentifierView", f)
     }
 }
 #[cfg(
@@ -18280,8 +15020,7 @@ impl<'a> MtcProviderInfoView<'a> {
     /// `[ MTC-Provider-ID ]`: MTC-Provider-ID (code 3179, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn mtc_provider_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
 }
 #[cfg(
@@ -18298,12 +15037,7 @@ impl<'a> MtcProviderInfoView<'a> {
 impl std::fmt::Debug for MtcProviderInfoView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(MtcProviderInfoView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "MtcProviderInfoView", f)
     }
 }
 #[cfg(
@@ -18453,8 +15187,7 @@ impl<'a> PdnConnectivityStatusConfigurationView<'a> {
     /// `[ Service-Selection ]`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
 }
 #[cfg(
@@ -18471,15 +15204,7 @@ impl<'a> PdnConnectivityStatusConfigurationView<'a> {
 impl std::fmt::Debug for PdnConnectivityStatusConfigurationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(PdnConnectivityStatusConfigurationView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "PdnConnectivityStatusConfigurationView", f)
     }
 }
 #[cfg(
@@ -18678,28 +15403,34 @@ impl<'a> PdnConnectivityStatusReportView<'a> {
     /// `{ Service-Selection }`: Service-Selection (code 493), IETF RFC 5447, RFC 5778 RFC 5778 6.2.
     #[inline]
     pub fn service_selection(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ PDN-Connectivity-Status-Type }`: PDN-Connectivity-Status-Type (code 3182, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn pdn_connectivity_status_type(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ PDN-Type ]`: PDN-Type (code 1456, vendor 10415), 3GPP TS 29.272 §7.3.62.
     #[inline]
     pub fn pdn_type(&self) -> Option<super::ts29272::PdnType> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::ts29272::PdnType(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::ts29272::PdnType>,
+        )
     }
     /// `[ Non-IP-PDN-Type-Indicator ]`: Non-IP-PDN-Type-Indicator (code 1681, vendor 10415), 3GPP TS 29.272 §7.3.204.
     #[inline]
     pub fn non_ip_pdn_type_indicator(
         &self,
     ) -> Option<super::ts29272::NonIpPdnTypeIndicator> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(super::ts29272::NonIpPdnTypeIndicator(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::ts29272::NonIpPdnTypeIndicator>,
+        )
     }
     /// `*2[ Served-Party-IP-Address ]`: Served-Party-IP-Address (code 848, vendor 10415), 3GPP TS 32.299 §7.2.
     #[inline]
@@ -18711,7 +15442,7 @@ impl<'a> PdnConnectivityStatusReportView<'a> {
             self.count[0],
             848,
             10415,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
 }
@@ -18729,15 +15460,7 @@ impl<'a> PdnConnectivityStatusReportView<'a> {
 impl std::fmt::Debug for PdnConnectivityStatusReportView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(PdnConnectivityStatusReportView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "PdnConnectivityStatusReportView", f)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -19035,90 +15758,101 @@ impl<'a> SubscriberInformationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> UserIdentifierView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[8], self.end);
-        UserIdentifierView::read(avp)
+        rt::view::one(self.root, self.first[8], self.end, UserIdentifierView::read)
     }
     /// `[ S6-Service-ID ]`: S6-Service-ID (code 3103, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn s6_service_id(&self) -> Option<S6ServiceId> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(S6ServiceId(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            rt::view::enumerated::<S6ServiceId>,
+        )
     }
     /// `[ SCS-Identity ]`: SCS-Identity (code 3104, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn scs_identity(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
     }
     /// `[ Service-Parameters ]`: Service-Parameters (code 3105, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn service_parameters(&self) -> Option<ServiceParametersView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(ServiceParametersView::read(avp))
+        rt::view::opt(self.root, self.first[11], self.end, ServiceParametersView::read)
     }
     /// `{ SIR-Flags }`: SIR-Flags (code 3110, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn sir_flags(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[12], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -19132,7 +15866,7 @@ impl<'a> SubscriberInformationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -19145,7 +15879,7 @@ impl<'a> SubscriberInformationRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -19158,7 +15892,7 @@ impl<'a> SubscriberInformationRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -19166,15 +15900,7 @@ impl<'a> SubscriberInformationRequestView<'a> {
 impl std::fmt::Debug for SubscriberInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(SubscriberInformationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SubscriberInformationRequestView", f)
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -19449,80 +16175,93 @@ impl<'a> SubscriberInformationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<UserIdentifierView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(UserIdentifierView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, UserIdentifierView::read)
     }
     /// `[ Service-Data ]`: Service-Data (code 3107, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn service_data(&self) -> Option<ServiceDataView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(ServiceDataView::read(avp))
+        rt::view::opt(self.root, self.first[9], self.end, ServiceDataView::read)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[11], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -19534,7 +16273,7 @@ impl<'a> SubscriberInformationAnswerView<'a> {
             self.count[0],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -19549,14 +16288,18 @@ impl<'a> SubscriberInformationAnswerView<'a> {
             self.count[1],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -19568,7 +16311,7 @@ impl<'a> SubscriberInformationAnswerView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -19581,7 +16324,7 @@ impl<'a> SubscriberInformationAnswerView<'a> {
             self.count[3],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -19589,15 +16332,7 @@ impl<'a> SubscriberInformationAnswerView<'a> {
 impl std::fmt::Debug for SubscriberInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(SubscriberInformationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "SubscriberInformationAnswerView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -19909,58 +16644,64 @@ impl<'a> ConfigurationInformationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ User-Identifier }`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> UserIdentifierView<'a> {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        UserIdentifierView::read(avp)
+        rt::view::one(self.root, self.first[7], self.end, UserIdentifierView::read)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -19974,7 +16715,7 @@ impl<'a> ConfigurationInformationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ Monitoring-Event-Configuration ]`: Monitoring-Event-Configuration (code 3122, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -19989,14 +16730,13 @@ impl<'a> ConfigurationInformationRequestView<'a> {
             self.count[1],
             3122,
             10415,
-            |avp| MonitoringEventConfigurationView::read(avp),
+            MonitoringEventConfigurationView::read,
         )
     }
     /// `[ CIR-Flags ]`: CIR-Flags (code 3145, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn cir_flags(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `*[ AESE-Communication-Pattern ]`: AESE-Communication-Pattern (code 3113, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -20010,7 +16750,7 @@ impl<'a> ConfigurationInformationRequestView<'a> {
             self.count[2],
             3113,
             10415,
-            |avp| AeseCommunicationPatternView::read(avp),
+            AeseCommunicationPatternView::read,
         )
     }
     /// `[ Enhanced-Coverage-Restriction ]`: Enhanced-Coverage-Restriction (code 3155, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -20018,14 +16758,17 @@ impl<'a> ConfigurationInformationRequestView<'a> {
     pub fn enhanced_coverage_restriction(
         &self,
     ) -> Option<EnhancedCoverageRestrictionView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(EnhancedCoverageRestrictionView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            EnhancedCoverageRestrictionView::read,
+        )
     }
     /// `[ Group-Reporting-Guard-Timer ]`: Group-Reporting-Guard-Timer (code 3163, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn group_reporting_guard_timer(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `*[ Suggested-Network-Configuration ]`: Suggested-Network-Configuration (code 3170, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -20039,7 +16782,7 @@ impl<'a> ConfigurationInformationRequestView<'a> {
             self.count[3],
             3170,
             10415,
-            |avp| SuggestedNetworkConfigurationView::read(avp),
+            SuggestedNetworkConfigurationView::read,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -20052,7 +16795,7 @@ impl<'a> ConfigurationInformationRequestView<'a> {
             self.count[4],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -20065,7 +16808,7 @@ impl<'a> ConfigurationInformationRequestView<'a> {
             self.count[5],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -20073,15 +16816,7 @@ impl<'a> ConfigurationInformationRequestView<'a> {
 impl std::fmt::Debug for ConfigurationInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(ConfigurationInformationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ConfigurationInformationRequestView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -20401,60 +17136,71 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -20466,7 +17212,7 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
             self.count[0],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -20481,14 +17227,13 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
             self.count[1],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<UserIdentifierView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(UserIdentifierView::read(avp))
+        rt::view::opt(self.root, self.first[11], self.end, UserIdentifierView::read)
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -20502,7 +17247,7 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
             self.count[2],
             3123,
             10415,
-            |avp| MonitoringEventReportView::read(avp),
+            MonitoringEventReportView::read,
         )
     }
     /// `*[ Monitoring-Event-Config-Status ]`: Monitoring-Event-Config-Status (code 3142, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -20517,7 +17262,7 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
             self.count[3],
             3142,
             10415,
-            |avp| MonitoringEventConfigStatusView::read(avp),
+            MonitoringEventConfigStatusView::read,
         )
     }
     /// `*[ AESE-Communication-Pattern-Config-Status ]`: AESE-Communication-Pattern-Config-Status (code 3120, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -20532,7 +17277,7 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
             self.count[4],
             3120,
             10415,
-            |avp| AeseCommunicationPatternConfigStatusView::read(avp),
+            AeseCommunicationPatternConfigStatusView::read,
         )
     }
     /// `*[ Supported-Services ]`: Supported-Services (code 3143, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -20547,26 +17292,28 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
             self.count[5],
             3143,
             10415,
-            |avp| SupportedServicesView::read(avp),
+            SupportedServicesView::read,
         )
     }
     /// `[ S6t-HSS-Cause ]`: S6t-HSS-Cause (code 3154, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn s6t_hss_cause(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
     /// `[ CIA-Flags ]`: CIA-Flags (code 3164, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn cia_flags(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::value::<u32>)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[18],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -20578,7 +17325,7 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
             self.count[6],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -20591,7 +17338,7 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
             self.count[7],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -20599,15 +17346,7 @@ impl<'a> ConfigurationInformationAnswerView<'a> {
 impl std::fmt::Debug for ConfigurationInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(ConfigurationInformationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ConfigurationInformationAnswerView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -20889,52 +17628,59 @@ impl<'a> ReportingInformationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -20948,14 +17694,13 @@ impl<'a> ReportingInformationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ RIR-Flags ]`: RIR-Flags (code 3167, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn rir_flags(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `*[ Monitoring-Event-Report ]`: Monitoring-Event-Report (code 3123, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -20969,7 +17714,7 @@ impl<'a> ReportingInformationRequestView<'a> {
             self.count[1],
             3123,
             10415,
-            |avp| MonitoringEventReportView::read(avp),
+            MonitoringEventReportView::read,
         )
     }
     /// `*[ Group-Monitoring-Event-Report ]`: Group-Monitoring-Event-Report (code 3165, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -20984,7 +17729,7 @@ impl<'a> ReportingInformationRequestView<'a> {
             self.count[2],
             3165,
             10415,
-            |avp| GroupMonitoringEventReportView::read(avp),
+            GroupMonitoringEventReportView::read,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -20997,7 +17742,7 @@ impl<'a> ReportingInformationRequestView<'a> {
             self.count[3],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -21010,7 +17755,7 @@ impl<'a> ReportingInformationRequestView<'a> {
             self.count[4],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -21018,15 +17763,7 @@ impl<'a> ReportingInformationRequestView<'a> {
 impl std::fmt::Debug for ReportingInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(ReportingInformationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ReportingInformationRequestView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -21292,60 +18029,71 @@ impl<'a> ReportingInformationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -21357,7 +18105,7 @@ impl<'a> ReportingInformationAnswerView<'a> {
             self.count[0],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -21372,7 +18120,7 @@ impl<'a> ReportingInformationAnswerView<'a> {
             self.count[1],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ Monitoring-Event-Report-Status ]`: Monitoring-Event-Report-Status (code 3171, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -21387,14 +18135,18 @@ impl<'a> ReportingInformationAnswerView<'a> {
             self.count[2],
             3171,
             10415,
-            |avp| MonitoringEventReportStatusView::read(avp),
+            MonitoringEventReportStatusView::read,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -21406,7 +18158,7 @@ impl<'a> ReportingInformationAnswerView<'a> {
             self.count[3],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -21419,7 +18171,7 @@ impl<'a> ReportingInformationAnswerView<'a> {
             self.count[4],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -21427,15 +18179,7 @@ impl<'a> ReportingInformationAnswerView<'a> {
 impl std::fmt::Debug for ReportingInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ReportingInformationAnswerView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ReportingInformationAnswerView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -21712,58 +18456,64 @@ impl<'a> NiddInformationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ User-Identifier ]`: User-Identifier (code 3102, vendor 10415), 3GPP TS 29.336 §6.4.
     #[inline]
     pub fn user_identifier(&self) -> Option<UserIdentifierView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(UserIdentifierView::read(avp))
+        rt::view::opt(self.root, self.first[7], self.end, UserIdentifierView::read)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -21777,7 +18527,7 @@ impl<'a> NiddInformationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ NIDD-Authorization-Request ]`: NIDD-Authorization-Request (code 3150, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -21785,20 +18535,27 @@ impl<'a> NiddInformationRequestView<'a> {
     pub fn nidd_authorization_request(
         &self,
     ) -> Option<NiddAuthorizationRequestView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(NiddAuthorizationRequestView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            NiddAuthorizationRequestView::read,
+        )
     }
     /// `[ NIDD-Authorization-Update ]`: NIDD-Authorization-Update (code 3161, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn nidd_authorization_update(&self) -> Option<NiddAuthorizationUpdateView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(NiddAuthorizationUpdateView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            NiddAuthorizationUpdateView::read,
+        )
     }
     /// `[ NIR-Flags ]`: NIR-Flags (code 3174, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn nir_flags(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `*[ Group-User-Identifier ]`: Group-User-Identifier (code 3177, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -21812,7 +18569,7 @@ impl<'a> NiddInformationRequestView<'a> {
             self.count[1],
             3177,
             10415,
-            |avp| GroupUserIdentifierView::read(avp),
+            GroupUserIdentifierView::read,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -21825,7 +18582,7 @@ impl<'a> NiddInformationRequestView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -21838,7 +18595,7 @@ impl<'a> NiddInformationRequestView<'a> {
             self.count[3],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -21846,14 +18603,7 @@ impl<'a> NiddInformationRequestView<'a> {
 impl std::fmt::Debug for NiddInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(NiddInformationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "NiddInformationRequestView", f)
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -22131,60 +18881,71 @@ impl<'a> NiddInformationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[4],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
     #[inline]
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -22196,7 +18957,7 @@ impl<'a> NiddInformationAnswerView<'a> {
             self.count[0],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -22211,7 +18972,7 @@ impl<'a> NiddInformationAnswerView<'a> {
             self.count[1],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ NIDD-Authorization-Response ]`: NIDD-Authorization-Response (code 3151, vendor 10415), 3GPP TS 29.336 §8.4.
@@ -22219,14 +18980,17 @@ impl<'a> NiddInformationAnswerView<'a> {
     pub fn nidd_authorization_response(
         &self,
     ) -> Option<NiddAuthorizationResponseView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(NiddAuthorizationResponseView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            NiddAuthorizationResponseView::read,
+        )
     }
     /// `[ NIA-Flags ]`: NIA-Flags (code 3176, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
     pub fn nia_flags(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `*[ Group-User-Identifier ]`: Group-User-Identifier (code 3177, vendor 10415), 3GPP TS 29.336 §8.4.
     #[inline]
@@ -22240,14 +19004,18 @@ impl<'a> NiddInformationAnswerView<'a> {
             self.count[2],
             3177,
             10415,
-            |avp| GroupUserIdentifierView::read(avp),
+            GroupUserIdentifierView::read,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -22259,7 +19027,7 @@ impl<'a> NiddInformationAnswerView<'a> {
             self.count[3],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -22272,7 +19040,7 @@ impl<'a> NiddInformationAnswerView<'a> {
             self.count[4],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -22280,14 +19048,7 @@ impl<'a> NiddInformationAnswerView<'a> {
 impl std::fmt::Debug for NiddInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(NiddInformationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "NiddInformationAnswerView", f)
     }
 }
 #[cfg(

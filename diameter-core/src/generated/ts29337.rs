@@ -41,10 +41,7 @@ impl SmDeliveryOutcomeT4 {
 #[cfg(any(feature = "ts29337"))]
 impl std::fmt::Debug for SmDeliveryOutcomeT4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(SmDeliveryOutcomeT4), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "SmDeliveryOutcomeT4", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29337"))]
@@ -92,10 +89,7 @@ impl AbsentSubscriberDiagnosticT4 {
 #[cfg(any(feature = "ts29337"))]
 impl std::fmt::Debug for AbsentSubscriberDiagnosticT4 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => write!(f, "{}({})", stringify!(AbsentSubscriberDiagnosticT4), self.0),
-        }
+        rt::typed::debug_enum(self.name(), "AbsentSubscriberDiagnosticT4", self.0, f)
     }
 }
 #[cfg(any(feature = "ts29337"))]

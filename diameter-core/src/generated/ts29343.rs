@@ -88,78 +88,57 @@ impl MonitorTarget {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_target_rpauid = false;
-        let mut seen_pduid = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                3844,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                3604,
+                10415,
+                128,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3844, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.target_rpauid,
-                        &mut seen_target_rpauid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.target_rpauid, &avp, &mut w, 0, 128)
                 }
-                (3604, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.pduid,
-                        &mut seen_pduid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (3604, 10415) => rt::typed::one(&mut self.pduid, &avp, &mut w, 1, 128),
                 (3612, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.metadata_indicator,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.metadata_indicator, &avp, &mut w, 128)
                 }
                 (3608, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.prose_code_suffix_mask.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.prose_code_suffix_mask,
                         &avp,
-                        cx,
+                        &mut w,
+                        3,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_target_rpauid {
-            rt::typed::absent(
-                rt::AvpKey::new(3844, 10415),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_pduid {
-            rt::typed::absent(
-                rt::AvpKey::new(3604, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -169,9 +148,7 @@ impl rt::AvpData for MonitorTarget {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -179,59 +156,35 @@ impl rt::AvpData for MonitorTarget {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.target_rpauid, 10415);
-        n += rt::AvpData::avp_len(&self.pduid, 10415);
-        if let Some(v) = &self.metadata_indicator {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.prose_code_suffix_mask {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.target_rpauid, 10415)
+            + rt::typed::len_one(&self.pduid, 10415)
+            + rt::typed::len_opt(&self.metadata_indicator, 10415)
+            + rt::typed::len_all(&self.prose_code_suffix_mask, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.target_rpauid,
+        rt::typed::put_one(&self.target_rpauid, buf, &self.avp_flags, 3844, 10415, 128);
+        rt::typed::put_one(&self.pduid, buf, &self.avp_flags, 3604, 10415, 128);
+        rt::typed::put_opt(
+            &self.metadata_indicator,
             buf,
-            3844,
-            self.avp_flags.get(rt::AvpKey::new(3844, 10415), 0, rt::AvpFlags(128)),
+            &self.avp_flags,
+            3612,
             10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.pduid,
+        rt::typed::put_all(
+            &self.prose_code_suffix_mask,
             buf,
-            3604,
-            self.avp_flags.get(rt::AvpKey::new(3604, 10415), 0, rt::AvpFlags(128)),
+            &self.avp_flags,
+            3608,
             10415,
+            128,
         );
-        if let Some(v) = &self.metadata_indicator {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3612,
-                self.avp_flags.get(rt::AvpKey::new(3612, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.prose_code_suffix_mask.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3608,
-                self.avp_flags.get(rt::AvpKey::new(3608, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -275,53 +228,53 @@ impl ProseCodeSuffixMask {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_suffix_code = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                3609,
+                10415,
+                128,
+                rt::dictionary::AvpType::OctetString,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                3610,
+                10415,
+                128,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3609, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.suffix_code,
-                        &mut seen_suffix_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.suffix_code, &avp, &mut w, 0, 128)
                 }
                 (3610, 10415) => {
-                    self.avp_flags.note(&avp, self.suffix_mask.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.suffix_mask,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_suffix_code {
-            rt::typed::absent(
-                rt::AvpKey::new(3609, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if self.suffix_mask.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(3610, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -331,9 +284,7 @@ impl rt::AvpData for ProseCodeSuffixMask {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -341,39 +292,17 @@ impl rt::AvpData for ProseCodeSuffixMask {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.suffix_code, 10415);
-        for v in &self.suffix_mask {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.suffix_code, 10415)
+            + rt::typed::len_all(&self.suffix_mask, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.suffix_code,
-            buf,
-            3609,
-            self.avp_flags.get(rt::AvpKey::new(3609, 10415), 0, rt::AvpFlags(128)),
-            10415,
-        );
-        for (i, v) in self.suffix_mask.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3610,
-                self.avp_flags.get(rt::AvpKey::new(3610, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.suffix_code, buf, &self.avp_flags, 3609, 10415, 128);
+        rt::typed::put_all(&self.suffix_mask, buf, &self.avp_flags, 3610, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -417,54 +346,46 @@ impl BannedUserTarget {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_target_rpauid = false;
-        let mut seen_target_pduid = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                3844,
+                10415,
+                128,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                3845,
+                10415,
+                128,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3844, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.target_rpauid,
-                        &mut seen_target_rpauid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.target_rpauid, &avp, &mut w, 0, 128)
                 }
                 (3845, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.target_pduid,
-                        &mut seen_target_pduid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.target_pduid, &avp, &mut w, 1, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_target_rpauid {
-            rt::typed::absent(
-                rt::AvpKey::new(3844, 10415),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_target_pduid {
-            rt::typed::absent(
-                rt::AvpKey::new(3845, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -474,9 +395,7 @@ impl rt::AvpData for BannedUserTarget {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -484,35 +403,17 @@ impl rt::AvpData for BannedUserTarget {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.target_rpauid, 10415);
-        n += rt::AvpData::avp_len(&self.target_pduid, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.target_rpauid, 10415)
+            + rt::typed::len_one(&self.target_pduid, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.target_rpauid,
-            buf,
-            3844,
-            self.avp_flags.get(rt::AvpKey::new(3844, 10415), 0, rt::AvpFlags(128)),
-            10415,
-        );
-        rt::AvpData::encode_avp(
-            &self.target_pduid,
-            buf,
-            3845,
-            self.avp_flags.get(rt::AvpKey::new(3845, 10415), 0, rt::AvpFlags(128)),
-            10415,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.target_rpauid, buf, &self.avp_flags, 3844, 10415, 128);
+        rt::typed::put_one(&self.target_pduid, buf, &self.avp_flags, 3845, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -635,284 +536,147 @@ impl ProximityActionRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_prose_request_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                10,
+                1,
+                3603,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 21usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 8, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3603, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.prose_request_type,
-                        &mut seen_prose_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.prose_request_type, &avp, &mut w, 10, 192)
                 }
                 (3600, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.origin_app_layer_user_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.origin_app_layer_user_id, &avp, &mut w, 192)
                 }
                 (3601, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.target_app_layer_user_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.target_app_layer_user_id, &avp, &mut w, 192)
                 }
                 (3816, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.requesting_epuid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.requesting_epuid, &avp, &mut w, 192)
                 }
                 (3602, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.prose_function_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.prose_function_id, &avp, &mut w, 192)
                 }
                 (3843, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.requesting_rpauid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.requesting_rpauid, &avp, &mut w, 128)
                 }
                 (3811, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.prose_app_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.prose_app_id, &avp, &mut w, 192)
                 }
                 (3605, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.application_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.application_data, &avp, &mut w, 128)
                 }
                 (3606, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.allowed_suffixes_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.allowed_suffixes_number, &avp, &mut w, 128)
                 }
                 (3844, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.target_rpauid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.target_rpauid, &avp, &mut w, 128)
                 }
                 (3611, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.banned_user_target.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.banned_user_target,
                         &avp,
-                        cx,
+                        &mut w,
+                        20,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_prose_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(3603, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -938,240 +702,115 @@ impl rt::typed::Command for ProximityActionRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.prose_request_type, 10415);
-        if let Some(v) = &self.origin_app_layer_user_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.target_app_layer_user_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.requesting_epuid {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.prose_function_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.requesting_rpauid {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.prose_app_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.application_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.allowed_suffixes_number {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.target_rpauid {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.banned_user_target {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_one(&self.prose_request_type, 10415)
+            + rt::typed::len_opt(&self.origin_app_layer_user_id, 10415)
+            + rt::typed::len_opt(&self.target_app_layer_user_id, 10415)
+            + rt::typed::len_opt(&self.requesting_epuid, 10415)
+            + rt::typed::len_opt(&self.prose_function_id, 10415)
+            + rt::typed::len_opt(&self.requesting_rpauid, 10415)
+            + rt::typed::len_opt(&self.prose_app_id, 10415)
+            + rt::typed::len_opt(&self.application_data, 10415)
+            + rt::typed::len_opt(&self.allowed_suffixes_number, 10415)
+            + rt::typed::len_opt(&self.target_rpauid, 10415)
+            + rt::typed::len_all(&self.banned_user_target, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_one(
             &self.prose_request_type,
             buf,
+            &self.avp_flags,
             3603,
-            self.avp_flags.get(rt::AvpKey::new(3603, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.origin_app_layer_user_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3600,
-                self.avp_flags.get(rt::AvpKey::new(3600, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.target_app_layer_user_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3601,
-                self.avp_flags.get(rt::AvpKey::new(3601, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.requesting_epuid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3816,
-                self.avp_flags.get(rt::AvpKey::new(3816, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.prose_function_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3602,
-                self.avp_flags.get(rt::AvpKey::new(3602, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.requesting_rpauid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3843,
-                self.avp_flags.get(rt::AvpKey::new(3843, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.prose_app_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3811,
-                self.avp_flags.get(rt::AvpKey::new(3811, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.application_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3605,
-                self.avp_flags.get(rt::AvpKey::new(3605, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.allowed_suffixes_number {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3606,
-                self.avp_flags.get(rt::AvpKey::new(3606, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.target_rpauid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3844,
-                self.avp_flags.get(rt::AvpKey::new(3844, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.banned_user_target.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3611,
-                self.avp_flags.get(rt::AvpKey::new(3611, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.origin_app_layer_user_id,
+            buf,
+            &self.avp_flags,
+            3600,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.target_app_layer_user_id,
+            buf,
+            &self.avp_flags,
+            3601,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.requesting_epuid,
+            buf,
+            &self.avp_flags,
+            3816,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.prose_function_id,
+            buf,
+            &self.avp_flags,
+            3602,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.requesting_rpauid,
+            buf,
+            &self.avp_flags,
+            3843,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.prose_app_id, buf, &self.avp_flags, 3811, 10415, 192);
+        rt::typed::put_opt(
+            &self.application_data,
+            buf,
+            &self.avp_flags,
+            3605,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.allowed_suffixes_number,
+            buf,
+            &self.avp_flags,
+            3606,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.target_rpauid, buf, &self.avp_flags, 3844, 10415, 128);
+        rt::typed::put_all(
+            &self.banned_user_target,
+            buf,
+            &self.avp_flags,
+            3611,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1318,350 +957,186 @@ impl ProximityActionAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_prose_request_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                15,
+                1,
+                3603,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 27usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
                 }
                 (3603, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.prose_request_type,
-                        &mut seen_prose_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.prose_request_type, &avp, &mut w, 15, 192)
                 }
                 (3817, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.targeted_epuid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.targeted_epuid, &avp, &mut w, 192)
                 }
                 (3602, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.prose_function_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.prose_function_id, &avp, &mut w, 192)
                 }
                 (3604, 10415) => {
-                    self.avp_flags.note(&avp, self.pduid.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.pduid,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.pduid, &avp, &mut w, 18, 128, u32::MAX)
                 }
                 (3847, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.prose_restricted_code_suffix_range.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.prose_restricted_code_suffix_range,
                         &avp,
-                        cx,
+                        &mut w,
+                        19,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3867, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.prose_app_code_suffix_range.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.prose_app_code_suffix_range,
                         &avp,
-                        cx,
+                        &mut w,
+                        20,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3608, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.prose_code_suffix_mask.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.prose_code_suffix_mask,
                         &avp,
-                        cx,
+                        &mut w,
+                        21,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3607, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.monitor_target.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.monitor_target,
                         &avp,
-                        cx,
+                        &mut w,
+                        22,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3845, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.target_pduid.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.target_pduid,
                         &avp,
-                        cx,
+                        &mut w,
+                        23,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3853, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.prose_application_metadata,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (3605, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.application_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.application_data, &avp, &mut w, 128)
                 }
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 26, 0, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_prose_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(3603, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1687,316 +1162,119 @@ impl rt::typed::Command for ProximityActionAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.prose_request_type, 10415);
-        if let Some(v) = &self.targeted_epuid {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.prose_function_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.pduid {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.prose_restricted_code_suffix_range {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.prose_app_code_suffix_range {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.prose_code_suffix_mask {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.monitor_target {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.target_pduid {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.prose_application_metadata {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.application_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_one(&self.prose_request_type, 10415)
+            + rt::typed::len_opt(&self.targeted_epuid, 10415)
+            + rt::typed::len_opt(&self.prose_function_id, 10415)
+            + rt::typed::len_all(&self.pduid, 10415)
+            + rt::typed::len_all(&self.prose_restricted_code_suffix_range, 10415)
+            + rt::typed::len_all(&self.prose_app_code_suffix_range, 10415)
+            + rt::typed::len_all(&self.prose_code_suffix_mask, 10415)
+            + rt::typed::len_all(&self.monitor_target, 10415)
+            + rt::typed::len_all(&self.target_pduid, 10415)
+            + rt::typed::len_opt(&self.prose_application_metadata, 10415)
+            + rt::typed::len_opt(&self.application_data, 10415)
+            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_one(
             &self.prose_request_type,
             buf,
+            &self.avp_flags,
             3603,
-            self.avp_flags.get(rt::AvpKey::new(3603, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.targeted_epuid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3817,
-                self.avp_flags.get(rt::AvpKey::new(3817, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.prose_function_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3602,
-                self.avp_flags.get(rt::AvpKey::new(3602, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.pduid.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3604,
-                self.avp_flags.get(rt::AvpKey::new(3604, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.prose_restricted_code_suffix_range.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3847,
-                self.avp_flags.get(rt::AvpKey::new(3847, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.prose_app_code_suffix_range.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3867,
-                self.avp_flags.get(rt::AvpKey::new(3867, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.prose_code_suffix_mask.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3608,
-                self.avp_flags.get(rt::AvpKey::new(3608, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.monitor_target.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3607,
-                self.avp_flags.get(rt::AvpKey::new(3607, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.target_pduid.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3845,
-                self.avp_flags.get(rt::AvpKey::new(3845, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.prose_application_metadata {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3853,
-                self.avp_flags.get(rt::AvpKey::new(3853, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.application_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3605,
-                self.avp_flags.get(rt::AvpKey::new(3605, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.targeted_epuid, buf, &self.avp_flags, 3817, 10415, 192);
+        rt::typed::put_opt(
+            &self.prose_function_id,
+            buf,
+            &self.avp_flags,
+            3602,
+            10415,
+            192,
+        );
+        rt::typed::put_all(&self.pduid, buf, &self.avp_flags, 3604, 10415, 128);
+        rt::typed::put_all(
+            &self.prose_restricted_code_suffix_range,
+            buf,
+            &self.avp_flags,
+            3847,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.prose_app_code_suffix_range,
+            buf,
+            &self.avp_flags,
+            3867,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.prose_code_suffix_mask,
+            buf,
+            &self.avp_flags,
+            3608,
+            10415,
+            128,
+        );
+        rt::typed::put_all(&self.monitor_target, buf, &self.avp_flags, 3607, 10415, 128);
+        rt::typed::put_all(&self.target_pduid, buf, &self.avp_flags, 3845, 10415, 128);
+        rt::typed::put_opt(
+            &self.prose_application_metadata,
+            buf,
+            &self.avp_flags,
+            3853,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.application_data,
+            buf,
+            &self.avp_flags,
+            3605,
+            10415,
+            128,
+        );
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2148,212 +1426,123 @@ impl ProximityApplicationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_prose_request_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                10,
+                1,
+                3603,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 13usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 5, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 8, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3603, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.prose_request_type,
-                        &mut seen_prose_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.prose_request_type, &avp, &mut w, 10, 192)
                 }
                 (3843, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.requesting_rpauid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.requesting_rpauid, &avp, &mut w, 128)
                 }
                 (3611, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.banned_user_target.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.banned_user_target,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_prose_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(3603, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2379,144 +1568,57 @@ impl rt::typed::Command for ProximityApplicationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.prose_request_type, 10415);
-        if let Some(v) = &self.requesting_rpauid {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.banned_user_target {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_one(&self.prose_request_type, 10415)
+            + rt::typed::len_opt(&self.requesting_rpauid, 10415)
+            + rt::typed::len_all(&self.banned_user_target, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
-            buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_one(
             &self.prose_request_type,
             buf,
+            &self.avp_flags,
             3603,
-            self.avp_flags.get(rt::AvpKey::new(3603, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.requesting_rpauid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3843,
-                self.avp_flags.get(rt::AvpKey::new(3843, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.banned_user_target.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3611,
-                self.avp_flags.get(rt::AvpKey::new(3611, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.requesting_rpauid,
+            buf,
+            &self.avp_flags,
+            3843,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.banned_user_target,
+            buf,
+            &self.avp_flags,
+            3611,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2617,227 +1719,113 @@ impl ProximityApplicationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_prose_request_type = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                15,
+                1,
+                3603,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 16usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 1, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 2, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
                 }
                 (3603, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.prose_request_type,
-                        &mut seen_prose_request_type,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.prose_request_type, &avp, &mut w, 15, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_prose_request_type {
-            rt::typed::absent(
-                rt::AvpKey::new(3603, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -2863,184 +1851,56 @@ impl rt::typed::Command for ProximityApplicationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.prose_request_type, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_one(&self.prose_request_type, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_one(
             &self.prose_request_type,
             buf,
+            &self.avp_flags,
             3603,
-            self.avp_flags.get(rt::AvpKey::new(3603, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -3278,20 +2138,17 @@ impl<'a> MonitorTargetView<'a> {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
     pub fn target_rpauid(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ PDUID }`: PDUID (code 3604, vendor 10415), 3GPP TS 29.343 §6.4.6.
     #[inline]
     pub fn pduid(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ Metadata-Indicator ]`: Metadata-Indicator (code 3612, vendor 10415), 3GPP TS 29.343 §6.4.18.
     #[inline]
     pub fn metadata_indicator(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `*[ ProSe-Code-Suffix-Mask ]`: ProSe-Code-Suffix-Mask (code 3608, vendor 10415), 3GPP TS 29.343 §6.4.10.
     #[inline]
@@ -3305,7 +2162,7 @@ impl<'a> MonitorTargetView<'a> {
             self.count[0],
             3608,
             10415,
-            |avp| ProseCodeSuffixMaskView::read(avp),
+            ProseCodeSuffixMaskView::read,
         )
     }
 }
@@ -3313,10 +2170,7 @@ impl<'a> MonitorTargetView<'a> {
 impl std::fmt::Debug for MonitorTargetView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(MonitorTargetView), e),
-        }
+        rt::view::debug(self.to_struct(), "MonitorTargetView", f)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -3475,8 +2329,7 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
     /// `{ Suffix-Code }`: Suffix-Code (code 3609, vendor 10415), 3GPP TS 29.343 §6.4.11.
     #[inline]
     pub fn suffix_code(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `1*{ Suffix-Mask }`: Suffix-Mask (code 3610, vendor 10415), 3GPP TS 29.343 §6.4.12.
     #[inline]
@@ -3488,7 +2341,7 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
             self.count[0],
             3610,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
 }
@@ -3496,12 +2349,7 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
 impl std::fmt::Debug for ProseCodeSuffixMaskView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ProseCodeSuffixMaskView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProseCodeSuffixMaskView", f)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -3654,26 +2502,19 @@ impl<'a> BannedUserTargetView<'a> {
     /// `{ Target-RPAUID }`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
     pub fn target_rpauid(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Target-PDUID }`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66.
     #[inline]
     pub fn target_pduid(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for BannedUserTargetView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(BannedUserTargetView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "BannedUserTargetView", f)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -3994,50 +2835,47 @@ impl<'a> ProximityActionRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -4049,7 +2887,7 @@ impl<'a> ProximityActionRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -4062,68 +2900,58 @@ impl<'a> ProximityActionRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
     #[inline]
     pub fn prose_request_type(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[10], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ Origin-App-Layer-User-Id ]`: Origin-App-Layer-User-Id (code 3600, vendor 10415), 3GPP TS 29.343 §6.4.2.
     #[inline]
     pub fn origin_app_layer_user_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `[ Target-App-Layer-User-Id ]`: Target-App-Layer-User-Id (code 3601, vendor 10415), 3GPP TS 29.343 §6.4.3.
     #[inline]
     pub fn target_app_layer_user_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
     }
     /// `[ Requesting-EPUID ]`: Requesting-EPUID (code 3816, vendor 10415), 3GPP TS 29.345 §6.3.23.
     #[inline]
     pub fn requesting_epuid(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::text)
     }
     /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
     #[inline]
     pub fn prose_function_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::octets)
     }
     /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
     #[inline]
     pub fn requesting_rpauid(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::text)
     }
     /// `[ ProSe-App-Id ]`: ProSe-App-Id (code 3811, vendor 10415), 3GPP TS 29.345 §6.3.17.
     #[inline]
     pub fn prose_app_id(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::text)
     }
     /// `[ Application-Data ]`: Application-Data (code 3605, vendor 10415), 3GPP TS 29.343 §6.4.7.
     #[inline]
     pub fn application_data(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::text)
     }
     /// `[ Allowed-Suffixes-Number ]`: Allowed-Suffixes-Number (code 3606, vendor 10415), 3GPP TS 29.343 §6.4.8.
     #[inline]
     pub fn allowed_suffixes_number(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[18], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[18], self.end, rt::view::value::<u32>)
     }
     /// `[ Target-RPAUID ]`: Target-RPAUID (code 3844, vendor 10415), 3GPP TS 29.345 §6.3.65.
     #[inline]
     pub fn target_rpauid(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[19], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
     }
     /// `*[ Banned-User-Target ]`: Banned-User-Target (code 3611, vendor 10415), 3GPP TS 29.343 §6.4.17.
     #[inline]
@@ -4135,7 +2963,7 @@ impl<'a> ProximityActionRequestView<'a> {
             self.count[2],
             3611,
             10415,
-            |avp| BannedUserTargetView::read(avp),
+            BannedUserTargetView::read,
         )
     }
 }
@@ -4143,14 +2971,7 @@ impl<'a> ProximityActionRequestView<'a> {
 impl std::fmt::Debug for ProximityActionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ProximityActionRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProximityActionRequestView", f)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -4520,70 +3341,74 @@ impl<'a> ProximityActionAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -4595,20 +3420,23 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[0],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -4620,26 +3448,23 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
     #[inline]
     pub fn prose_request_type(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[15], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
     /// `[ Targeted-EPUID ]`: Targeted-EPUID (code 3817, vendor 10415), 3GPP TS 29.345 §6.3.26.
     #[inline]
     pub fn targeted_epuid(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::text)
     }
     /// `[ ProSe-Function-ID ]`: ProSe-Function-ID (code 3602, vendor 10415), 3GPP TS 29.343 §6.4.4.
     #[inline]
     pub fn prose_function_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[17], self.end, rt::view::octets)
     }
     /// `*[ PDUID ]`: PDUID (code 3604, vendor 10415), 3GPP TS 29.343 §6.4.6.
     #[inline]
@@ -4651,7 +3476,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[2],
             3604,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ ProSe-Restricted-Code-Suffix-Range ]`: ProSe-Restricted-Code-Suffix-Range (code 3847, vendor 10415), 3GPP TS 29.345 §6.3.68.
@@ -4664,7 +3489,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[3],
             3847,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ ProSe-App-Code-Suffix-Range ]`: ProSe-App-Code-Suffix-Range (code 3867, vendor 10415), 3GPP TS 29.345 §6.3.82.
@@ -4677,7 +3502,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[4],
             3867,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ ProSe-Code-Suffix-Mask ]`: ProSe-Code-Suffix-Mask (code 3608, vendor 10415), 3GPP TS 29.343 §6.4.10.
@@ -4692,7 +3517,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[5],
             3608,
             10415,
-            |avp| ProseCodeSuffixMaskView::read(avp),
+            ProseCodeSuffixMaskView::read,
         )
     }
     /// `*[ Monitor-Target ]`: Monitor-Target (code 3607, vendor 10415), 3GPP TS 29.343 §6.4.9.
@@ -4705,7 +3530,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[6],
             3607,
             10415,
-            |avp| MonitorTargetView::read(avp),
+            MonitorTargetView::read,
         )
     }
     /// `*[ Target-PDUID ]`: Target-PDUID (code 3845, vendor 10415), 3GPP TS 29.345 §6.3.66.
@@ -4718,20 +3543,18 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[7],
             3845,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ ProSe-Application-Metadata ]`: ProSe-Application-Metadata (code 3853, vendor 10415), 3GPP TS 29.345 §6.3.58.
     #[inline]
     pub fn prose_application_metadata(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[24], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[24], self.end, rt::view::text)
     }
     /// `[ Application-Data ]`: Application-Data (code 3605, vendor 10415), 3GPP TS 29.343 §6.4.7.
     #[inline]
     pub fn application_data(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[25], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[25], self.end, rt::view::text)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -4743,7 +3566,7 @@ impl<'a> ProximityActionAnswerView<'a> {
             self.count[8],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
 }
@@ -4751,14 +3574,7 @@ impl<'a> ProximityActionAnswerView<'a> {
 impl std::fmt::Debug for ProximityActionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ProximityActionAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProximityActionAnswerView", f)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -5034,50 +3850,47 @@ impl<'a> ProximityApplicationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -5089,7 +3902,7 @@ impl<'a> ProximityApplicationRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -5102,20 +3915,18 @@ impl<'a> ProximityApplicationRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
     #[inline]
     pub fn prose_request_type(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[10], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `[ Requesting-RPAUID ]`: Requesting-RPAUID (code 3843, vendor 10415), 3GPP TS 29.345 §6.3.64.
     #[inline]
     pub fn requesting_rpauid(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::text)
     }
     /// `*[ Banned-User-Target ]`: Banned-User-Target (code 3611, vendor 10415), 3GPP TS 29.343 §6.4.17.
     #[inline]
@@ -5127,7 +3938,7 @@ impl<'a> ProximityApplicationRequestView<'a> {
             self.count[2],
             3611,
             10415,
-            |avp| BannedUserTargetView::read(avp),
+            BannedUserTargetView::read,
         )
     }
 }
@@ -5135,15 +3946,7 @@ impl<'a> ProximityApplicationRequestView<'a> {
 impl std::fmt::Debug for ProximityApplicationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(ProximityApplicationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProximityApplicationRequestView", f)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -5420,70 +4223,74 @@ impl<'a> ProximityApplicationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[6],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::value::<u32>)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -5495,20 +4302,23 @@ impl<'a> ProximityApplicationAnswerView<'a> {
             self.count[0],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -5520,29 +4330,20 @@ impl<'a> ProximityApplicationAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `{ ProSe-Request-Type }`: ProSe-Request-Type (code 3603, vendor 10415), 3GPP TS 29.343 §6.4.5.
     #[inline]
     pub fn prose_request_type(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[15], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl std::fmt::Debug for ProximityApplicationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ProximityApplicationAnswerView),
-                    e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProximityApplicationAnswerView", f)
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]

@@ -101,54 +101,53 @@ impl ProseSubscriptionData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_prose_permission = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                3702,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3702, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.prose_permission,
-                        &mut seen_prose_permission,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.prose_permission, &avp, &mut w, 0, 192)
                 }
                 (3703, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.prose_allowed_plmn.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.prose_allowed_plmn,
                         &avp,
-                        cx,
+                        &mut w,
+                        1,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (13, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.tgpp_charging_characteristics,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_prose_permission {
-            rt::typed::absent(
-                rt::AvpKey::new(3702, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -166,9 +165,7 @@ impl rt::AvpData for ProseSubscriptionData {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -176,51 +173,40 @@ impl rt::AvpData for ProseSubscriptionData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.prose_permission, 10415);
-        for v in &self.prose_allowed_plmn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tgpp_charging_characteristics {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.prose_permission, 10415)
+            + rt::typed::len_all(&self.prose_allowed_plmn, 10415)
+            + rt::typed::len_opt(&self.tgpp_charging_characteristics, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.prose_permission,
             buf,
+            &self.avp_flags,
             3702,
-            self.avp_flags.get(rt::AvpKey::new(3702, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        for (i, v) in self.prose_allowed_plmn.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3703,
-                self.avp_flags.get(rt::AvpKey::new(3703, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tgpp_charging_characteristics {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                13,
-                self.avp_flags.get(rt::AvpKey::new(13, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.prose_allowed_plmn,
+            buf,
+            &self.avp_flags,
+            3703,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.tgpp_charging_characteristics,
+            buf,
+            &self.avp_flags,
+            13,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(
@@ -292,41 +278,37 @@ impl ProseAllowedPlmn {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1407, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.visited_plmn_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
                 }
                 (3708, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.authorized_discovery_range,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (3704, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.prose_direct_allowed,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.prose_direct_allowed, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(
@@ -344,9 +326,7 @@ impl rt::AvpData for ProseAllowedPlmn {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -354,55 +334,40 @@ impl rt::AvpData for ProseAllowedPlmn {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.visited_plmn_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.authorized_discovery_range {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.prose_direct_allowed {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.visited_plmn_id, 10415)
+            + rt::typed::len_opt(&self.authorized_discovery_range, 10415)
+            + rt::typed::len_opt(&self.prose_direct_allowed, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.visited_plmn_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1407,
-                self.avp_flags.get(rt::AvpKey::new(1407, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.authorized_discovery_range {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3708,
-                self.avp_flags.get(rt::AvpKey::new(3708, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.prose_direct_allowed {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3704,
-                self.avp_flags.get(rt::AvpKey::new(3704, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.visited_plmn_id,
+            buf,
+            &self.avp_flags,
+            1407,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.authorized_discovery_range,
+            buf,
+            &self.avp_flags,
+            3708,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.prose_direct_allowed,
+            buf,
+            &self.avp_flags,
+            3704,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -454,45 +419,43 @@ impl ProseInitialLocationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 4usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (2402, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(&mut self.mme_name, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (2402, 10415) => rt::typed::opt(&mut self.mme_name, &avp, &mut w, 128),
                 (1602, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.e_utran_cell_global_identity,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (1603, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tracking_area_identity,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tracking_area_identity, &avp, &mut w, 192)
                 }
                 (1611, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.age_of_location_information,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -502,9 +465,7 @@ impl rt::AvpData for ProseInitialLocationInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -512,7 +473,7 @@ impl rt::AvpData for ProseInitialLocationInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -522,64 +483,39 @@ impl rt::AvpData for ProseInitialLocationInformation {
         ProseInitialLocationInformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.mme_name {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.e_utran_cell_global_identity {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tracking_area_identity {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.age_of_location_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.mme_name, 10415)
+            + rt::typed::len_opt(&self.e_utran_cell_global_identity, 10415)
+            + rt::typed::len_opt(&self.tracking_area_identity, 10415)
+            + rt::typed::len_opt(&self.age_of_location_information, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.mme_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2402,
-                self.avp_flags.get(rt::AvpKey::new(2402, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.e_utran_cell_global_identity {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1602,
-                self.avp_flags.get(rt::AvpKey::new(1602, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tracking_area_identity {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1603,
-                self.avp_flags.get(rt::AvpKey::new(1603, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.age_of_location_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1611,
-                self.avp_flags.get(rt::AvpKey::new(1611, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.mme_name, buf, &self.avp_flags, 2402, 10415, 128);
+        rt::typed::put_opt(
+            &self.e_utran_cell_global_identity,
+            buf,
+            &self.avp_flags,
+            1602,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.tracking_area_identity,
+            buf,
+            &self.avp_flags,
+            1603,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.age_of_location_information,
+            buf,
+            &self.avp_flags,
+            1611,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -668,196 +604,111 @@ impl ProseSubscriberInformationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_user_name = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(8, 1, 1, 0, 64, rt::dictionary::AvpType::UTF8String),
+        ];
+        let mut count = [0u32; 13usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.user_name,
-                        &mut seen_user_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 11, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_user_name {
-            rt::typed::absent(
-                rt::AvpKey::new(1, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -883,148 +734,48 @@ impl rt::typed::Command for ProseSubscriberInformationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.user_name, 0);
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.user_name, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.user_name,
-            buf,
-            1,
-            self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1137,220 +888,116 @@ impl ProseSubscriberInformationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 19usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
                 (3701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.prose_subscription_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.prose_subscription_data, &avp, &mut w, 192)
                 }
-                (701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.msisdn, &avp, cx, &mut self.extra)?;
-                }
+                (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
                 (1407, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.visited_plmn_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 14, 0, u32::MAX)
                 }
                 (1670, 10415) => {
-                    self.avp_flags.note(&avp, self.reset_id.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.reset_id,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.reset_id, &avp, &mut w, 15, 128, u32::MAX)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 17, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        18,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1376,228 +1023,74 @@ impl rt::typed::Command for ProseSubscriberInformationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.prose_subscription_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.msisdn {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.visited_plmn_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        for v in &self.reset_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.prose_subscription_data, 10415)
+            + rt::typed::len_opt(&self.msisdn, 10415)
+            + rt::typed::len_opt(&self.visited_plmn_id, 10415)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
+            + rt::typed::len_extra(&self.extra)
+            + rt::typed::len_all(&self.reset_id, 10415)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(
+            &self.prose_subscription_data,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3701,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(&self.msisdn, buf, &self.avp_flags, 701, 10415, 192);
+        rt::typed::put_opt(
+            &self.visited_plmn_id,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1407,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.prose_subscription_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3701,
-                self.avp_flags.get(rt::AvpKey::new(3701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.msisdn {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                701,
-                self.avp_flags.get(rt::AvpKey::new(701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.visited_plmn_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1407,
-                self.avp_flags.get(rt::AvpKey::new(1407, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        for (i, v) in self.reset_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1670,
-                self.avp_flags.get(rt::AvpKey::new(1670, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_all(&self.reset_id, buf, &self.avp_flags, 1670, 10415, 128);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1774,246 +1267,145 @@ impl UpdateProseSubscriberDataRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_destination_realm = false;
-        let mut seen_user_name = false;
-        let mut seen_upr_flags = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                8,
+                1,
+                1,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                12,
+                1,
+                3705,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 16usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 6, 64)
                 }
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.user_name,
-                        &mut seen_user_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3701, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.prose_subscription_data,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.prose_subscription_data, &avp, &mut w, 192)
                 }
                 (1407, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.visited_plmn_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
                 }
                 (3705, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.upr_flags,
-                        &mut seen_upr_flags,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.upr_flags, &avp, &mut w, 12, 192)
                 }
                 (1670, 10415) => {
-                    self.avp_flags.note(&avp, self.reset_id.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.reset_id,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.reset_id, &avp, &mut w, 13, 128, u32::MAX)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        15,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_user_name {
-            rt::typed::absent(
-                rt::AvpKey::new(1, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_upr_flags {
-            rt::typed::absent(
-                rt::AvpKey::new(3705, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2039,176 +1431,68 @@ impl rt::typed::Command for UpdateProseSubscriberDataRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.user_name, 0);
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.prose_subscription_data {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.visited_plmn_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        n += rt::AvpData::avp_len(&self.upr_flags, 10415);
-        for v in &self.reset_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.user_name, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.prose_subscription_data, 10415)
+            + rt::typed::len_opt(&self.visited_plmn_id, 10415)
+            + rt::typed::len_one(&self.upr_flags, 10415)
+            + rt::typed::len_all(&self.reset_id, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.user_name,
-            buf,
-            1,
-            self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.prose_subscription_data {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3701,
-                self.avp_flags.get(rt::AvpKey::new(3701, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.visited_plmn_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1407,
-                self.avp_flags.get(rt::AvpKey::new(1407, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.upr_flags,
-            buf,
-            3705,
-            self.avp_flags.get(rt::AvpKey::new(3705, 10415), 0, rt::AvpFlags(192)),
+            &self.avp_flags,
+            628,
             10415,
+            128,
         );
-        for (i, v) in self.reset_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1670,
-                self.avp_flags.get(rt::AvpKey::new(1670, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_opt(
+            &self.prose_subscription_data,
+            buf,
+            &self.avp_flags,
+            3701,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.visited_plmn_id,
+            buf,
+            &self.avp_flags,
+            1407,
+            10415,
+            192,
+        );
+        rt::typed::put_one(&self.upr_flags, buf, &self.avp_flags, 3705, 10415, 192);
+        rt::typed::put_all(&self.reset_id, buf, &self.avp_flags, 1670, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2293,165 +1577,99 @@ impl UpdateProseSubscriberDataAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                8,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 12usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        3,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2477,144 +1695,46 @@ impl rt::typed::Command for UpdateProseSubscriberDataAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2794,202 +1914,117 @@ impl ProseNotifyRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 16usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(&mut self.user_name, &avp, cx, &mut self.extra)?;
-                }
+                (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
                 (3702, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.prose_permission,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.prose_permission, &avp, &mut w, 192)
                 }
                 (1407, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.visited_plmn_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
                 }
-                (3706, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.pnr_flags, &avp, cx, &mut self.extra)?;
-                }
+                (3706, 10415) => rt::typed::opt(&mut self.pnr_flags, &avp, &mut w, 192),
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 14, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        15,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3015,188 +2050,68 @@ impl rt::typed::Command for ProseNotifyRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        if let Some(v) = &self.user_name {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.prose_permission {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.visited_plmn_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.pnr_flags {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_opt(&self.user_name, 0)
+            + rt::typed::len_opt(&self.prose_permission, 10415)
+            + rt::typed::len_opt(&self.visited_plmn_id, 10415)
+            + rt::typed::len_opt(&self.pnr_flags, 10415)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_opt(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_opt(
+            &self.prose_permission,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3702,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.visited_plmn_id,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1407,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_opt(&self.pnr_flags, buf, &self.avp_flags, 3706, 10415, 192);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.user_name {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.prose_permission {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3702,
-                self.avp_flags.get(rt::AvpKey::new(3702, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.visited_plmn_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1407,
-                self.avp_flags.get(rt::AvpKey::new(1407, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.pnr_flags {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3706,
-                self.avp_flags.get(rt::AvpKey::new(3706, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3293,188 +2208,106 @@ impl ProseNotifyAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 15usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        8,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (621, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.oc_supported_features,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.oc_supported_features, &avp, &mut w, 0)
                 }
-                (623, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.oc_olr, &avp, cx, &mut self.extra)?;
-                }
+                (623, 0) => rt::typed::opt(&mut self.oc_olr, &avp, &mut w, 0),
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 11, 0, u32::MAX)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 13, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3500,180 +2333,51 @@ impl rt::typed::Command for ProseNotifyAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.oc_supported_features {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.oc_olr {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.oc_supported_features, 0)
+            + rt::typed::len_opt(&self.oc_olr, 0) + rt::typed::len_all(&self.load, 0)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.oc_supported_features {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                621,
-                self.avp_flags.get(rt::AvpKey::new(621, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.oc_olr {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                623,
-                self.avp_flags.get(rt::AvpKey::new(623, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_opt(&self.oc_supported_features, buf, &self.avp_flags, 621, 0, 0);
+        rt::typed::put_opt(&self.oc_olr, buf, &self.avp_flags, 623, 0, 0);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3831,178 +2535,111 @@ impl ResetRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_host = false;
-        let mut seen_destination_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 12usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 3, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 4, 64),
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 5, 64)
                 }
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        7,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (1444, 10415) => {
-                    self.avp_flags.note(&avp, self.user_id.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.user_id,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.user_id, &avp, &mut w, 8, 192, u32::MAX)
                 }
                 (1670, 10415) => {
-                    self.avp_flags.note(&avp, self.reset_id.len(), rt::AvpFlags(128));
-                    rt::typed::push(
-                        &mut self.reset_id,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.reset_id, &avp, &mut w, 9, 128, u32::MAX)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -4028,140 +2665,46 @@ impl rt::typed::Command for ResetRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.user_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.reset_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_all(&self.user_id, 10415)
+            + rt::typed::len_all(&self.reset_id, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.user_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1444,
-                self.avp_flags.get(rt::AvpKey::new(1444, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.reset_id.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1670,
-                self.avp_flags.get(rt::AvpKey::new(1670, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_all(&self.user_id, buf, &self.avp_flags, 1444, 10415, 192);
+        rt::typed::put_all(&self.reset_id, buf, &self.avp_flags, 1670, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -4246,165 +2789,99 @@ impl ResetAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                8,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 12usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        3,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 6, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 7, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 8, 64),
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -4430,144 +2907,46 @@ impl rt::typed::Command for ResetAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -4727,187 +3106,108 @@ impl ProseInitialLocationInformationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_user_name = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(8, 1, 1, 0, 64, rt::dictionary::AvpType::UTF8String),
+        ];
+        let mut count = [0u32; 12usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 7, 64)
                 }
-                (1, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.user_name,
-                        &mut seen_user_name,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 8, 64),
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        9,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 10, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_user_name {
-            rt::typed::absent(
-                rt::AvpKey::new(1, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -4933,136 +3233,46 @@ impl rt::typed::Command for ProseInitialLocationInformationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.user_name, 0);
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.user_name, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.user_name, buf, &self.avp_flags, 1, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.user_name,
-            buf,
-            1,
-            self.avp_flags.get(rt::AvpKey::new(1, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -5157,183 +3367,110 @@ impl ProseInitialLocationInformationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 14usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (260, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.vendor_specific_application_id,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        64,
+                    )
                 }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 5, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 6, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 7, 64),
                 (3707, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.prose_initial_location_information,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (1407, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.visited_plmn_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 12, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        13,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -5359,168 +3496,64 @@ impl rt::typed::Command for ProseInitialLocationInformationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.prose_initial_location_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.visited_plmn_id {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_opt(&self.vendor_specific_application_id, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.prose_initial_location_information, 10415)
+            + rt::typed::len_opt(&self.visited_plmn_id, 10415)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_extra(&self.extra) + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_opt(
+            &self.vendor_specific_application_id,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            260,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.vendor_specific_application_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                260,
-                self.avp_flags.get(rt::AvpKey::new(260, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(
+            &self.prose_initial_location_information,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3707,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_opt(
+            &self.visited_plmn_id,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            1407,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.prose_initial_location_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3707,
-                self.avp_flags.get(rt::AvpKey::new(3707, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.visited_plmn_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1407,
-                self.avp_flags.get(rt::AvpKey::new(1407, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
+        rt::typed::put_extra(&self.extra, buf);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -5771,8 +3804,7 @@ impl<'a> ProseSubscriptionDataView<'a> {
     /// `{ ProSe-Permission }`: ProSe-Permission (code 3702, vendor 10415), 3GPP TS 29.344 §6.3.3.
     #[inline]
     pub fn prose_permission(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `*[ ProSe-Allowed-PLMN ]`: ProSe-Allowed-PLMN (code 3703, vendor 10415), 3GPP TS 29.344 §6.3.4.
     #[inline]
@@ -5784,14 +3816,13 @@ impl<'a> ProseSubscriptionDataView<'a> {
             self.count[0],
             3703,
             10415,
-            |avp| ProseAllowedPlmnView::read(avp),
+            ProseAllowedPlmnView::read,
         )
     }
     /// `[ 3GPP-Charging-Characteristics ]`: 3GPP-Charging-Characteristics (code 13, vendor 10415), 3GPP TS 29.061 §16.4.7.2.
     #[inline]
     pub fn tgpp_charging_characteristics(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
 }
 #[cfg(
@@ -5806,14 +3837,7 @@ impl<'a> ProseSubscriptionDataView<'a> {
 impl std::fmt::Debug for ProseSubscriptionDataView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(ProseSubscriptionDataView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProseSubscriptionDataView", f)
     }
 }
 #[cfg(
@@ -5967,20 +3991,17 @@ impl<'a> ProseAllowedPlmnView<'a> {
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ Authorized-Discovery-Range ]`: Authorized-Discovery-Range (code 3708, vendor 10415), 3GPP TS 29.344 §6.3.13.
     #[inline]
     pub fn authorized_discovery_range(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ ProSe-Direct-Allowed ]`: ProSe-Direct-Allowed (code 3704, vendor 10415), 3GPP TS 29.344 §6.3.5.
     #[inline]
     pub fn prose_direct_allowed(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(
@@ -5995,12 +4016,7 @@ impl<'a> ProseAllowedPlmnView<'a> {
 impl std::fmt::Debug for ProseAllowedPlmnView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ProseAllowedPlmnView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProseAllowedPlmnView", f)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -6144,41 +4160,29 @@ impl<'a> ProseInitialLocationInformationView<'a> {
     /// `[ MME-Name ]`: MME-Name (code 2402, vendor 10415), 3GPP TS 29.173 §6.4.4.
     #[inline]
     pub fn mme_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ E-UTRAN-Cell-Global-Identity ]`: E-UTRAN-Cell-Global-Identity (code 1602, vendor 10415), 3GPP TS 29.272 §7.3.117.
     #[inline]
     pub fn e_utran_cell_global_identity(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ Tracking-Area-Identity ]`: Tracking-Area-Identity (code 1603, vendor 10415), 3GPP TS 29.272 §7.3.118.
     #[inline]
     pub fn tracking_area_identity(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
     /// `[ Age-Of-Location-Information ]`: Age-Of-Location-Information (code 1611, vendor 10415), 3GPP TS 29.272 §7.3.126.
     #[inline]
     pub fn age_of_location_information(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
 impl std::fmt::Debug for ProseInitialLocationInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(ProseInitialLocationInformationView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProseInitialLocationInformationView", f)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -6446,58 +4450,64 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[8], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -6511,7 +4521,7 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -6519,8 +4529,12 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -6532,7 +4546,7 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -6545,7 +4559,7 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -6553,15 +4567,7 @@ impl<'a> ProseSubscriberInformationRequestView<'a> {
 impl std::fmt::Debug for ProseSubscriberInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(ProseSubscriberInformationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProseSubscriberInformationRequestView", f)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -6850,72 +4856,86 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ ProSe-Subscription-Data ]`: ProSe-Subscription-Data (code 3701, vendor 10415), 3GPP TS 29.344 §6.3.2.
     #[inline]
     pub fn prose_subscription_data(&self) -> Option<ProseSubscriptionDataView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(ProseSubscriptionDataView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            ProseSubscriptionDataView::read,
+        )
     }
     /// `[ MSISDN ]`: MSISDN (code 701, vendor 10415), 3GPP TS 29.329 §6.3.2.
     #[inline]
     pub fn msisdn(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -6929,7 +4949,7 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -6937,14 +4957,17 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[13], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -6956,7 +4979,7 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
             self.count[1],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
@@ -6969,14 +4992,18 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
             self.count[2],
             1670,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[16],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -6988,7 +5015,7 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
             self.count[3],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7001,7 +5028,7 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
             self.count[4],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -7009,15 +5036,7 @@ impl<'a> ProseSubscriberInformationAnswerView<'a> {
 impl std::fmt::Debug for ProseSubscriberInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(ProseSubscriberInformationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProseSubscriberInformationAnswerView", f)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -7324,58 +5343,64 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[8], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -7389,26 +5414,28 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ ProSe-Subscription-Data ]`: ProSe-Subscription-Data (code 3701, vendor 10415), 3GPP TS 29.344 §6.3.2.
     #[inline]
     pub fn prose_subscription_data(&self) -> Option<ProseSubscriptionDataView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(ProseSubscriptionDataView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            ProseSubscriptionDataView::read,
+        )
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
     }
     /// `{ UPR-Flags }`: UPR-Flags (code 3705, vendor 10415), 3GPP TS 29.344 §6.3.6.
     #[inline]
     pub fn upr_flags(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[12], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
     #[inline]
@@ -7420,7 +5447,7 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
             self.count[1],
             1670,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -7433,7 +5460,7 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7446,7 +5473,7 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
             self.count[3],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -7454,15 +5481,7 @@ impl<'a> UpdateProseSubscriberDataRequestView<'a> {
 impl std::fmt::Debug for UpdateProseSubscriberDataRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(UpdateProseSubscriberDataRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "UpdateProseSubscriberDataRequestView", f)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -7701,22 +5720,29 @@ impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -7730,46 +5756,55 @@ impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[8], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -7781,7 +5816,7 @@ impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7794,7 +5829,7 @@ impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -7802,15 +5837,7 @@ impl<'a> UpdateProseSubscriberDataAnswerView<'a> {
 impl std::fmt::Debug for UpdateProseSubscriberDataAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(UpdateProseSubscriberDataAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "UpdateProseSubscriberDataAnswerView", f)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -8080,76 +6107,79 @@ impl<'a> ProseNotifyRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ User-Name ]`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ ProSe-Permission ]`: ProSe-Permission (code 3702, vendor 10415), 3GPP TS 29.344 §6.3.3.
     #[inline]
     pub fn prose_permission(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
     }
     /// `[ PNR-Flags ]`: PNR-Flags (code 3706, vendor 10415), 3GPP TS 29.344 §6.3.7.
     #[inline]
     pub fn pnr_flags(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -8163,7 +6193,7 @@ impl<'a> ProseNotifyRequestView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -8171,8 +6201,12 @@ impl<'a> ProseNotifyRequestView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -8184,7 +6218,7 @@ impl<'a> ProseNotifyRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -8197,7 +6231,7 @@ impl<'a> ProseNotifyRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -8205,12 +6239,7 @@ impl<'a> ProseNotifyRequestView<'a> {
 impl std::fmt::Debug for ProseNotifyRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ProseNotifyRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProseNotifyRequestView", f)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -8471,54 +6500,66 @@ impl<'a> ProseNotifyAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -8532,7 +6573,7 @@ impl<'a> ProseNotifyAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ OC-Supported-Features ]`: OC-Supported-Features (code 621), IETF RFC 7683 §7.1.
@@ -8540,14 +6581,17 @@ impl<'a> ProseNotifyAnswerView<'a> {
     pub fn oc_supported_features(
         &self,
     ) -> Option<super::doic::OcSupportedFeaturesView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::doic::OcSupportedFeaturesView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::doic::OcSupportedFeaturesView::read,
+        )
     }
     /// `[ OC-OLR ]`: OC-OLR (code 623), IETF RFC 7683 §7.3.
     #[inline]
     pub fn oc_olr(&self) -> Option<super::doic::OcOlrView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::doic::OcOlrView::read(avp))
+        rt::view::opt(self.root, self.first[10], self.end, super::doic::OcOlrView::read)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -8559,14 +6603,18 @@ impl<'a> ProseNotifyAnswerView<'a> {
             self.count[1],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -8578,7 +6626,7 @@ impl<'a> ProseNotifyAnswerView<'a> {
             self.count[2],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -8591,7 +6639,7 @@ impl<'a> ProseNotifyAnswerView<'a> {
             self.count[3],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -8599,12 +6647,7 @@ impl<'a> ProseNotifyAnswerView<'a> {
 impl std::fmt::Debug for ProseNotifyAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(ProseNotifyAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProseNotifyAnswerView", f)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -8860,46 +6903,49 @@ impl<'a> ResetRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[3], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -8913,7 +6959,7 @@ impl<'a> ResetRequestView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ User-Id ]`: User-Id (code 1444, vendor 10415), 3GPP TS 29.272 §7.3.50.
@@ -8926,7 +6972,7 @@ impl<'a> ResetRequestView<'a> {
             self.count[1],
             1444,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `*[ Reset-ID ]`: Reset-ID (code 1670, vendor 10415), 3GPP TS 29.272 §7.3.184.
@@ -8939,7 +6985,7 @@ impl<'a> ResetRequestView<'a> {
             self.count[2],
             1670,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -8952,7 +6998,7 @@ impl<'a> ResetRequestView<'a> {
             self.count[3],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -8965,7 +7011,7 @@ impl<'a> ResetRequestView<'a> {
             self.count[4],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -8973,10 +7019,7 @@ impl<'a> ResetRequestView<'a> {
 impl std::fmt::Debug for ResetRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ResetRequestView), e),
-        }
+        rt::view::debug(self.to_struct(), "ResetRequestView", f)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -9213,22 +7256,29 @@ impl<'a> ResetAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -9242,46 +7292,55 @@ impl<'a> ResetAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[6],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[8], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[9],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -9293,7 +7352,7 @@ impl<'a> ResetAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -9306,7 +7365,7 @@ impl<'a> ResetAnswerView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -9314,10 +7373,7 @@ impl<'a> ResetAnswerView<'a> {
 impl std::fmt::Debug for ResetAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(ResetAnswerView), e),
-        }
+        rt::view::debug(self.to_struct(), "ResetAnswerView", f)
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -9578,58 +7634,64 @@ impl<'a> ProseInitialLocationInformationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `{ User-Name }`: User-Name (code 1), IETF RFC 6733 §8.14.
     #[inline]
     pub fn user_name(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[8], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -9643,7 +7705,7 @@ impl<'a> ProseInitialLocationInformationRequestView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
@@ -9656,7 +7718,7 @@ impl<'a> ProseInitialLocationInformationRequestView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -9669,7 +7731,7 @@ impl<'a> ProseInitialLocationInformationRequestView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -9677,15 +7739,11 @@ impl<'a> ProseInitialLocationInformationRequestView<'a> {
 impl std::fmt::Debug for ProseInitialLocationInformationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(ProseInitialLocationInformationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(
+            self.to_struct(),
+            "ProseInitialLocationInformationRequestView",
+            f,
+        )
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -9937,68 +7995,83 @@ impl<'a> ProseInitialLocationInformationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `[ Vendor-Specific-Application-Id ]`: Vendor-Specific-Application-Id (code 260), IETF RFC 6733 §6.11.
     #[inline]
     pub fn vendor_specific_application_id(
         &self,
     ) -> Option<super::base::VendorSpecificApplicationIdView<'a>> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(super::base::VendorSpecificApplicationIdView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            super::base::VendorSpecificApplicationIdView::read,
+        )
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[4],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ ProSe-Initial-Location-Information ]`: ProSe-Initial-Location-Information (code 3707, vendor 10415), 3GPP TS 29.344 §6.3.9.
     #[inline]
     pub fn prose_initial_location_information(
         &self,
     ) -> Option<ProseInitialLocationInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(ProseInitialLocationInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[8],
+            self.end,
+            ProseInitialLocationInformationView::read,
+        )
     }
     /// `[ Visited-PLMN-Id ]`: Visited-PLMN-Id (code 1407, vendor 10415), 3GPP TS 29.272 §7.3.9.
     #[inline]
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
     /// `*[ Supported-Features ]`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
     #[inline]
@@ -10012,14 +8085,18 @@ impl<'a> ProseInitialLocationInformationAnswerView<'a> {
             self.count[0],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[11],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -10031,7 +8108,7 @@ impl<'a> ProseInitialLocationInformationAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -10044,7 +8121,7 @@ impl<'a> ProseInitialLocationInformationAnswerView<'a> {
             self.count[2],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
 }
@@ -10052,15 +8129,7 @@ impl<'a> ProseInitialLocationInformationAnswerView<'a> {
 impl std::fmt::Debug for ProseInitialLocationInformationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(ProseInitialLocationInformationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "ProseInitialLocationInformationAnswerView", f)
     }
 }
 #[cfg(

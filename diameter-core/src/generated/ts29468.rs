@@ -128,12 +128,7 @@ impl MbmsBearerEventDiagnosticInfo {
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for MbmsBearerEventDiagnosticInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{}({})", n, self.0),
-            None => {
-                write!(f, "{}({})", stringify!(MbmsBearerEventDiagnosticInfo), self.0)
-            }
-        }
+        rt::typed::debug_enum(self.name(), "MbmsBearerEventDiagnosticInfo", self.0, f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -214,98 +209,73 @@ impl MbmsBearerEventNotification {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_tmgi = false;
-        let mut seen_mbms_flow_identifier = false;
-        let mut seen_mbms_bearer_event = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                900,
+                10415,
+                192,
+                rt::dictionary::AvpType::OctetString,
+            ),
+            rt::typed::Required::new(
+                1,
+                1,
+                920,
+                10415,
+                128,
+                rt::dictionary::AvpType::OctetString,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                3502,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (900, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.tmgi,
-                        &mut seen_tmgi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (900, 10415) => rt::typed::one(&mut self.tmgi, &avp, &mut w, 0, 192),
                 (920, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.mbms_flow_identifier,
-                        &mut seen_mbms_flow_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mbms_flow_identifier, &avp, &mut w, 1, 128)
                 }
                 (3502, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.mbms_bearer_event,
-                        &mut seen_mbms_bearer_event,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.mbms_bearer_event, &avp, &mut w, 2, 192)
                 }
                 (3533, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.mbms_bearer_event_diagnostic_info,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (3529, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.userplane_protocol_result.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.userplane_protocol_result,
                         &avp,
-                        cx,
+                        &mut w,
+                        4,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_tmgi {
-            rt::typed::absent(
-                rt::AvpKey::new(900, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mbms_flow_identifier {
-            rt::typed::absent(
-                rt::AvpKey::new(920, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_mbms_bearer_event {
-            rt::typed::absent(
-                rt::AvpKey::new(3502, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -315,9 +285,7 @@ impl rt::AvpData for MbmsBearerEventNotification {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -325,7 +293,7 @@ impl rt::AvpData for MbmsBearerEventNotification {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -335,64 +303,48 @@ impl rt::AvpData for MbmsBearerEventNotification {
         MbmsBearerEventNotificationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.tmgi, 10415);
-        n += rt::AvpData::avp_len(&self.mbms_flow_identifier, 10415);
-        n += rt::AvpData::avp_len(&self.mbms_bearer_event, 10415);
-        if let Some(v) = &self.mbms_bearer_event_diagnostic_info {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.userplane_protocol_result {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.tmgi, 10415)
+            + rt::typed::len_one(&self.mbms_flow_identifier, 10415)
+            + rt::typed::len_one(&self.mbms_bearer_event, 10415)
+            + rt::typed::len_opt(&self.mbms_bearer_event_diagnostic_info, 10415)
+            + rt::typed::len_all(&self.userplane_protocol_result, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.tmgi,
-            buf,
-            900,
-            self.avp_flags.get(rt::AvpKey::new(900, 10415), 0, rt::AvpFlags(192)),
-            10415,
-        );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
+        rt::typed::put_one(
             &self.mbms_flow_identifier,
             buf,
+            &self.avp_flags,
             920,
-            self.avp_flags.get(rt::AvpKey::new(920, 10415), 0, rt::AvpFlags(128)),
             10415,
+            128,
         );
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mbms_bearer_event,
             buf,
+            &self.avp_flags,
             3502,
-            self.avp_flags.get(rt::AvpKey::new(3502, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.mbms_bearer_event_diagnostic_info {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3533,
-                self.avp_flags.get(rt::AvpKey::new(3533, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.userplane_protocol_result.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3529,
-                self.avp_flags.get(rt::AvpKey::new(3529, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.mbms_bearer_event_diagnostic_info,
+            buf,
+            &self.avp_flags,
+            3533,
+            10415,
+            128,
+        );
+        rt::typed::put_all(
+            &self.userplane_protocol_result,
+            buf,
+            &self.avp_flags,
+            3529,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -480,139 +432,80 @@ impl MbmsBearerRequest {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_mbms_startstop_indication = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                902,
+                10415,
+                192,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+        ];
+        let mut count = [0u32; 13usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (902, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
+                    rt::typed::one(
                         &mut self.mbms_startstop_indication,
-                        &mut seen_mbms_startstop_indication,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        0,
+                        192,
+                    )
                 }
-                (900, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tmgi, &avp, cx, &mut self.extra)?;
-                }
+                (900, 10415) => rt::typed::opt(&mut self.tmgi, &avp, &mut w, 192),
                 (920, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.mbms_flow_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mbms_flow_identifier, &avp, &mut w, 128)
                 }
                 (1016, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.qos_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
                 }
                 (903, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.mbms_service_area,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mbms_service_area, &avp, &mut w, 192)
                 }
                 (3507, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.mbms_start_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mbms_start_time, &avp, &mut w, 192)
                 }
                 (3517, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.mb2u_security,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mb2u_security, &avp, &mut w, 192)
                 }
                 (934, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.mbms_cell_list,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mbms_cell_list, &avp, &mut w, 192)
                 }
                 (3518, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.local_m1_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.local_m1_information, &avp, &mut w, 128)
                 }
                 (3519, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.local_mb2_u_information,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.local_mb2_u_information, &avp, &mut w, 128)
                 }
-                (3525, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.fec_request,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (3525, 10415) => rt::typed::opt(&mut self.fec_request, &avp, &mut w, 128),
                 (3526, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.rohc_request.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.rohc_request,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3532, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.rohc_max_cid,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.rohc_max_cid, &avp, &mut w, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_mbms_startstop_indication {
-            rt::typed::absent(
-                rt::AvpKey::new(902, 10415),
-                <super::ts29061::MbmsStartstopIndication as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -622,9 +515,7 @@ impl rt::AvpData for MbmsBearerRequest {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -632,7 +523,7 @@ impl rt::AvpData for MbmsBearerRequest {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -642,168 +533,85 @@ impl rt::AvpData for MbmsBearerRequest {
         MbmsBearerRequestView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.mbms_startstop_indication, 10415);
-        if let Some(v) = &self.tmgi {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mbms_flow_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.qos_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mbms_service_area {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mbms_start_time {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mb2u_security {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mbms_cell_list {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.local_m1_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.local_mb2_u_information {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.fec_request {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.rohc_request {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rohc_max_cid {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.mbms_startstop_indication, 10415)
+            + rt::typed::len_opt(&self.tmgi, 10415)
+            + rt::typed::len_opt(&self.mbms_flow_identifier, 10415)
+            + rt::typed::len_opt(&self.qos_information, 10415)
+            + rt::typed::len_opt(&self.mbms_service_area, 10415)
+            + rt::typed::len_opt(&self.mbms_start_time, 10415)
+            + rt::typed::len_opt(&self.mb2u_security, 10415)
+            + rt::typed::len_opt(&self.mbms_cell_list, 10415)
+            + rt::typed::len_opt(&self.local_m1_information, 10415)
+            + rt::typed::len_opt(&self.local_mb2_u_information, 10415)
+            + rt::typed::len_opt(&self.fec_request, 10415)
+            + rt::typed::len_all(&self.rohc_request, 10415)
+            + rt::typed::len_opt(&self.rohc_max_cid, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
+        rt::typed::put_one(
             &self.mbms_startstop_indication,
             buf,
+            &self.avp_flags,
             902,
-            self.avp_flags.get(rt::AvpKey::new(902, 10415), 0, rt::AvpFlags(192)),
             10415,
+            192,
         );
-        if let Some(v) = &self.tmgi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                900,
-                self.avp_flags.get(rt::AvpKey::new(900, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mbms_flow_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                920,
-                self.avp_flags.get(rt::AvpKey::new(920, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.qos_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1016,
-                self.avp_flags.get(rt::AvpKey::new(1016, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mbms_service_area {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                903,
-                self.avp_flags.get(rt::AvpKey::new(903, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mbms_start_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3507,
-                self.avp_flags.get(rt::AvpKey::new(3507, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mb2u_security {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3517,
-                self.avp_flags.get(rt::AvpKey::new(3517, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mbms_cell_list {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                934,
-                self.avp_flags.get(rt::AvpKey::new(934, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.local_m1_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3518,
-                self.avp_flags.get(rt::AvpKey::new(3518, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.local_mb2_u_information {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3519,
-                self.avp_flags.get(rt::AvpKey::new(3519, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.fec_request {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3525,
-                self.avp_flags.get(rt::AvpKey::new(3525, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for (i, v) in self.rohc_request.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3526,
-                self.avp_flags.get(rt::AvpKey::new(3526, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rohc_max_cid {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3532,
-                self.avp_flags.get(rt::AvpKey::new(3532, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
+        rt::typed::put_opt(
+            &self.mbms_flow_identifier,
+            buf,
+            &self.avp_flags,
+            920,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.qos_information,
+            buf,
+            &self.avp_flags,
+            1016,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.mbms_service_area,
+            buf,
+            &self.avp_flags,
+            903,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.mbms_start_time,
+            buf,
+            &self.avp_flags,
+            3507,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.mb2u_security, buf, &self.avp_flags, 3517, 10415, 192);
+        rt::typed::put_opt(&self.mbms_cell_list, buf, &self.avp_flags, 934, 10415, 192);
+        rt::typed::put_opt(
+            &self.local_m1_information,
+            buf,
+            &self.avp_flags,
+            3518,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.local_mb2_u_information,
+            buf,
+            &self.avp_flags,
+            3519,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(&self.fec_request, buf, &self.avp_flags, 3525, 10415, 128);
+        rt::typed::put_all(&self.rohc_request, buf, &self.avp_flags, 3526, 10415, 128);
+        rt::typed::put_opt(&self.rohc_max_cid, buf, &self.avp_flags, 3532, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -875,95 +683,60 @@ impl MbmsBearerResponse {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 9usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (900, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.tmgi, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (900, 10415) => rt::typed::opt(&mut self.tmgi, &avp, &mut w, 192),
                 (920, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.mbms_flow_identifier,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mbms_flow_identifier, &avp, &mut w, 128)
                 }
                 (904, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.mbms_session_duration,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mbms_session_duration, &avp, &mut w, 192)
                 }
                 (3506, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.mbms_bearer_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mbms_bearer_result, &avp, &mut w, 192)
                 }
                 (3500, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.bmsc_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.bmsc_address,
-                        &avp,
-                        cx,
-                        2,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.bmsc_address, &avp, &mut w, 4, 192, 2)
                 }
-                (3501, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bmsc_port, &avp, cx, &mut self.extra)?;
-                }
+                (3501, 10415) => rt::typed::opt(&mut self.bmsc_port, &avp, &mut w, 192),
                 (3517, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.mb2u_security,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mb2u_security, &avp, &mut w, 192)
                 }
                 (3508, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.radio_frequency.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.radio_frequency,
                         &avp,
-                        cx,
+                        &mut w,
+                        7,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3529, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.userplane_protocol_result.len(),
-                            rt::AvpFlags(128),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.userplane_protocol_result,
                         &avp,
-                        cx,
+                        &mut w,
+                        8,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -973,9 +746,7 @@ impl rt::AvpData for MbmsBearerResponse {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -983,7 +754,7 @@ impl rt::AvpData for MbmsBearerResponse {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -993,124 +764,63 @@ impl rt::AvpData for MbmsBearerResponse {
         MbmsBearerResponseView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.tmgi {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mbms_flow_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mbms_session_duration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mbms_bearer_result {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.bmsc_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.bmsc_port {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mb2u_security {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.radio_frequency {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.userplane_protocol_result {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.tmgi, 10415)
+            + rt::typed::len_opt(&self.mbms_flow_identifier, 10415)
+            + rt::typed::len_opt(&self.mbms_session_duration, 10415)
+            + rt::typed::len_opt(&self.mbms_bearer_result, 10415)
+            + rt::typed::len_all(&self.bmsc_address, 10415)
+            + rt::typed::len_opt(&self.bmsc_port, 10415)
+            + rt::typed::len_opt(&self.mb2u_security, 10415)
+            + rt::typed::len_all(&self.radio_frequency, 10415)
+            + rt::typed::len_all(&self.userplane_protocol_result, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.tmgi {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                900,
-                self.avp_flags.get(rt::AvpKey::new(900, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mbms_flow_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                920,
-                self.avp_flags.get(rt::AvpKey::new(920, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mbms_session_duration {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                904,
-                self.avp_flags.get(rt::AvpKey::new(904, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mbms_bearer_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3506,
-                self.avp_flags.get(rt::AvpKey::new(3506, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.bmsc_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3500,
-                self.avp_flags.get(rt::AvpKey::new(3500, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.bmsc_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3501,
-                self.avp_flags.get(rt::AvpKey::new(3501, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mb2u_security {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3517,
-                self.avp_flags.get(rt::AvpKey::new(3517, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.radio_frequency.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3508,
-                self.avp_flags.get(rt::AvpKey::new(3508, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.userplane_protocol_result.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3529,
-                self.avp_flags.get(rt::AvpKey::new(3529, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
+        rt::typed::put_opt(
+            &self.mbms_flow_identifier,
+            buf,
+            &self.avp_flags,
+            920,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.mbms_session_duration,
+            buf,
+            &self.avp_flags,
+            904,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.mbms_bearer_result,
+            buf,
+            &self.avp_flags,
+            3506,
+            10415,
+            192,
+        );
+        rt::typed::put_all(&self.bmsc_address, buf, &self.avp_flags, 3500, 10415, 192);
+        rt::typed::put_opt(&self.bmsc_port, buf, &self.avp_flags, 3501, 10415, 192);
+        rt::typed::put_opt(&self.mb2u_security, buf, &self.avp_flags, 3517, 10415, 192);
+        rt::typed::put_all(
+            &self.radio_frequency,
+            buf,
+            &self.avp_flags,
+            3508,
+            10415,
+            192,
+        );
+        rt::typed::put_all(
+            &self.userplane_protocol_result,
+            buf,
+            &self.avp_flags,
+            3529,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1154,44 +864,38 @@ impl TmgiAllocationRequest {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_tmgi_number = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                3516,
+                10415,
+                192,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3516, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.tmgi_number,
-                        &mut seen_tmgi_number,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.tmgi_number, &avp, &mut w, 0, 192)
                 }
                 (900, 10415) => {
-                    self.avp_flags.note(&avp, self.tmgi.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.tmgi,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.tmgi, &avp, &mut w, 1, 192, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_tmgi_number {
-            rt::typed::absent(
-                rt::AvpKey::new(3516, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1201,9 +905,7 @@ impl rt::AvpData for TmgiAllocationRequest {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1211,39 +913,16 @@ impl rt::AvpData for TmgiAllocationRequest {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.tmgi_number, 10415);
-        for v in &self.tmgi {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.tmgi_number, 10415)
+            + rt::typed::len_all(&self.tmgi, 10415) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.tmgi_number,
-            buf,
-            3516,
-            self.avp_flags.get(rt::AvpKey::new(3516, 10415), 0, rt::AvpFlags(192)),
-            10415,
-        );
-        for (i, v) in self.tmgi.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                900,
-                self.avp_flags.get(rt::AvpKey::new(900, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_one(&self.tmgi_number, buf, &self.avp_flags, 3516, 10415, 192);
+        rt::typed::put_all(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1291,42 +970,32 @@ impl TmgiAllocationResponse {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (900, 10415) => {
-                    self.avp_flags.note(&avp, self.tmgi.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.tmgi,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.tmgi, &avp, &mut w, 0, 192, u32::MAX)
                 }
                 (904, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.mbms_session_duration,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.mbms_session_duration, &avp, &mut w, 192)
                 }
                 (3511, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tmgi_allocation_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tmgi_allocation_result, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1336,9 +1005,7 @@ impl rt::AvpData for TmgiAllocationResponse {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1346,55 +1013,33 @@ impl rt::AvpData for TmgiAllocationResponse {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.tmgi {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mbms_session_duration {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tmgi_allocation_result {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.tmgi, 10415)
+            + rt::typed::len_opt(&self.mbms_session_duration, 10415)
+            + rt::typed::len_opt(&self.tmgi_allocation_result, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.tmgi.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                900,
-                self.avp_flags.get(rt::AvpKey::new(900, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mbms_session_duration {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                904,
-                self.avp_flags.get(rt::AvpKey::new(904, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tmgi_allocation_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3511,
-                self.avp_flags.get(rt::AvpKey::new(3511, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
+        rt::typed::put_opt(
+            &self.mbms_session_duration,
+            buf,
+            &self.avp_flags,
+            904,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(
+            &self.tmgi_allocation_result,
+            buf,
+            &self.avp_flags,
+            3511,
+            10415,
+            192,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1434,24 +1079,26 @@ impl TmgiDeallocationRequest {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (900, 10415) => {
-                    self.avp_flags.note(&avp, self.tmgi.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.tmgi,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.tmgi, &avp, &mut w, 0, 192, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1461,9 +1108,7 @@ impl rt::AvpData for TmgiDeallocationRequest {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1471,31 +1116,14 @@ impl rt::AvpData for TmgiDeallocationRequest {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.tmgi {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.tmgi, 10415) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.tmgi.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                900,
-                self.avp_flags.get(rt::AvpKey::new(900, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1539,43 +1167,36 @@ impl TmgiDeallocationResponse {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_tmgi = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                900,
+                10415,
+                192,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (900, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_required(
-                        &mut self.tmgi,
-                        &mut seen_tmgi,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (900, 10415) => rt::typed::one(&mut self.tmgi, &avp, &mut w, 0, 192),
                 (3514, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tmgi_deallocation_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tmgi_deallocation_result, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_tmgi {
-            rt::typed::absent(
-                rt::AvpKey::new(900, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1585,9 +1206,7 @@ impl rt::AvpData for TmgiDeallocationResponse {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1595,39 +1214,24 @@ impl rt::AvpData for TmgiDeallocationResponse {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.tmgi, 10415);
-        if let Some(v) = &self.tmgi_deallocation_result {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.tmgi, 10415)
+            + rt::typed::len_opt(&self.tmgi_deallocation_result, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.tmgi,
+        rt::typed::put_one(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
+        rt::typed::put_opt(
+            &self.tmgi_deallocation_result,
             buf,
-            900,
-            self.avp_flags.get(rt::AvpKey::new(900, 10415), 0, rt::AvpFlags(192)),
+            &self.avp_flags,
+            3514,
             10415,
+            192,
         );
-        if let Some(v) = &self.tmgi_deallocation_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3514,
-                self.avp_flags.get(rt::AvpKey::new(3514, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1667,33 +1271,35 @@ impl TmgiExpiry {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                900,
+                10415,
+                192,
+                rt::dictionary::AvpType::OctetString,
+            ),
+        ];
+        let mut count = [0u32; 1usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (900, 10415) => {
-                    self.avp_flags.note(&avp, self.tmgi.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.tmgi,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.tmgi, &avp, &mut w, 0, 192, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if self.tmgi.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(900, 10415),
-                <rt::bytes::Bytes as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1703,9 +1309,7 @@ impl rt::AvpData for TmgiExpiry {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1713,31 +1317,14 @@ impl rt::AvpData for TmgiExpiry {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.tmgi {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.tmgi, 10415) + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.tmgi.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                900,
-                self.avp_flags.get(rt::AvpKey::new(900, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.tmgi, buf, &self.avp_flags, 900, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1792,59 +1379,63 @@ impl LocalM1Information {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 5usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3520, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.mbms_enb_ip_multicast_address,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (3521, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.mbms_enb_ipv6_multicast_address,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (3522, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.mb2c_mbms_gw_ssm_ip_address,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (3523, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.mb2c_mbms_gw_ssm_ipv6_address,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (3524, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.common_tunnel_endpoint_identifier,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1854,9 +1445,7 @@ impl rt::AvpData for LocalM1Information {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -1864,7 +1453,7 @@ impl rt::AvpData for LocalM1Information {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     #[inline]
     fn check(
@@ -1874,76 +1463,55 @@ impl rt::AvpData for LocalM1Information {
         LocalM1InformationView::check(avp, cx)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.mbms_enb_ip_multicast_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mbms_enb_ipv6_multicast_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mb2c_mbms_gw_ssm_ip_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.mb2c_mbms_gw_ssm_ipv6_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.common_tunnel_endpoint_identifier {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.mbms_enb_ip_multicast_address, 10415)
+            + rt::typed::len_opt(&self.mbms_enb_ipv6_multicast_address, 10415)
+            + rt::typed::len_opt(&self.mb2c_mbms_gw_ssm_ip_address, 10415)
+            + rt::typed::len_opt(&self.mb2c_mbms_gw_ssm_ipv6_address, 10415)
+            + rt::typed::len_opt(&self.common_tunnel_endpoint_identifier, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.mbms_enb_ip_multicast_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3520,
-                self.avp_flags.get(rt::AvpKey::new(3520, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mbms_enb_ipv6_multicast_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3521,
-                self.avp_flags.get(rt::AvpKey::new(3521, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mb2c_mbms_gw_ssm_ip_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3522,
-                self.avp_flags.get(rt::AvpKey::new(3522, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.mb2c_mbms_gw_ssm_ipv6_address {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3523,
-                self.avp_flags.get(rt::AvpKey::new(3523, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.common_tunnel_endpoint_identifier {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3524,
-                self.avp_flags.get(rt::AvpKey::new(3524, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.mbms_enb_ip_multicast_address,
+            buf,
+            &self.avp_flags,
+            3520,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.mbms_enb_ipv6_multicast_address,
+            buf,
+            &self.avp_flags,
+            3521,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.mb2c_mbms_gw_ssm_ip_address,
+            buf,
+            &self.avp_flags,
+            3522,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.mb2c_mbms_gw_ssm_ipv6_address,
+            buf,
+            &self.avp_flags,
+            3523,
+            10415,
+            128,
+        );
+        rt::typed::put_opt(
+            &self.common_tunnel_endpoint_identifier,
+            buf,
+            &self.avp_flags,
+            3524,
+            10415,
+            128,
+        );
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1986,29 +1554,27 @@ impl LocalMb2UInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (3500, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.bmsc_address.len(), rt::AvpFlags(192));
-                    rt::typed::push(
-                        &mut self.bmsc_address,
-                        &avp,
-                        cx,
-                        2,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.bmsc_address, &avp, &mut w, 0, 192, 2)
                 }
-                (3501, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(&mut self.bmsc_port, &avp, cx, &mut self.extra)?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (3501, 10415) => rt::typed::opt(&mut self.bmsc_port, &avp, &mut w, 192),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2018,9 +1584,7 @@ impl rt::AvpData for LocalMb2UInformation {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2028,43 +1592,17 @@ impl rt::AvpData for LocalMb2UInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.bmsc_address {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.bmsc_port {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.bmsc_address, 10415)
+            + rt::typed::len_opt(&self.bmsc_port, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.bmsc_address.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3500,
-                self.avp_flags.get(rt::AvpKey::new(3500, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.bmsc_port {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3501,
-                self.avp_flags.get(rt::AvpKey::new(3501, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(&self.bmsc_address, buf, &self.avp_flags, 3500, 10415, 192);
+        rt::typed::put_opt(&self.bmsc_port, buf, &self.avp_flags, 3501, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2112,63 +1650,61 @@ impl RohcRequest {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_rohc_profile = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                507,
+                10415,
+                192,
+                rt::dictionary::AvpType::IPFilterRule,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                3528,
+                10415,
+                128,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+        ];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (507, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.flow_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.flow_description,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3527, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.rohc_full_header_periodicity,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        128,
+                    )
                 }
                 (3528, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_required(
-                        &mut self.rohc_profile,
-                        &mut seen_rohc_profile,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.rohc_profile, &avp, &mut w, 2, 128)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if self.flow_description.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(507, 10415),
-                <rt::data::IpFilterRule as rt::AvpData>::TYPE,
-                rt::AvpFlags(192),
-                parent.offset,
-                cx,
-            )?;
-        }
-        if !seen_rohc_profile {
-            rt::typed::absent(
-                rt::AvpKey::new(3528, 10415),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                parent.offset,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2178,9 +1714,7 @@ impl rt::AvpData for RohcRequest {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2188,51 +1722,33 @@ impl rt::AvpData for RohcRequest {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.flow_description {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rohc_full_header_periodicity {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        n += rt::AvpData::avp_len(&self.rohc_profile, 10415);
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.flow_description, 10415)
+            + rt::typed::len_opt(&self.rohc_full_header_periodicity, 10415)
+            + rt::typed::len_one(&self.rohc_profile, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.flow_description.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                507,
-                self.avp_flags.get(rt::AvpKey::new(507, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rohc_full_header_periodicity {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3527,
-                self.avp_flags.get(rt::AvpKey::new(3527, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.rohc_profile,
+        rt::typed::put_all(
+            &self.flow_description,
             buf,
-            3528,
-            self.avp_flags.get(rt::AvpKey::new(3528, 10415), 0, rt::AvpFlags(128)),
+            &self.avp_flags,
+            507,
             10415,
+            192,
         );
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(
+            &self.rohc_full_header_periodicity,
+            buf,
+            &self.avp_flags,
+            3527,
+            10415,
+            128,
+        );
+        rt::typed::put_one(&self.rohc_profile, buf, &self.avp_flags, 3528, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2280,43 +1796,35 @@ impl UserplaneProtocolResult {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 3usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (507, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.flow_description.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.flow_description,
                         &avp,
-                        cx,
+                        &mut w,
+                        0,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (3530, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.rohc_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (3531, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(128));
-                    rt::typed::set_once(
-                        &mut self.fec_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                (3530, 10415) => rt::typed::opt(&mut self.rohc_result, &avp, &mut w, 128),
+                (3531, 10415) => rt::typed::opt(&mut self.fec_result, &avp, &mut w, 128),
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2326,9 +1834,7 @@ impl rt::AvpData for UserplaneProtocolResult {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -2336,55 +1842,26 @@ impl rt::AvpData for UserplaneProtocolResult {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        for v in &self.flow_description {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.rohc_result {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.fec_result {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_all(&self.flow_description, 10415)
+            + rt::typed::len_opt(&self.rohc_result, 10415)
+            + rt::typed::len_opt(&self.fec_result, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        for (i, v) in self.flow_description.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                507,
-                self.avp_flags.get(rt::AvpKey::new(507, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.rohc_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3530,
-                self.avp_flags.get(rt::AvpKey::new(3530, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.fec_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3531,
-                self.avp_flags.get(rt::AvpKey::new(3531, 10415), 0, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_all(
+            &self.flow_description,
+            buf,
+            &self.avp_flags,
+            507,
+            10415,
+            192,
+        );
+        rt::typed::put_opt(&self.rohc_result, buf, &self.avp_flags, 3530, 10415, 128);
+        rt::typed::put_opt(&self.fec_result, buf, &self.avp_flags, 3531, 10415, 128);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2485,234 +1962,142 @@ impl GcsActionRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                11,
+                1,
+                628,
+                10415,
+                128,
+                rt::dictionary::AvpType::Grouped,
+            ),
+        ];
+        let mut count = [0u32; 16usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
                 }
-                (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (293, 0) => rt::typed::opt(&mut self.destination_host, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 9, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3509, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tmgi_allocation_request,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tmgi_allocation_request, &avp, &mut w, 192)
                 }
                 (3512, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
+                    rt::typed::opt(
                         &mut self.tmgi_deallocation_request,
                         &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                        &mut w,
+                        192,
+                    )
                 }
                 (3504, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.mbms_bearer_request.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.mbms_bearer_request,
                         &avp,
-                        cx,
+                        &mut w,
+                        14,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (932, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.restart_counter,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.restart_counter, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if self.supported_features.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(628, 10415),
-                <super::ts29229::SupportedFeatures as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2738,184 +2123,69 @@ impl rt::typed::Command for GcsActionRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        if let Some(v) = &self.destination_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tmgi_allocation_request {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tmgi_deallocation_request {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.mbms_bearer_request {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.restart_counter {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_opt(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.tmgi_allocation_request, 10415)
+            + rt::typed::len_opt(&self.tmgi_deallocation_request, 10415)
+            + rt::typed::len_all(&self.mbms_bearer_request, 10415)
+            + rt::typed::len_opt(&self.restart_counter, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_opt(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_opt(
+            &self.tmgi_allocation_request,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3509,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(
+            &self.tmgi_deallocation_request,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3512,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_all(
+            &self.mbms_bearer_request,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3504,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.destination_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                293,
-                self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tmgi_allocation_request {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3509,
-                self.avp_flags.get(rt::AvpKey::new(3509, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tmgi_deallocation_request {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3512,
-                self.avp_flags.get(rt::AvpKey::new(3512, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.mbms_bearer_request.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3504,
-                self.avp_flags.get(rt::AvpKey::new(3504, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.restart_counter {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                932,
-                self.avp_flags.get(rt::AvpKey::new(932, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.restart_counter, buf, &self.avp_flags, 932, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3040,285 +2310,150 @@ impl GcsActionAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                16,
+                1,
+                628,
+                10415,
+                128,
+                rt::dictionary::AvpType::Grouped,
+            ),
+        ];
+        let mut count = [0u32; 22usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
                 }
                 (628, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.supported_features.len(), rt::AvpFlags(128));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.supported_features,
                         &avp,
-                        cx,
+                        &mut w,
+                        16,
+                        128,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3510, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tmgi_allocation_response,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.tmgi_allocation_response, &avp, &mut w, 192)
                 }
                 (3513, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.tmgi_deallocation_response.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.tmgi_deallocation_response,
                         &avp,
-                        cx,
+                        &mut w,
+                        18,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (3505, 10415) => {
-                    self.avp_flags
-                        .note(&avp, self.mbms_bearer_response.len(), rt::AvpFlags(192));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.mbms_bearer_response,
                         &avp,
-                        cx,
+                        &mut w,
+                        19,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (932, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.restart_counter,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.restart_counter, &avp, &mut w, 192)
                 }
                 (650, 0) => {
-                    self.avp_flags.note(&avp, self.load.len(), rt::AvpFlags(0));
-                    rt::typed::push(
-                        &mut self.load,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.load, &avp, &mut w, 21, 0, u32::MAX)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if self.supported_features.len() < 1 {
-            rt::typed::absent(
-                rt::AvpKey::new(628, 10415),
-                <super::ts29229::SupportedFeatures as rt::AvpData>::TYPE,
-                rt::AvpFlags(128),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3344,260 +2479,87 @@ impl rt::typed::Command for GcsActionAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.supported_features {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.tmgi_allocation_response {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.tmgi_deallocation_response {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.mbms_bearer_response {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.restart_counter {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.load {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.supported_features, 10415)
+            + rt::typed::len_opt(&self.tmgi_allocation_response, 10415)
+            + rt::typed::len_all(&self.tmgi_deallocation_response, 10415)
+            + rt::typed::len_all(&self.mbms_bearer_response, 10415)
+            + rt::typed::len_opt(&self.restart_counter, 10415)
+            + rt::typed::len_all(&self.load, 0) + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(
+            &self.supported_features,
             buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            628,
+            10415,
+            128,
         );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
+        rt::typed::put_opt(
+            &self.tmgi_allocation_response,
             buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3510,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
+        rt::typed::put_all(
+            &self.tmgi_deallocation_response,
             buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3513,
+            10415,
+            192,
         );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
+        rt::typed::put_all(
+            &self.mbms_bearer_response,
             buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3505,
+            10415,
+            192,
         );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.supported_features.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                628,
-                self.avp_flags.get(rt::AvpKey::new(628, 10415), i, rt::AvpFlags(128)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.tmgi_allocation_response {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3510,
-                self.avp_flags.get(rt::AvpKey::new(3510, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.tmgi_deallocation_response.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3513,
-                self.avp_flags.get(rt::AvpKey::new(3513, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.mbms_bearer_response.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3505,
-                self.avp_flags.get(rt::AvpKey::new(3505, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.restart_counter {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                932,
-                self.avp_flags.get(rt::AvpKey::new(932, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.load.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                650,
-                self.avp_flags.get(rt::AvpKey::new(650, 0), i, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.restart_counter, buf, &self.avp_flags, 932, 10415, 192);
+        rt::typed::put_all(&self.load, buf, &self.avp_flags, 650, 0, 0);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3757,220 +2719,124 @@ impl GcsNotificationRequest {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
-        let mut seen_destination_realm = false;
-        let mut seen_destination_host = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                6,
+                1,
+                283,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                7,
+                1,
+                293,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 14usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
                 (283, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_realm,
-                        &mut seen_destination_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_realm, &avp, &mut w, 6, 64)
                 }
                 (293, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.destination_host,
-                        &mut seen_destination_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.destination_host, &avp, &mut w, 7, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 9, 64, u32::MAX)
                 }
                 (282, 0) => {
-                    self.avp_flags.note(&avp, self.route_record.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.route_record,
                         &avp,
-                        cx,
+                        &mut w,
+                        10,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
-                (3515, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.tmgi_expiry,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (3515, 10415) => rt::typed::opt(&mut self.tmgi_expiry, &avp, &mut w, 192),
                 (3503, 10415) => {
-                    self.avp_flags
-                        .note(
-                            &avp,
-                            self.mbms_bearer_event_notification.len(),
-                            rt::AvpFlags(192),
-                        );
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.mbms_bearer_event_notification,
                         &avp,
-                        cx,
+                        &mut w,
+                        12,
+                        192,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (932, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.restart_counter,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.restart_counter, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(283, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_destination_host {
-            rt::typed::absent(
-                rt::AvpKey::new(293, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3996,156 +2862,44 @@ impl rt::typed::Command for GcsNotificationRequest {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_realm, 0);
-        n += rt::AvpData::avp_len(&self.destination_host, 0);
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.route_record {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.tmgi_expiry {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for v in &self.mbms_bearer_event_notification {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        if let Some(v) = &self.restart_counter {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_one(&self.destination_realm, 0)
+            + rt::typed::len_one(&self.destination_host, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_all(&self.route_record, 0)
+            + rt::typed::len_opt(&self.tmgi_expiry, 10415)
+            + rt::typed::len_all(&self.mbms_bearer_event_notification, 10415)
+            + rt::typed::len_opt(&self.restart_counter, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_one(&self.destination_realm, buf, &self.avp_flags, 283, 0, 64);
+        rt::typed::put_one(&self.destination_host, buf, &self.avp_flags, 293, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_all(&self.route_record, buf, &self.avp_flags, 282, 0, 64);
+        rt::typed::put_opt(&self.tmgi_expiry, buf, &self.avp_flags, 3515, 10415, 192);
+        rt::typed::put_all(
+            &self.mbms_bearer_event_notification,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
-            0,
+            &self.avp_flags,
+            3503,
+            10415,
+            192,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_realm,
-            buf,
-            283,
-            self.avp_flags.get(rt::AvpKey::new(283, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.destination_host,
-            buf,
-            293,
-            self.avp_flags.get(rt::AvpKey::new(293, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.route_record.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                282,
-                self.avp_flags.get(rt::AvpKey::new(282, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.tmgi_expiry {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3515,
-                self.avp_flags.get(rt::AvpKey::new(3515, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for (i, v) in self.mbms_bearer_event_notification.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                3503,
-                self.avp_flags.get(rt::AvpKey::new(3503, 10415), i, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        if let Some(v) = &self.restart_counter {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                932,
-                self.avp_flags.get(rt::AvpKey::new(932, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.restart_counter, buf, &self.avp_flags, 932, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4250,220 +3004,106 @@ impl GcsNotificationAnswer {
         msg: &rt::Message,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let mut seen_session_id = false;
-        let mut seen_auth_application_id = false;
-        let mut seen_auth_session_state = false;
-        let mut seen_origin_host = false;
-        let mut seen_origin_realm = false;
+        const REQUIRED: &[rt::typed::Required] = &[
+            rt::typed::Required::new(
+                0,
+                1,
+                263,
+                0,
+                64,
+                rt::dictionary::AvpType::UTF8String,
+            ),
+            rt::typed::Required::new(
+                2,
+                1,
+                258,
+                0,
+                64,
+                rt::dictionary::AvpType::Unsigned32,
+            ),
+            rt::typed::Required::new(
+                3,
+                1,
+                277,
+                0,
+                64,
+                rt::dictionary::AvpType::Enumerated,
+            ),
+            rt::typed::Required::new(
+                4,
+                1,
+                264,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+            rt::typed::Required::new(
+                5,
+                1,
+                296,
+                0,
+                64,
+                rt::dictionary::AvpType::DiameterIdentity,
+            ),
+        ];
+        let mut count = [0u32; 17usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = msg.avps();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
-                (263, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.session_id,
-                        &mut seen_session_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (301, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(&mut self.drmp, &avp, cx, &mut self.extra)?;
-                }
+            let r = match (avp.code, avp.vendor) {
+                (263, 0) => rt::typed::one(&mut self.session_id, &avp, &mut w, 0, 64),
+                (301, 0) => rt::typed::opt(&mut self.drmp, &avp, &mut w, 0),
                 (258, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_application_id,
-                        &mut seen_auth_application_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_application_id, &avp, &mut w, 2, 64)
                 }
                 (277, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.auth_session_state,
-                        &mut seen_auth_session_state,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::one(&mut self.auth_session_state, &avp, &mut w, 3, 64)
                 }
-                (264, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_host,
-                        &mut seen_origin_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (296, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_required(
-                        &mut self.origin_realm,
-                        &mut seen_origin_realm,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (268, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.result_code,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (264, 0) => rt::typed::one(&mut self.origin_host, &avp, &mut w, 4, 64),
+                (296, 0) => rt::typed::one(&mut self.origin_realm, &avp, &mut w, 5, 64),
+                (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
                 (297, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.experimental_result,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.experimental_result, &avp, &mut w, 64)
                 }
-                (278, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.origin_state_id,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
-                (281, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_message,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (278, 0) => rt::typed::opt(&mut self.origin_state_id, &avp, &mut w, 64),
+                (281, 0) => rt::typed::opt(&mut self.error_message, &avp, &mut w, 0),
                 (294, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(0));
-                    rt::typed::set_once(
-                        &mut self.error_reporting_host,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.error_reporting_host, &avp, &mut w, 0)
                 }
                 (292, 0) => {
-                    self.avp_flags
-                        .note(&avp, self.redirect_host.len(), rt::AvpFlags(64));
-                    rt::typed::push(
+                    rt::typed::many(
                         &mut self.redirect_host,
                         &avp,
-                        cx,
+                        &mut w,
+                        11,
+                        64,
                         u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    )
                 }
                 (261, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_host_usage,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_host_usage, &avp, &mut w, 64)
                 }
                 (262, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.redirect_max_cache_time,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.redirect_max_cache_time, &avp, &mut w, 64)
                 }
-                (279, 0) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(64));
-                    rt::typed::set_once(
-                        &mut self.failed_avp,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
-                }
+                (279, 0) => rt::typed::opt(&mut self.failed_avp, &avp, &mut w, 64),
                 (284, 0) => {
-                    self.avp_flags.note(&avp, self.proxy_info.len(), rt::AvpFlags(64));
-                    rt::typed::push(
-                        &mut self.proxy_info,
-                        &avp,
-                        cx,
-                        u32::MAX,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::many(&mut self.proxy_info, &avp, &mut w, 15, 64, u32::MAX)
                 }
                 (932, 10415) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.restart_counter,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.restart_counter, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        if !seen_session_id {
-            rt::typed::absent(
-                rt::AvpKey::new(263, 0),
-                <rt::data::Utf8String as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_application_id {
-            rt::typed::absent(
-                rt::AvpKey::new(258, 0),
-                <u32 as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_auth_session_state {
-            rt::typed::absent(
-                rt::AvpKey::new(277, 0),
-                <super::base::AuthSessionState as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_host {
-            rt::typed::absent(
-                rt::AvpKey::new(264, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        if !seen_origin_realm {
-            rt::typed::absent(
-                rt::AvpKey::new(296, 0),
-                <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
-                rt::AvpFlags(64),
-                msg.header().length as usize,
-                cx,
-            )?;
-        }
-        Ok(())
+        w.finish(REQUIRED, msg.header().length as usize)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4489,200 +3129,50 @@ impl rt::typed::Command for GcsNotificationAnswer {
         Ok(out)
     }
     fn avps_len(&self) -> usize {
-        let mut n = 0usize;
-        n += rt::AvpData::avp_len(&self.session_id, 0);
-        if let Some(v) = &self.drmp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        n += rt::AvpData::avp_len(&self.auth_application_id, 0);
-        n += rt::AvpData::avp_len(&self.auth_session_state, 0);
-        n += rt::AvpData::avp_len(&self.origin_host, 0);
-        n += rt::AvpData::avp_len(&self.origin_realm, 0);
-        if let Some(v) = &self.result_code {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.experimental_result {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.origin_state_id {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_message {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.error_reporting_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.redirect_host {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.failed_avp {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        for v in &self.proxy_info {
-            n += rt::AvpData::avp_len(v, 0);
-        }
-        if let Some(v) = &self.restart_counter {
-            n += rt::AvpData::avp_len(v, 10415);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_one(&self.session_id, 0) + rt::typed::len_opt(&self.drmp, 0)
+            + rt::typed::len_one(&self.auth_application_id, 0)
+            + rt::typed::len_one(&self.auth_session_state, 0)
+            + rt::typed::len_one(&self.origin_host, 0)
+            + rt::typed::len_one(&self.origin_realm, 0)
+            + rt::typed::len_opt(&self.result_code, 0)
+            + rt::typed::len_opt(&self.experimental_result, 0)
+            + rt::typed::len_opt(&self.origin_state_id, 0)
+            + rt::typed::len_opt(&self.error_message, 0)
+            + rt::typed::len_opt(&self.error_reporting_host, 0)
+            + rt::typed::len_all(&self.redirect_host, 0)
+            + rt::typed::len_opt(&self.redirect_host_usage, 0)
+            + rt::typed::len_opt(&self.redirect_max_cache_time, 0)
+            + rt::typed::len_opt(&self.failed_avp, 0)
+            + rt::typed::len_all(&self.proxy_info, 0)
+            + rt::typed::len_opt(&self.restart_counter, 10415)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
-        rt::AvpData::encode_avp(
-            &self.session_id,
+        rt::typed::put_one(&self.session_id, buf, &self.avp_flags, 263, 0, 64);
+        rt::typed::put_opt(&self.drmp, buf, &self.avp_flags, 301, 0, 0);
+        rt::typed::put_one(&self.auth_application_id, buf, &self.avp_flags, 258, 0, 64);
+        rt::typed::put_one(&self.auth_session_state, buf, &self.avp_flags, 277, 0, 64);
+        rt::typed::put_one(&self.origin_host, buf, &self.avp_flags, 264, 0, 64);
+        rt::typed::put_one(&self.origin_realm, buf, &self.avp_flags, 296, 0, 64);
+        rt::typed::put_opt(&self.result_code, buf, &self.avp_flags, 268, 0, 64);
+        rt::typed::put_opt(&self.experimental_result, buf, &self.avp_flags, 297, 0, 64);
+        rt::typed::put_opt(&self.origin_state_id, buf, &self.avp_flags, 278, 0, 64);
+        rt::typed::put_opt(&self.error_message, buf, &self.avp_flags, 281, 0, 0);
+        rt::typed::put_opt(&self.error_reporting_host, buf, &self.avp_flags, 294, 0, 0);
+        rt::typed::put_all(&self.redirect_host, buf, &self.avp_flags, 292, 0, 64);
+        rt::typed::put_opt(&self.redirect_host_usage, buf, &self.avp_flags, 261, 0, 64);
+        rt::typed::put_opt(
+            &self.redirect_max_cache_time,
             buf,
-            263,
-            self.avp_flags.get(rt::AvpKey::new(263, 0), 0, rt::AvpFlags(64)),
+            &self.avp_flags,
+            262,
             0,
+            64,
         );
-        if let Some(v) = &self.drmp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                301,
-                self.avp_flags.get(rt::AvpKey::new(301, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        rt::AvpData::encode_avp(
-            &self.auth_application_id,
-            buf,
-            258,
-            self.avp_flags.get(rt::AvpKey::new(258, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.auth_session_state,
-            buf,
-            277,
-            self.avp_flags.get(rt::AvpKey::new(277, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_host,
-            buf,
-            264,
-            self.avp_flags.get(rt::AvpKey::new(264, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        rt::AvpData::encode_avp(
-            &self.origin_realm,
-            buf,
-            296,
-            self.avp_flags.get(rt::AvpKey::new(296, 0), 0, rt::AvpFlags(64)),
-            0,
-        );
-        if let Some(v) = &self.result_code {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                268,
-                self.avp_flags.get(rt::AvpKey::new(268, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.experimental_result {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                297,
-                self.avp_flags.get(rt::AvpKey::new(297, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.origin_state_id {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                278,
-                self.avp_flags.get(rt::AvpKey::new(278, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_message {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                281,
-                self.avp_flags.get(rt::AvpKey::new(281, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        if let Some(v) = &self.error_reporting_host {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                294,
-                self.avp_flags.get(rt::AvpKey::new(294, 0), 0, rt::AvpFlags(0)),
-                0,
-            );
-        }
-        for (i, v) in self.redirect_host.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                292,
-                self.avp_flags.get(rt::AvpKey::new(292, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_host_usage {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                261,
-                self.avp_flags.get(rt::AvpKey::new(261, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.redirect_max_cache_time {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                262,
-                self.avp_flags.get(rt::AvpKey::new(262, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.failed_avp {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                279,
-                self.avp_flags.get(rt::AvpKey::new(279, 0), 0, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        for (i, v) in self.proxy_info.iter().enumerate() {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                284,
-                self.avp_flags.get(rt::AvpKey::new(284, 0), i, rt::AvpFlags(64)),
-                0,
-            );
-        }
-        if let Some(v) = &self.restart_counter {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                932,
-                self.avp_flags.get(rt::AvpKey::new(932, 10415), 0, rt::AvpFlags(192)),
-                10415,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.failed_avp, buf, &self.avp_flags, 279, 0, 64);
+        rt::typed::put_all(&self.proxy_info, buf, &self.avp_flags, 284, 0, 64);
+        rt::typed::put_opt(&self.restart_counter, buf, &self.avp_flags, 932, 10415, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -4939,28 +3429,29 @@ impl<'a> MbmsBearerEventNotificationView<'a> {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `{ MBMS-Flow-Identifier }`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_flow_identifier(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[1], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `{ MBMS-Bearer-Event }`: MBMS-Bearer-Event (code 3502, vendor 10415), 3GPP TS 29.468 §6.4.4.
     #[inline]
     pub fn mbms_bearer_event(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `[ MBMS-Bearer-Event-Diagnostic-Info ]`: MBMS-Bearer-Event-Diagnostic-Info (code 3533, vendor 10415), 3GPP TS 29.468 §6.4.35.
     #[inline]
     pub fn mbms_bearer_event_diagnostic_info(
         &self,
     ) -> Option<MbmsBearerEventDiagnosticInfo> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(MbmsBearerEventDiagnosticInfo(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<MbmsBearerEventDiagnosticInfo>,
+        )
     }
     /// `*[ Userplane-Protocol-Result ]`: Userplane-Protocol-Result (code 3529, vendor 10415), 3GPP TS 29.468 §6.4.31.
     #[inline]
@@ -4974,7 +3465,7 @@ impl<'a> MbmsBearerEventNotificationView<'a> {
             self.count[0],
             3529,
             10415,
-            |avp| UserplaneProtocolResultView::read(avp),
+            UserplaneProtocolResultView::read,
         )
     }
 }
@@ -4982,15 +3473,7 @@ impl<'a> MbmsBearerEventNotificationView<'a> {
 impl std::fmt::Debug for MbmsBearerEventNotificationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})",
-                    stringify!(MbmsBearerEventNotificationView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "MbmsBearerEventNotificationView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5202,68 +3685,72 @@ impl<'a> MbmsBearerRequestView<'a> {
     /// `{ MBMS-StartStop-Indication }`: MBMS-StartStop-Indication (code 902, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_startstop_indication(&self) -> super::ts29061::MbmsStartstopIndication {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        super::ts29061::MbmsStartstopIndication(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::enumerated::<super::ts29061::MbmsStartstopIndication>,
+        )
     }
     /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ MBMS-Flow-Identifier ]`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_flow_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
     /// `[ QoS-Information ]`: QoS-Information (code 1016, vendor 10415), 3GPP TS 29.212 §5.3.16.
     #[inline]
     pub fn qos_information(&self) -> Option<super::ts29212::QosInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(super::ts29212::QosInformationView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            super::ts29212::QosInformationView::read,
+        )
     }
     /// `[ MBMS-Service-Area ]`: MBMS-Service-Area (code 903, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_service_area(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
     }
     /// `[ MBMS-Start-Time ]`: MBMS-Start-Time (code 3507, vendor 10415), 3GPP TS 29.468 §6.4.9.
     #[inline]
     pub fn mbms_start_time(&self) -> Option<rt::data::Time> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<rt::data::Time>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[5],
+            self.end,
+            rt::view::value::<rt::data::Time>,
+        )
     }
     /// `[ MB2U-Security ]`: MB2U-Security (code 3517, vendor 10415), 3GPP TS 29.468 §6.4.19.
     #[inline]
     pub fn mb2u_security(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ MBMS-Cell-List ]`: MBMS-Cell-List (code 934, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn mbms_cell_list(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
     }
     /// `[ Local-M1-Information ]`: Local-M1-Information (code 3518, vendor 10415), 3GPP TS 29.468 §6.4.20.
     #[inline]
     pub fn local_m1_information(&self) -> Option<LocalM1InformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(LocalM1InformationView::read(avp))
+        rt::view::opt(self.root, self.first[8], self.end, LocalM1InformationView::read)
     }
     /// `[ Local-MB2-U-Information ]`: Local-MB2-U-Information (code 3519, vendor 10415), 3GPP TS 29.468 §6.4.21.
     #[inline]
     pub fn local_mb2_u_information(&self) -> Option<LocalMb2UInformationView<'a>> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(LocalMb2UInformationView::read(avp))
+        rt::view::opt(self.root, self.first[9], self.end, LocalMb2UInformationView::read)
     }
     /// `[ FEC-Request ]`: FEC-Request (code 3525, vendor 10415), 3GPP TS 29.468 §6.4.27.
     #[inline]
     pub fn fec_request(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::octets)
     }
     /// `*[ ROHC-Request ]`: ROHC-Request (code 3526, vendor 10415), 3GPP TS 29.468 §6.4.28.
     #[inline]
@@ -5275,26 +3762,20 @@ impl<'a> MbmsBearerRequestView<'a> {
             self.count[0],
             3526,
             10415,
-            |avp| RohcRequestView::read(avp),
+            RohcRequestView::read,
         )
     }
     /// `[ ROHC-Max-CID ]`: ROHC-Max-CID (code 3532, vendor 10415), 3GPP TS 29.468 §6.4.34.
     #[inline]
     pub fn rohc_max_cid(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[12], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for MbmsBearerRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(MbmsBearerRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "MbmsBearerRequestView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5479,26 +3960,22 @@ impl<'a> MbmsBearerResponseView<'a> {
     /// `[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ MBMS-Flow-Identifier ]`: MBMS-Flow-Identifier (code 920, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_flow_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ MBMS-Session-Duration ]`: MBMS-Session-Duration (code 904, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_session_duration(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
     /// `[ MBMS-Bearer-Result ]`: MBMS-Bearer-Result (code 3506, vendor 10415), 3GPP TS 29.468 §6.4.8.
     #[inline]
     pub fn mbms_bearer_result(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
     /// `*2[ BMSC-Address ]`: BMSC-Address (code 3500, vendor 10415), 3GPP TS 29.468 §6.4.2.
     #[inline]
@@ -5510,20 +3987,18 @@ impl<'a> MbmsBearerResponseView<'a> {
             self.count[0],
             3500,
             10415,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `[ BMSC-Port ]`: BMSC-Port (code 3501, vendor 10415), 3GPP TS 29.468 §6.4.3.
     #[inline]
     pub fn bmsc_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[5], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
     /// `[ MB2U-Security ]`: MB2U-Security (code 3517, vendor 10415), 3GPP TS 29.468 §6.4.19.
     #[inline]
     pub fn mb2u_security(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `*[ Radio-Frequency ]`: Radio-Frequency (code 3508, vendor 10415), 3GPP TS 29.468 §6.4.10.
     #[inline]
@@ -5535,7 +4010,7 @@ impl<'a> MbmsBearerResponseView<'a> {
             self.count[1],
             3508,
             10415,
-            |avp| rt::view::read::<u32>(&avp),
+            rt::view::value::<u32>,
         )
     }
     /// `*[ Userplane-Protocol-Result ]`: Userplane-Protocol-Result (code 3529, vendor 10415), 3GPP TS 29.468 §6.4.31.
@@ -5550,7 +4025,7 @@ impl<'a> MbmsBearerResponseView<'a> {
             self.count[2],
             3529,
             10415,
-            |avp| UserplaneProtocolResultView::read(avp),
+            UserplaneProtocolResultView::read,
         )
     }
 }
@@ -5558,12 +4033,7 @@ impl<'a> MbmsBearerResponseView<'a> {
 impl std::fmt::Debug for MbmsBearerResponseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(MbmsBearerResponseView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "MbmsBearerResponseView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5714,8 +4184,7 @@ impl<'a> TmgiAllocationRequestView<'a> {
     /// `{ TMGI-Number }`: TMGI-Number (code 3516, vendor 10415), 3GPP TS 29.468 §6.4.18.
     #[inline]
     pub fn tmgi_number(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `*[ TMGI ]`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
@@ -5727,7 +4196,7 @@ impl<'a> TmgiAllocationRequestView<'a> {
             self.count[0],
             900,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
 }
@@ -5735,14 +4204,7 @@ impl<'a> TmgiAllocationRequestView<'a> {
 impl std::fmt::Debug for TmgiAllocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(TmgiAllocationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "TmgiAllocationRequestView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -5893,34 +4355,25 @@ impl<'a> TmgiAllocationResponseView<'a> {
             self.count[0],
             900,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
     /// `[ MBMS-Session-Duration ]`: MBMS-Session-Duration (code 904, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn mbms_session_duration(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
     /// `[ TMGI-Allocation-Result ]`: TMGI-Allocation-Result (code 3511, vendor 10415), 3GPP TS 29.468 §6.4.13.
     #[inline]
     pub fn tmgi_allocation_result(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for TmgiAllocationResponseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(TmgiAllocationResponseView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "TmgiAllocationResponseView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -6061,7 +4514,7 @@ impl<'a> TmgiDeallocationRequestView<'a> {
             self.count[0],
             900,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
 }
@@ -6069,14 +4522,7 @@ impl<'a> TmgiDeallocationRequestView<'a> {
 impl std::fmt::Debug for TmgiDeallocationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(TmgiDeallocationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "TmgiDeallocationRequestView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -6219,28 +4665,19 @@ impl<'a> TmgiDeallocationResponseView<'a> {
     /// `{ TMGI }`: TMGI (code 900, vendor 10415), 3GPP TS 29.061 §17.7.
     #[inline]
     pub fn tmgi(&self) -> &'a [u8] {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        avp.data
+        rt::view::one(self.root, self.first[0], self.end, rt::view::octets)
     }
     /// `[ TMGI-Deallocation-Result ]`: TMGI-Deallocation-Result (code 3514, vendor 10415), 3GPP TS 29.468 §6.4.16.
     #[inline]
     pub fn tmgi_deallocation_result(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for TmgiDeallocationResponseView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(TmgiDeallocationResponseView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "TmgiDeallocationResponseView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -6389,7 +4826,7 @@ impl<'a> TmgiExpiryView<'a> {
             self.count[0],
             900,
             10415,
-            |avp| avp.data,
+            rt::view::octets,
         )
     }
 }
@@ -6397,10 +4834,7 @@ impl<'a> TmgiExpiryView<'a> {
 impl std::fmt::Debug for TmgiExpiryView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(TmgiExpiryView), e),
-        }
+        rt::view::debug(self.to_struct(), "TmgiExpiryView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -6553,44 +4987,54 @@ impl<'a> LocalM1InformationView<'a> {
     /// `[ MBMS-eNB-IP-Multicast-Address ]`: MBMS-eNB-IP-Multicast-Address (code 3520, vendor 10415), 3GPP TS 29.468 §6.4.22.
     #[inline]
     pub fn mbms_enb_ip_multicast_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[0],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MBMS-eNB-IPv6-Multicast-Address ]`: MBMS-eNB-IPv6-Multicast-Address (code 3521, vendor 10415), 3GPP TS 29.468 §6.4.23.
     #[inline]
     pub fn mbms_enb_ipv6_multicast_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MB2C-MBMS-GW-SSM-IP-Address ]`: MB2C-MBMS-GW-SSM-IP-Address (code 3522, vendor 10415), 3GPP TS 29.468 §6.4.24.
     #[inline]
     pub fn mb2c_mbms_gw_ssm_ip_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[2],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ MB2C-MBMS-GW-SSM-IPv6-Address ]`: MB2C-MBMS-GW-SSM-IPv6-Address (code 3523, vendor 10415), 3GPP TS 29.468 §6.4.25.
     #[inline]
     pub fn mb2c_mbms_gw_ssm_ipv6_address(&self) -> Option<rt::data::Address> {
-        let avp = rt::view::get(self.root, self.first[3], self.end)?;
-        Some(rt::view::read::<rt::data::Address>(&avp))
+        rt::view::opt(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::value::<rt::data::Address>,
+        )
     }
     /// `[ Common-Tunnel-Endpoint-Identifier ]`: Common-Tunnel-Endpoint-Identifier (code 3524, vendor 10415), 3GPP TS 29.468 §6.4.26.
     #[inline]
     pub fn common_tunnel_endpoint_identifier(&self) -> Option<&'a [u8]> {
-        let avp = rt::view::get(self.root, self.first[4], self.end)?;
-        Some(avp.data)
+        rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for LocalM1InformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(LocalM1InformationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "LocalM1InformationView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -6734,26 +5178,20 @@ impl<'a> LocalMb2UInformationView<'a> {
             self.count[0],
             3500,
             10415,
-            |avp| rt::view::read::<rt::data::Address>(&avp),
+            rt::view::value::<rt::data::Address>,
         )
     }
     /// `[ BMSC-Port ]`: BMSC-Port (code 3501, vendor 10415), 3GPP TS 29.468 §6.4.3.
     #[inline]
     pub fn bmsc_port(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for LocalMb2UInformationView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(LocalMb2UInformationView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "LocalMb2UInformationView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -6926,30 +5364,25 @@ impl<'a> RohcRequestView<'a> {
             self.count[0],
             507,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ ROHC-Full-Header-Periodicity ]`: ROHC-Full-Header-Periodicity (code 3527, vendor 10415), 3GPP TS 29.468 §6.4.29.
     #[inline]
     pub fn rohc_full_header_periodicity(&self) -> Option<f32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<f32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<f32>)
     }
     /// `{ ROHC-Profile }`: ROHC-Profile (code 3528, vendor 10415), 3GPP TS 29.468 §6.4.30.
     #[inline]
     pub fn rohc_profile(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for RohcRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(RohcRequestView), e),
-        }
+        rt::view::debug(self.to_struct(), "RohcRequestView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -7104,34 +5537,25 @@ impl<'a> UserplaneProtocolResultView<'a> {
             self.count[0],
             507,
             10415,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ ROHC-Result ]`: ROHC-Result (code 3530, vendor 10415), 3GPP TS 29.468 §6.4.32.
     #[inline]
     pub fn rohc_result(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
     /// `[ FEC-Result ]`: FEC-Result (code 3531, vendor 10415), 3GPP TS 29.468 §6.4.33.
     #[inline]
     pub fn fec_result(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[2], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for UserplaneProtocolResultView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(UserplaneProtocolResultView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "UserplaneProtocolResultView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -7428,56 +5852,57 @@ impl<'a> GcsActionRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `[ Destination-Host ]`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -7489,7 +5914,7 @@ impl<'a> GcsActionRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -7502,7 +5927,7 @@ impl<'a> GcsActionRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `1*{ Supported-Features }`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -7517,20 +5942,28 @@ impl<'a> GcsActionRequestView<'a> {
             self.count[2],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ TMGI-Allocation-Request ]`: TMGI-Allocation-Request (code 3509, vendor 10415), 3GPP TS 29.468 §6.4.11.
     #[inline]
     pub fn tmgi_allocation_request(&self) -> Option<TmgiAllocationRequestView<'a>> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(TmgiAllocationRequestView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            TmgiAllocationRequestView::read,
+        )
     }
     /// `[ TMGI-Deallocation-Request ]`: TMGI-Deallocation-Request (code 3512, vendor 10415), 3GPP TS 29.468 §6.4.14.
     #[inline]
     pub fn tmgi_deallocation_request(&self) -> Option<TmgiDeallocationRequestView<'a>> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(TmgiDeallocationRequestView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            TmgiDeallocationRequestView::read,
+        )
     }
     /// `*[ MBMS-Bearer-Request ]`: MBMS-Bearer-Request (code 3504, vendor 10415), 3GPP TS 29.468 §6.4.6.
     #[inline]
@@ -7544,26 +5977,20 @@ impl<'a> GcsActionRequestView<'a> {
             self.count[3],
             3504,
             10415,
-            |avp| MbmsBearerRequestView::read(avp),
+            MbmsBearerRequestView::read,
         )
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[15], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[15], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for GcsActionRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(GcsActionRequestView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "GcsActionRequestView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -7897,76 +6324,84 @@ impl<'a> GcsActionAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[10],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[11], self.end, rt::view::value::<u32>)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -7978,20 +6413,23 @@ impl<'a> GcsActionAnswerView<'a> {
             self.count[0],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[13],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -8003,7 +6441,7 @@ impl<'a> GcsActionAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `1*{ Supported-Features }`: Supported-Features (code 628, vendor 10415), 3GPP TS 29.229 §6.3.29.
@@ -8018,14 +6456,18 @@ impl<'a> GcsActionAnswerView<'a> {
             self.count[2],
             628,
             10415,
-            |avp| super::ts29229::SupportedFeaturesView::read(avp),
+            super::ts29229::SupportedFeaturesView::read,
         )
     }
     /// `[ TMGI-Allocation-Response ]`: TMGI-Allocation-Response (code 3510, vendor 10415), 3GPP TS 29.468 §6.4.12.
     #[inline]
     pub fn tmgi_allocation_response(&self) -> Option<TmgiAllocationResponseView<'a>> {
-        let avp = rt::view::get(self.root, self.first[17], self.end)?;
-        Some(TmgiAllocationResponseView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[17],
+            self.end,
+            TmgiAllocationResponseView::read,
+        )
     }
     /// `*[ TMGI-Deallocation-Response ]`: TMGI-Deallocation-Response (code 3513, vendor 10415), 3GPP TS 29.468 §6.4.15.
     #[inline]
@@ -8039,7 +6481,7 @@ impl<'a> GcsActionAnswerView<'a> {
             self.count[3],
             3513,
             10415,
-            |avp| TmgiDeallocationResponseView::read(avp),
+            TmgiDeallocationResponseView::read,
         )
     }
     /// `*[ MBMS-Bearer-Response ]`: MBMS-Bearer-Response (code 3505, vendor 10415), 3GPP TS 29.468 §6.4.7.
@@ -8054,14 +6496,13 @@ impl<'a> GcsActionAnswerView<'a> {
             self.count[4],
             3505,
             10415,
-            |avp| MbmsBearerResponseView::read(avp),
+            MbmsBearerResponseView::read,
         )
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[20], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[20], self.end, rt::view::value::<u32>)
     }
     /// `*[ Load ]`: Load (code 650), IETF RFC 8583 §7.1.
     #[inline]
@@ -8073,7 +6514,7 @@ impl<'a> GcsActionAnswerView<'a> {
             self.count[5],
             650,
             0,
-            |avp| super::rfc8583::LoadView::read(avp),
+            super::rfc8583::LoadView::read,
         )
     }
 }
@@ -8081,12 +6522,7 @@ impl<'a> GcsActionAnswerView<'a> {
 impl std::fmt::Debug for GcsActionAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(f, "{}(undecodable: {})", stringify!(GcsActionAnswerView), e)
-            }
-        }
+        rt::view::debug(self.to_struct(), "GcsActionAnswerView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -8366,56 +6802,57 @@ impl<'a> GcsNotificationRequestView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `{ Destination-Realm }`: Destination-Realm (code 283), IETF RFC 6733 §6.6.
     #[inline]
     pub fn destination_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[6], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[6], self.end, rt::view::text)
     }
     /// `{ Destination-Host }`: Destination-Host (code 293), IETF RFC 6733 §6.5.
     #[inline]
     pub fn destination_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[7], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[7], self.end, rt::view::text)
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -8427,7 +6864,7 @@ impl<'a> GcsNotificationRequestView<'a> {
             self.count[0],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `*[ Route-Record ]`: Route-Record (code 282), IETF RFC 6733 §6.7.1.
@@ -8440,14 +6877,13 @@ impl<'a> GcsNotificationRequestView<'a> {
             self.count[1],
             282,
             0,
-            |avp| rt::view::read_text(&avp),
+            rt::view::text,
         )
     }
     /// `[ TMGI-Expiry ]`: TMGI-Expiry (code 3515, vendor 10415), 3GPP TS 29.468 §6.4.17.
     #[inline]
     pub fn tmgi_expiry(&self) -> Option<TmgiExpiryView<'a>> {
-        let avp = rt::view::get(self.root, self.first[11], self.end)?;
-        Some(TmgiExpiryView::read(avp))
+        rt::view::opt(self.root, self.first[11], self.end, TmgiExpiryView::read)
     }
     /// `*[ MBMS-Bearer-Event-Notification ]`: MBMS-Bearer-Event-Notification (code 3503, vendor 10415), 3GPP TS 29.468 §6.4.5.
     #[inline]
@@ -8461,28 +6897,20 @@ impl<'a> GcsNotificationRequestView<'a> {
             self.count[2],
             3503,
             10415,
-            |avp| MbmsBearerEventNotificationView::read(avp),
+            MbmsBearerEventNotificationView::read,
         )
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for GcsNotificationRequestView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(GcsNotificationRequestView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "GcsNotificationRequestView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -8755,70 +7183,74 @@ impl<'a> GcsNotificationAnswerView<'a> {
     /// `< Session-Id >`: Session-Id (code 263), IETF RFC 6733 §8.8.
     #[inline]
     pub fn session_id(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[0], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[0], self.end, rt::view::text)
     }
     /// `[ DRMP ]`: DRMP (code 301), IETF RFC 7944 §9.1.
     #[inline]
     pub fn drmp(&self) -> Option<super::drmp::Drmp> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(super::drmp::Drmp(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[1],
+            self.end,
+            rt::view::enumerated::<super::drmp::Drmp>,
+        )
     }
     /// `{ Auth-Application-Id }`: Auth-Application-Id (code 258), IETF RFC 6733 §6.8.
     #[inline]
     pub fn auth_application_id(&self) -> u32 {
-        let avp = rt::view::get_required(self.root, self.first[2], self.end);
-        rt::view::read::<u32>(&avp)
+        rt::view::one(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
     /// `{ Auth-Session-State }`: Auth-Session-State (code 277), IETF RFC 6733 §8.11.
     #[inline]
     pub fn auth_session_state(&self) -> super::base::AuthSessionState {
-        let avp = rt::view::get_required(self.root, self.first[3], self.end);
-        super::base::AuthSessionState(rt::view::read::<i32>(&avp))
+        rt::view::one(
+            self.root,
+            self.first[3],
+            self.end,
+            rt::view::enumerated::<super::base::AuthSessionState>,
+        )
     }
     /// `{ Origin-Host }`: Origin-Host (code 264), IETF RFC 6733 §6.3.
     #[inline]
     pub fn origin_host(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[4], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[4], self.end, rt::view::text)
     }
     /// `{ Origin-Realm }`: Origin-Realm (code 296), IETF RFC 6733 §6.4.
     #[inline]
     pub fn origin_realm(&self) -> &'a str {
-        let avp = rt::view::get_required(self.root, self.first[5], self.end);
-        rt::view::read_text(&avp)
+        rt::view::one(self.root, self.first[5], self.end, rt::view::text)
     }
     /// `[ Result-Code ]`: Result-Code (code 268), IETF RFC 6733 §7.1.
     #[inline]
     pub fn result_code(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[6], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[6], self.end, rt::view::value::<u32>)
     }
     /// `[ Experimental-Result ]`: Experimental-Result (code 297), IETF RFC 6733 §7.6.
     #[inline]
     pub fn experimental_result(
         &self,
     ) -> Option<super::base::ExperimentalResultView<'a>> {
-        let avp = rt::view::get(self.root, self.first[7], self.end)?;
-        Some(super::base::ExperimentalResultView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[7],
+            self.end,
+            super::base::ExperimentalResultView::read,
+        )
     }
     /// `[ Origin-State-Id ]`: Origin-State-Id (code 278), IETF RFC 6733 §8.16.
     #[inline]
     pub fn origin_state_id(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[8], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[8], self.end, rt::view::value::<u32>)
     }
     /// `[ Error-Message ]`: Error-Message (code 281), IETF RFC 6733 §7.3.
     #[inline]
     pub fn error_message(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[9], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[9], self.end, rt::view::text)
     }
     /// `[ Error-Reporting-Host ]`: Error-Reporting-Host (code 294), IETF RFC 6733 §7.4.
     #[inline]
     pub fn error_reporting_host(&self) -> Option<&'a str> {
-        let avp = rt::view::get(self.root, self.first[10], self.end)?;
-        Some(rt::view::read_text(&avp))
+        rt::view::opt(self.root, self.first[10], self.end, rt::view::text)
     }
     /// `*[ Redirect-Host ]`: Redirect-Host (code 292), IETF RFC 6733 §6.12.
     #[inline]
@@ -8830,26 +7262,33 @@ impl<'a> GcsNotificationAnswerView<'a> {
             self.count[0],
             292,
             0,
-            |avp| rt::view::read::<rt::data::DiameterUri>(&avp),
+            rt::view::value::<rt::data::DiameterUri>,
         )
     }
     /// `[ Redirect-Host-Usage ]`: Redirect-Host-Usage (code 261), IETF RFC 6733 §6.13.
     #[inline]
     pub fn redirect_host_usage(&self) -> Option<super::base::RedirectHostUsage> {
-        let avp = rt::view::get(self.root, self.first[12], self.end)?;
-        Some(super::base::RedirectHostUsage(rt::view::read::<i32>(&avp)))
+        rt::view::opt(
+            self.root,
+            self.first[12],
+            self.end,
+            rt::view::enumerated::<super::base::RedirectHostUsage>,
+        )
     }
     /// `[ Redirect-Max-Cache-Time ]`: Redirect-Max-Cache-Time (code 262), IETF RFC 6733 §6.14.
     #[inline]
     pub fn redirect_max_cache_time(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[13], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[13], self.end, rt::view::value::<u32>)
     }
     /// `[ Failed-AVP ]`: Failed-AVP (code 279), IETF RFC 6733 §7.5.
     #[inline]
     pub fn failed_avp(&self) -> Option<super::base::FailedAvpView<'a>> {
-        let avp = rt::view::get(self.root, self.first[14], self.end)?;
-        Some(super::base::FailedAvpView::read(avp))
+        rt::view::opt(
+            self.root,
+            self.first[14],
+            self.end,
+            super::base::FailedAvpView::read,
+        )
     }
     /// `*[ Proxy-Info ]`: Proxy-Info (code 284), IETF RFC 6733 §6.7.2.
     #[inline]
@@ -8861,28 +7300,20 @@ impl<'a> GcsNotificationAnswerView<'a> {
             self.count[1],
             284,
             0,
-            |avp| super::base::ProxyInfoView::read(avp),
+            super::base::ProxyInfoView::read,
         )
     }
     /// `[ Restart-Counter ]`: Restart-Counter (code 932, vendor 10415), 3GPP TS 29.061 §20.
     #[inline]
     pub fn restart_counter(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[16], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[16], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
 impl std::fmt::Debug for GcsNotificationAnswerView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => {
-                write!(
-                    f, "{}(undecodable: {})", stringify!(GcsNotificationAnswerView), e
-                )
-            }
-        }
+        rt::view::debug(self.to_struct(), "GcsNotificationAnswerView", f)
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]

@@ -57,32 +57,29 @@ impl PingTimestamp {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
+        const REQUIRED: &[rt::typed::Required] = &[];
+        let mut count = [0u32; 2usize];
+        let mut w = rt::typed::Walk {
+            cx,
+            count: &mut count,
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        };
         let mut avps = parent.children();
         while let Some(avp) = avps.next_framed() {
-            match (avp.code, avp.vendor) {
+            let r = match (avp.code, avp.vendor) {
                 (1, 42) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.ping_timestamp_secs,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ping_timestamp_secs, &avp, &mut w, 192)
                 }
                 (2, 42) => {
-                    self.avp_flags.note(&avp, 0, rt::AvpFlags(192));
-                    rt::typed::set_once(
-                        &mut self.ping_timestamp_usecs,
-                        &avp,
-                        cx,
-                        &mut self.extra,
-                    )?;
+                    rt::typed::opt(&mut self.ping_timestamp_usecs, &avp, &mut w, 192)
                 }
-                _ => self.extra.push(avp.to_raw()),
-            }
+                _ => rt::typed::other(&avp, &mut w),
+            };
+            r?;
         }
         avps.finish()?;
-        Ok(())
+        w.finish(REQUIRED, parent.offset)
     }
 }
 #[cfg(any(feature = "vendor_sun"))]
@@ -92,9 +89,7 @@ impl rt::AvpData for PingTimestamp {
         avp: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<Self, rt::DecodeError> {
-        let mut out = Self::default();
-        rt::AvpData::decode_in_place(&mut out, avp, cx)?;
-        Ok(out)
+        rt::typed::decode_default(avp, cx)
     }
     fn decode_in_place(
         &mut self,
@@ -102,43 +97,17 @@ impl rt::AvpData for PingTimestamp {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        self.decode_members(avp, cx).map_err(|e| e.within(Self::KEY))
+        rt::typed::within(self.decode_members(avp, cx), Self::KEY)
     }
     fn data_len(&self) -> usize {
-        let mut n = 0usize;
-        if let Some(v) = &self.ping_timestamp_secs {
-            n += rt::AvpData::avp_len(v, 42);
-        }
-        if let Some(v) = &self.ping_timestamp_usecs {
-            n += rt::AvpData::avp_len(v, 42);
-        }
-        for a in &self.extra {
-            n += a.encoded_len();
-        }
-        n
+        rt::typed::len_opt(&self.ping_timestamp_secs, 42)
+            + rt::typed::len_opt(&self.ping_timestamp_usecs, 42)
+            + rt::typed::len_extra(&self.extra)
     }
     fn encode_data(&self, buf: &mut rt::bytes::BytesMut) {
-        if let Some(v) = &self.ping_timestamp_secs {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                1,
-                self.avp_flags.get(rt::AvpKey::new(1, 42), 0, rt::AvpFlags(192)),
-                42,
-            );
-        }
-        if let Some(v) = &self.ping_timestamp_usecs {
-            rt::AvpData::encode_avp(
-                v,
-                buf,
-                2,
-                self.avp_flags.get(rt::AvpKey::new(2, 42), 0, rt::AvpFlags(192)),
-                42,
-            );
-        }
-        for a in &self.extra {
-            a.encode(buf);
-        }
+        rt::typed::put_opt(&self.ping_timestamp_secs, buf, &self.avp_flags, 1, 42, 192);
+        rt::typed::put_opt(&self.ping_timestamp_usecs, buf, &self.avp_flags, 2, 42, 192);
+        rt::typed::put_extra(&self.extra, buf);
     }
 }
 #[cfg(any(feature = "vendor_sun"))]
@@ -272,24 +241,19 @@ impl<'a> PingTimestampView<'a> {
     /// `[ Ping-Timestamp-Secs ]`: Ping-Timestamp-Secs (code 1, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     #[inline]
     pub fn ping_timestamp_secs(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[0], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[0], self.end, rt::view::value::<u32>)
     }
     /// `[ Ping-Timestamp-Usecs ]`: Ping-Timestamp-Usecs (code 2, vendor 42), Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference.
     #[inline]
     pub fn ping_timestamp_usecs(&self) -> Option<u32> {
-        let avp = rt::view::get(self.root, self.first[1], self.end)?;
-        Some(rt::view::read::<u32>(&avp))
+        rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
 }
 #[cfg(any(feature = "vendor_sun"))]
 impl std::fmt::Debug for PingTimestampView<'_> {
     /// As the owned struct prints.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.to_struct() {
-            Ok(s) => std::fmt::Debug::fmt(&s, f),
-            Err(e) => write!(f, "{}(undecodable: {})", stringify!(PingTimestampView), e),
-        }
+        rt::view::debug(self.to_struct(), "PingTimestampView", f)
     }
 }
 #[cfg(any(feature = "vendor_sun"))]
