@@ -69,56 +69,11 @@ impl Default for Limits {
 
 /// A decoded message. Holds the whole encoding, so encoding it again is a copy of the same
 /// bytes (byte-exact), whatever AVPs it holds.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Message {
     header: Header,
     bytes: Bytes,
-    /// Where its Destination-Host and Destination-Realm are: what a node reads of every
-    /// request it receives (RFC 6733 §6.1), noted by the walk decoding does anyway.
-    destinations: Destinations,
 }
-
-/// The data of a message's first Destination-Host and Destination-Realm, as found while
-/// decoding; `Unknown` for messages our own encoders made (looked up when asked).
-#[derive(Clone, Copy, Debug)]
-enum Destinations {
-    Unknown,
-    Found { host: Span, realm: Span },
-}
-
-/// Data of an AVP within the message: `start` is 0 when there is no such AVP (data never
-/// starts within the 20-byte header).
-#[derive(Clone, Copy, Debug, Default)]
-struct Span {
-    start: u32,
-    len: u32,
-}
-
-impl Span {
-    fn of(avp: &AvpRef<'_>) -> Self {
-        // Offsets and lengths fit: a message is at most 2^24 - 1 bytes (its length field).
-        Self {
-            start: avp.data_offset as u32,
-            len: avp.data.len() as u32,
-        }
-    }
-
-    fn get(self, bytes: &[u8]) -> Option<&[u8]> {
-        let start = self.start as usize;
-        (start != 0)
-            .then(|| bytes.get(start..start + self.len as usize))
-            .flatten()
-    }
-}
-
-/// Messages are equal when their encodings are (what decoding noted follows from them).
-impl PartialEq for Message {
-    fn eq(&self, other: &Self) -> bool {
-        self.header == other.header && self.bytes == other.bytes
-    }
-}
-
-impl Eq for Message {}
 
 impl std::fmt::Debug for Message {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,59 +95,19 @@ impl Message {
         if header.length as usize != bytes.len() {
             return Err(ErrorKind::InvalidMessageLength(header.length).at(1));
         }
-        let mut msg = Self {
-            header,
-            bytes,
-            destinations: Destinations::Unknown,
-        };
-        let (mut host, mut realm) = (Span::default(), Span::default());
+        let msg = Self { header, bytes };
         let mut avps = msg.avps();
-        while let Some(avp) = avps.next_framed() {
-            if avp.vendor == 0 {
-                match avp.code {
-                    codes::DESTINATION_HOST if host.start == 0 => host = Span::of(&avp),
-                    codes::DESTINATION_REALM if realm.start == 0 => realm = Span::of(&avp),
-                    _ => {}
-                }
-            }
-        }
+        while avps.next_framed().is_some() {}
         // The end, or the AVP that does not frame.
         if let Some(Err(e)) = avps.next() {
             return Err(e);
         }
-        msg.destinations = Destinations::Found { host, realm };
         Ok(msg)
     }
 
     /// Wraps bytes produced by our own encoder without checking the AVPs again.
     pub(crate) fn from_encoded(header: Header, bytes: Bytes) -> Self {
-        Self {
-            header,
-            bytes,
-            destinations: Destinations::Unknown,
-        }
-    }
-
-    /// The data of the first Destination-Host AVP (RFC 6733 §6.5), without a walk over the
-    /// message when it was decoded (decoding notes where it is).
-    pub fn destination_host(&self) -> Option<&[u8]> {
-        match self.destinations {
-            Destinations::Found { host, .. } => host.get(&self.bytes),
-            Destinations::Unknown => self
-                .find(AvpKey::new(codes::DESTINATION_HOST, 0))
-                .map(|a| a.data),
-        }
-    }
-
-    /// The data of the first Destination-Realm AVP (RFC 6733 §6.6), without a walk over
-    /// the message when it was decoded.
-    pub fn destination_realm(&self) -> Option<&[u8]> {
-        match self.destinations {
-            Destinations::Found { realm, .. } => realm.get(&self.bytes),
-            Destinations::Unknown => self
-                .find(AvpKey::new(codes::DESTINATION_REALM, 0))
-                .map(|a| a.data),
-        }
+        Self { header, bytes }
     }
 
     /// The header.
@@ -637,55 +552,5 @@ impl GroupBuilder<'_> {
             members(&mut GroupBuilder { buf })
         });
         self
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::data::{DiameterIdentity, Utf8String};
-
-    fn request(avps: &[(u32, u32, &str)]) -> MessageBuilder {
-        let mut b = MessageBuilder::request(272, 4, true);
-        for &(code, vendor, value) in avps {
-            let flags = if vendor == 0 {
-                AvpFlags::default()
-            } else {
-                AvpFlags(AvpFlags::VENDOR)
-            };
-            b.avp(code, vendor, flags, &DiameterIdentity::from(value));
-        }
-        b
-    }
-
-    #[test]
-    fn decoding_notes_the_first_destination_host_and_realm() {
-        let b = request(&[
-            (codes::SESSION_ID, 0, "s;1"),
-            (codes::DESTINATION_REALM, 10415, "vendor.example"),
-            (codes::DESTINATION_REALM, 0, "realm.example"),
-            (codes::DESTINATION_HOST, 0, ""),
-            (codes::DESTINATION_REALM, 0, "second.example"),
-        ]);
-        let built = b.build();
-        let decoded = Message::decode(built.as_bytes().clone()).unwrap();
-        for m in [&built, &decoded] {
-            assert_eq!(m.destination_realm(), Some(&b"realm.example"[..]));
-            assert_eq!(m.destination_host(), Some(&b""[..]));
-        }
-        assert_eq!(built, decoded);
-    }
-
-    #[test]
-    fn without_destination_avps_there_are_none() {
-        let mut b = request(&[(codes::SESSION_ID, 0, "s;1")]);
-        b.avp(
-            codes::ORIGIN_HOST,
-            0,
-            AvpFlags::default(),
-            &Utf8String::from("o.example"),
-        );
-        let m = Message::decode(b.build().into_bytes()).unwrap();
-        assert_eq!((m.destination_host(), m.destination_realm()), (None, None));
     }
 }

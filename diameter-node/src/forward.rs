@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use diameter_core::avp::{AVP_HEADER_LEN, padded, put_header, put_padding};
+use diameter_core::avp::{AVP_HEADER_LEN, AvpHeaders, padded, put_header, put_padding};
 use diameter_core::generated::base::avp;
 use diameter_core::header::{HEADER_LEN, MAX_LENGTH, length_field};
 use diameter_core::{AvpFlags, CommandFlags, Message, ResultCode, Utf8String};
@@ -352,8 +352,15 @@ pub(crate) fn refusal_answer(
 /// Destination-Host (the same answers [`NodeShared::decide`] gives when no route
 /// matches). One walk over the request's AVP headers.
 pub(crate) fn not_for_this_node(msg: &Message, local: &LocalCapabilities) -> Option<Refusal> {
-    // Noted when the message was decoded: no walk here.
-    let (host, realm) = (msg.destination_host(), msg.destination_realm());
+    let mut host: Option<&[u8]> = None;
+    let mut realm: Option<&[u8]> = None;
+    for (key, encoded) in AvpHeaders::message(msg.as_bytes()) {
+        if key == avp::DESTINATION_HOST {
+            host.get_or_insert(AvpHeaders::data(encoded));
+        } else if key == avp::DESTINATION_REALM {
+            realm.get_or_insert(AvpHeaders::data(encoded));
+        }
+    }
     if host.is_some_and(|h| h.eq_ignore_ascii_case(local.origin_host.as_bytes())) {
         return None;
     }
@@ -381,7 +388,7 @@ impl NodeShared {
         exclude: &[&PeerSlot],
     ) -> Decision<'_> {
         let local = &self.local;
-        let dest_host = msg.destination_host();
+        let dest_host = msg.find(avp::DESTINATION_HOST).map(|a| a.data);
         if dest_host.is_some_and(|h| h.eq_ignore_ascii_case(local.origin_host.as_bytes())) {
             return Decision::Local;
         }
@@ -407,7 +414,7 @@ impl NodeShared {
                 }
             }
         }
-        let realm = msg.destination_realm();
+        let realm = msg.find(avp::DESTINATION_REALM).map(|a| a.data);
         let ours = realm.is_none_or(|r| r.eq_ignore_ascii_case(local.origin_realm.as_bytes()));
         match self.routing.table.lookup(realm, app) {
             Some(route) => match route.spec.action {
@@ -454,8 +461,8 @@ impl NodeShared {
         // Destination-Host picks the peer when there is a choice (§6.1).
         if self.peers.configured.len() != 1 || !self.routing.table.is_empty() || exclude.is_some() {
             if let Some(host) = request
-                .destination_host()
-                .and_then(|h| std::str::from_utf8(h).ok())
+                .find(avp::DESTINATION_HOST)
+                .and_then(|a| std::str::from_utf8(a.data).ok())
             {
                 if let Some(slot) = self.find_peer(host).filter(usable) {
                     return Some(slot);
@@ -463,7 +470,7 @@ impl NodeShared {
             }
         }
         if !self.routing.table.is_empty() {
-            let realm = request.destination_realm();
+            let realm = request.find(avp::DESTINATION_REALM).map(|a| a.data);
             if let Some(route) = self.routing.table.lookup(realm, app) {
                 if matches!(route.spec.action, RouteAction::Relay | RouteAction::Proxy) {
                     return self.pick(route, app, &avoid);
