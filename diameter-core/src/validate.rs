@@ -151,7 +151,7 @@ fn check_counted(
 ) -> Result<(), DecodeError> {
     // Whether the rules have a `*[ AVP ]` slot: looked up only for an AVP no rule names.
     let mut any_slot = None;
-    // Which rule names an AVP, and how many rules have a minimum (`rule_index`).
+    // The rules, indexed: which rule names an AVP, and how many have a minimum.
     let index = rules.map(rule_index::index_of);
     // Where a scan for the next AVP's rule starts (AVPs mostly come in rule order).
     let mut next_rule = 0;
@@ -183,8 +183,9 @@ fn check_counted(
         if def.is_none() && avp.flags.is_mandatory() {
             return Err(avp.error(ErrorKind::UnsupportedMandatoryAvp(key)));
         }
-        if let (Some(rules), Some(index)) = (rules, &index) {
-            match index.find(rules, key, next_rule) {
+        if let Some(index) = index {
+            let rules = index.rules();
+            match index.find(key, next_rule) {
                 Some(i) => {
                     next_rule = i + 1;
                     counts[i] += 1;
@@ -216,9 +217,9 @@ fn check_counted(
             }
         }
     }
-    match (rules, index) {
-        (Some(rules), Some(index)) if met != index.required => {
-            match missing_required(rules, counts, end_offset) {
+    match index {
+        Some(index) if met != index.required => {
+            match missing_required(index.rules(), counts, end_offset) {
                 Ok(()) => Ok(()),
                 Err(e) => deviation(cx, true, e, dev),
             }

@@ -23,6 +23,8 @@ const SHARED: u8 = u8::MAX - 1;
 /// One rule list's index and its count of rules with a minimum.
 #[derive(Debug)]
 pub(super) struct RuleIndex {
+    /// The list indexed.
+    rules: &'static [Rule],
     /// Rules with a minimum (required and fixed AVPs): when that many rules have reached
     /// their minimum, nothing is missing.
     pub(super) required: u32,
@@ -30,7 +32,7 @@ pub(super) struct RuleIndex {
 }
 
 impl RuleIndex {
-    fn new(rules: &[Rule]) -> Self {
+    fn new(rules: &'static [Rule]) -> Self {
         let mut by_low_byte = [ABSENT; 256];
         if rules.len() >= usize::from(SHARED) {
             by_low_byte = [SHARED; 256];
@@ -46,22 +48,27 @@ impl RuleIndex {
         }
         let required = rules.iter().filter(|r| r.min > 0).count() as u32;
         Self {
+            rules,
             required,
             by_low_byte,
         }
     }
 
-    /// The index of the rule of `rules` (the list this index was made from) naming `key`;
-    /// `start` is where a scan begins (the rule after the last one found: AVPs mostly come
-    /// in the order of their rules).
+    /// The rules indexed.
+    pub(super) fn rules(&self) -> &'static [Rule] {
+        self.rules
+    }
+
+    /// The index of the rule naming `key`; `start` is where a scan begins (the rule after
+    /// the last one found: AVPs mostly come in the order of their rules).
     #[inline]
-    pub(super) fn find(&self, rules: &[Rule], key: AvpKey, start: usize) -> Option<usize> {
+    pub(super) fn find(&self, key: AvpKey, start: usize) -> Option<usize> {
         match self.by_low_byte[usize::from(key.code as u8)] {
             ABSENT => None,
-            SHARED => scan(rules, key, start),
+            SHARED => scan(self.rules, key, start),
             i => {
                 let i = usize::from(i);
-                (rules.get(i)?.avp == Some(key)).then_some(i)
+                (self.rules.get(i)?.avp == Some(key)).then_some(i)
             }
         }
     }
@@ -137,7 +144,7 @@ mod tests {
     #[test]
     fn finds_each_rule_and_nothing_else() {
         // 263 and 7 share nothing; 1 and 257 share a low byte; 1 of two vendors too.
-        let rules = [
+        let rules: &'static [Rule] = Box::leak(Box::new([
             rule(263, 0),
             rule(1, 0),
             rule(257, 0),
@@ -149,16 +156,12 @@ mod tests {
                 min: 0,
                 max: UNBOUNDED,
             },
-        ];
-        let index = RuleIndex::new(&rules);
+        ]));
+        let index = RuleIndex::new(rules);
         for (i, r) in rules.iter().enumerate() {
             if let Some(key) = r.avp {
                 for start in 0..=rules.len() {
-                    assert_eq!(
-                        index.find(&rules, key, start),
-                        Some(i),
-                        "{key:?} from {start}"
-                    );
+                    assert_eq!(index.find(key, start), Some(i), "{key:?} from {start}");
                 }
             }
         }
@@ -168,18 +171,18 @@ mod tests {
             AvpKey::new(519, 0),
             AvpKey::new(513, 0),
         ] {
-            assert_eq!(index.find(&rules, key, 0), None, "{key:?}");
-            assert_eq!(index.find(&rules, key, 3), None, "{key:?}");
+            assert_eq!(index.find(key, 0), None, "{key:?}");
+            assert_eq!(index.find(key, 3), None, "{key:?}");
         }
     }
 
     #[test]
     fn a_list_too_long_to_index_is_scanned() {
-        let rules: Vec<Rule> = (0..300).map(|c| rule(c, 0)).collect();
-        let index = RuleIndex::new(&rules);
-        assert_eq!(index.find(&rules, AvpKey::new(299, 0), 0), Some(299));
-        assert_eq!(index.find(&rules, AvpKey::new(44, 0), 100), Some(44));
-        assert_eq!(index.find(&rules, AvpKey::new(300, 0), 0), None);
+        let rules: &'static [Rule] = (0..300).map(|c| rule(c, 0)).collect::<Vec<_>>().leak();
+        let index = RuleIndex::new(rules);
+        assert_eq!(index.find(AvpKey::new(299, 0), 0), Some(299));
+        assert_eq!(index.find(AvpKey::new(44, 0), 100), Some(44));
+        assert_eq!(index.find(AvpKey::new(300, 0), 0), None);
     }
 
     #[test]
@@ -187,8 +190,8 @@ mod tests {
         let a: &'static [Rule] = Box::leak(Box::new([rule(1, 0), rule(2, 0)]));
         let b: &'static [Rule] = Box::leak(Box::new([rule(2, 0)]));
         let (ia, ib) = (index_of(a), index_of(b));
-        assert_eq!(ia.find(a, AvpKey::new(2, 0), 0), Some(1));
-        assert_eq!(ib.find(b, AvpKey::new(2, 0), 0), Some(0));
+        assert_eq!(ia.find(AvpKey::new(2, 0), 0), Some(1));
+        assert_eq!(ib.find(AvpKey::new(2, 0), 0), Some(0));
         // The same list: the same index, from the cache, on this thread and another.
         assert!(std::ptr::eq(index_of(a), ia));
         let other = std::thread::spawn(move || index_of(a) as *const RuleIndex as usize);
