@@ -21,6 +21,9 @@ use crate::avp::{
 use crate::data::{Address, AvpData};
 use crate::header::{CommandFlags, HEADER_LEN, MAX_LENGTH, VERSION, length_field};
 
+mod fail;
+use fail::{Fail, members_fail};
+
 /// A message or AVP that could not be written: a member its ABNF requires missing or one
 /// set twice, or a length that the 24-bit Message Length or AVP Length cannot hold
 /// (RFC 6733 §3, §4.1: 16 MiB − 1). The AVPs are named by key; [`std::fmt::Display`]
@@ -75,22 +78,14 @@ impl WriteError {
         }
     }
 
-    /// The Grouped AVPs holding it, outermost first.
+    /// The Grouped AVPs holding it, outermost first (the typed writers keep the 6
+    /// outermost levels of a deeper path).
     pub fn within(&self) -> &[AvpKey] {
         match self {
             Self::MissingAvp { within, .. }
             | Self::TooManyAvps { within, .. }
             | Self::AvpTooLong { within, .. } => within,
             Self::MessageTooLong { .. } => &[],
-        }
-    }
-
-    fn within_mut(&mut self) -> Option<&mut Vec<AvpKey>> {
-        match self {
-            Self::MissingAvp { within, .. }
-            | Self::TooManyAvps { within, .. }
-            | Self::AvpTooLong { within, .. } => Some(within),
-            Self::MessageTooLong { .. } => None,
         }
     }
 }
@@ -153,8 +148,10 @@ pub struct AvpWriter<'b> {
     seen: u64,
     /// Single members set more than once.
     dup: u64,
-    /// The first error inside a Grouped member.
-    err: Option<WriteError>,
+    /// The first problem among the members (a Grouped member's, or an AVP too long, which
+    /// is not written), for `finish`. `Copy`, and only ever moved by value: see
+    /// [`fail`] for why.
+    fail: Option<Fail>,
 }
 
 /// An AVP header on the stack: 12 bytes, of which [`header_len`] are used.
@@ -175,7 +172,7 @@ impl<'b> AvpWriter<'b> {
             buf,
             seen: 0,
             dup: 0,
-            err: None,
+            fail: None,
         }
     }
 
@@ -264,12 +261,13 @@ impl<'b> AvpWriter<'b> {
         data: &[u8],
     ) {
         let len = data.len();
-        if len > MAX_LENGTH - header_len(vendor) {
+        let hl = header_len(vendor);
+        if len > MAX_LENGTH - hl {
             // Not written: `finish` reports it.
-            self.too_long(AvpKey::new(code, vendor), header_len(vendor) + len);
+            self.too_long(AvpKey::new(code, vendor), hl + len);
             return;
         }
-        self.buf.reserve(padded(header_len(vendor) + len));
+        self.buf.reserve(padded(hl + len));
         put_header(self.buf, code, AvpFlags(flags), vendor, len);
         self.buf.extend_from_slice(data);
         put_padding(self.buf, len);
@@ -333,27 +331,19 @@ impl<'b> AvpWriter<'b> {
     /// Appends an AVP outside the ABNF (or any AVP as received), with its own flags.
     #[inline]
     pub fn put_raw(&mut self, a: &RawAvp) {
-        if let Err(e) = a.try_encode(self.buf) {
-            self.failed_with(e);
+        let length = a.unpadded_len();
+        if length > MAX_LENGTH {
+            self.too_long(a.key(), length);
+        } else {
+            a.encode(self.buf);
         }
     }
 
     /// Records an AVP too long for its 24-bit AVP Length (not written), for `finish`.
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn too_long(&mut self, avp: AvpKey, length: usize) {
-        self.failed_with(WriteError::AvpTooLong {
-            avp,
-            length,
-            within: Vec::new(),
-        });
-    }
-
-    /// Keeps the first error for `finish`.
-    #[cold]
-    fn failed_with(&mut self, e: WriteError) {
-        if self.err.is_none() {
-            self.err = Some(e);
+        if self.fail.is_none() {
+            self.fail = Some(Fail::too_long(avp, length));
         }
     }
 
@@ -368,94 +358,75 @@ impl<'b> AvpWriter<'b> {
             .extend_from_slice(&header(G::KEY.code, G::FLAGS, vendor, 0)[..hl]);
         let mut child = G::Writer::from_avp_writer(AvpWriter::new(self.buf));
         f(&mut child);
-        let AvpWriter { seen, dup, err, .. } = child.into_avp_writer();
+        let AvpWriter {
+            seen, dup, fail, ..
+        } = child.into_avp_writer();
         // Members are padded, so the data needs no padding of its own.
         let length = self.buf.len() - start;
         let len = length_field(length).to_be_bytes();
         if let Some(l) = self.buf.get_mut(start + 5..start + 8) {
             l.copy_from_slice(&len[1..]);
         }
-        let err = match err {
-            None if length > MAX_LENGTH => Some(WriteError::AvpTooLong {
-                avp: G::KEY,
-                length,
-                within: Vec::new(),
-            }),
-            err => err,
-        };
-        if dup != 0 || seen & G::REQUIRED != G::REQUIRED || err.is_some() {
-            self.group_failed(G::KEY, G::MEMBERS, G::REQUIRED, seen, dup, err);
+        if dup != 0 || seen & G::REQUIRED != G::REQUIRED || fail.is_some() || length > MAX_LENGTH {
+            let f = group_fail(G::KEY, G::MEMBERS, G::REQUIRED, seen, dup, fail, length);
+            if self.fail.is_none() {
+                self.fail = Some(f);
+            }
         }
         self.mark(bit, once);
     }
 
-    #[cold]
-    #[inline(never)]
-    fn group_failed(
-        &mut self,
-        key: AvpKey,
-        members: &[AvpKey],
-        required: u64,
-        seen: u64,
-        dup: u64,
-        err: Option<WriteError>,
-    ) {
-        let mut e = match err {
-            Some(e) => e,
-            None => members_error(members, required, seen, dup).unwrap_or(WriteError::MissingAvp {
-                avp: key,
-                within: Vec::new(),
-            }),
-        };
-        // An AVP too long is the Grouped AVP itself when its own members are fine.
-        let own = matches!(&e, WriteError::AvpTooLong { avp, .. } if *avp == key);
-        if let (false, Some(within)) = (own, e.within_mut()) {
-            within.insert(0, key);
-        }
-        self.failed_with(e);
-    }
-
     /// The first problem among the members: a single member set twice, else a required
-    /// one missing, else one inside a Grouped member.
+    /// one missing, else one inside a Grouped member or an AVP too long.
     #[inline]
     fn check(&mut self, members: &[AvpKey], required: u64) -> Result<(), WriteError> {
-        if self.dup == 0 && self.seen & required == required && self.err.is_none() {
+        if self.dup == 0 && self.seen & required == required && self.fail.is_none() {
             return Ok(());
         }
-        Err(self.failed(members, required))
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn failed(&mut self, members: &[AvpKey], required: u64) -> WriteError {
-        members_error(members, required, self.seen, self.dup)
-            .or_else(|| self.err.take())
-            .unwrap_or(WriteError::MissingAvp {
-                avp: AvpKey::new(0, 0),
-                within: Vec::new(),
-            })
+        Err(failed(members, required, self.seen, self.dup, self.fail))
     }
 }
 
-/// The error for members `seen` with `dup` set twice, if any.
-fn members_error(members: &[AvpKey], required: u64, seen: u64, dup: u64) -> Option<WriteError> {
-    let key = |bits: u64| {
-        members
-            .get(bits.trailing_zeros() as usize)
-            .copied()
-            .unwrap_or(AvpKey::new(0, 0))
-    };
-    if dup != 0 {
-        return Some(WriteError::TooManyAvps {
-            avp: key(dup),
-            within: Vec::new(),
-        });
+/// The problem of Grouped AVP `key` whose members were written as `seen`, `dup` and
+/// `fail`, its length `length`: a member's problem first (inside `key`), else `key` itself
+/// too long, else its own members.
+#[cold]
+#[inline(never)]
+fn group_fail(
+    key: AvpKey,
+    members: &[AvpKey],
+    required: u64,
+    seen: u64,
+    dup: u64,
+    fail: Option<Fail>,
+    length: usize,
+) -> Fail {
+    match fail {
+        Some(f) => f.inside(key),
+        None if length > MAX_LENGTH => Fail::too_long(key, length),
+        None => members_fail(members, required, seen, dup)
+            .unwrap_or(Fail::missing(key))
+            .inside(key),
     }
-    let missing = required & !seen;
-    (missing != 0).then(|| WriteError::MissingAvp {
-        avp: key(missing),
-        within: Vec::new(),
-    })
+}
+
+/// The error of a message's or Grouped AVP's members (`check` found one).
+#[cold]
+#[inline(never)]
+fn failed(
+    members: &[AvpKey],
+    required: u64,
+    seen: u64,
+    dup: u64,
+    fail: Option<Fail>,
+) -> WriteError {
+    members_fail(members, required, seen, dup)
+        .or(fail)
+        .map(Fail::into_error)
+        .unwrap_or(WriteError::MissingAvp {
+            avp: AvpKey::new(0, 0),
+            within: Vec::new(),
+        })
 }
 
 /// Writes one message: its header (patched by [`MessageWriter::finish`]) and its AVPs,
