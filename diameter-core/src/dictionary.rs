@@ -351,10 +351,7 @@ fn registered() -> Vec<&'static Module> {
 /// so each arm is a constant).
 #[inline(always)]
 pub fn avp_in(module: Option<&'static Module>, i: usize) -> Option<&'static AvpDef> {
-    match module {
-        Some(m) => m.avps.get(i),
-        None => None,
-    }
+    module.and_then(|m| m.avps.get(i))
 }
 
 /// The AVP definition for `key` among the compiled-in and registered dictionaries.

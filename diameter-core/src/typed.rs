@@ -522,10 +522,7 @@ pub fn decode_default<T: AvpData + Default>(
 /// `r` with the error (if any) inside the Grouped AVP `key`.
 #[inline]
 pub fn within(r: Result<(), DecodeError>, key: AvpKey) -> Result<(), DecodeError> {
-    match r {
-        Ok(()) => Ok(()),
-        Err(e) => Err(e.within(key)),
-    }
+    r.map_err(|e| e.within(key))
 }
 
 /// An Enumerated newtype's `Debug`: `Name(value)` with the value's name if it has one, else

@@ -145,7 +145,7 @@ pub fn enumerated<T: From<i32>>(avp: AvpRef<'_>) -> T {
 /// Reads checked text.
 #[inline(always)]
 pub fn text(avp: AvpRef<'_>) -> &str {
-    std::str::from_utf8(avp.data).unwrap_or_default()
+    read_text(&avp)
 }
 
 /// Reads OctetString data.

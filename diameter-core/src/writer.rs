@@ -331,11 +331,8 @@ impl<'b> AvpWriter<'b> {
     /// Appends an AVP outside the ABNF (or any AVP as received), with its own flags.
     #[inline]
     pub fn put_raw(&mut self, a: &RawAvp) {
-        let length = a.unpadded_len();
-        if length > MAX_LENGTH {
-            self.too_long(a.key(), length);
-        } else {
-            a.encode(self.buf);
+        if let Err(WriteError::AvpTooLong { avp, length, .. }) = a.try_encode(self.buf) {
+            self.too_long(avp, length);
         }
     }
 
