@@ -507,22 +507,58 @@ pub const fn has_vendor_field(flags: AvpFlags, vendor: u32) -> bool {
 /// rather than with `BufMut::put_u32`, whose `put_slice` is an out-of-line call per field.
 #[inline]
 pub fn put_header(buf: &mut BytesMut, code: u32, flags: AvpFlags, vendor: u32, data_len: usize) {
+    let hl = avp_header_len(flags, vendor);
+    put_header_fitting(
+        buf,
+        code,
+        flags,
+        vendor,
+        length_field(hl.saturating_add(data_len)),
+    );
+}
+
+/// [`put_header`] with the AVP Length already known to fit its 24 bits: for the typed
+/// writers, which refuse longer data before writing its header, so that the length is not
+/// checked twice per AVP. `length` is the AVP Length field; the caller got it from
+/// [`avp_header_len`] and `data_len` checked.
+#[inline(always)]
+pub(crate) fn put_header_fitting(
+    buf: &mut BytesMut,
+    code: u32,
+    flags: AvpFlags,
+    vendor: u32,
+    length: u32,
+) {
+    debug_assert!(length as usize <= MAX_LENGTH);
     let with_vendor = has_vendor_field(flags, vendor);
-    let (hl, flags) = if with_vendor {
-        (AVP_HEADER_LEN_VENDOR, flags.0 | AvpFlags::VENDOR)
+    let flags = if with_vendor {
+        flags.0 | AvpFlags::VENDOR
     } else {
-        (AVP_HEADER_LEN, flags.0 & !AvpFlags::VENDOR)
+        flags.0 & !AvpFlags::VENDOR
     };
     let mut h = [0u8; AVP_HEADER_LEN_VENDOR];
     h[..4].copy_from_slice(&code.to_be_bytes());
-    h[4..8].copy_from_slice(
-        &((u32::from(flags) << 24) | length_field(hl.saturating_add(data_len))).to_be_bytes(),
-    );
+    h[4..8].copy_from_slice(&((u32::from(flags) << 24) | (length & 0x00ff_ffff)).to_be_bytes());
     h[8..].copy_from_slice(&vendor.to_be_bytes());
     // A copy of a constant length compiles to a few moves (`&h[..hl]` would be a call to
     // `memmove` for every AVP written): all 12 bytes, then the length cut back.
     buf.extend_from_slice(&h);
+    let hl = if with_vendor {
+        AVP_HEADER_LEN_VENDOR
+    } else {
+        AVP_HEADER_LEN
+    };
     buf.truncate(buf.len() - (AVP_HEADER_LEN_VENDOR - hl));
+}
+
+/// The header length of an AVP with these flags and vendor (see [`has_vendor_field`]).
+#[inline(always)]
+pub(crate) const fn avp_header_len(flags: AvpFlags, vendor: u32) -> usize {
+    if has_vendor_field(flags, vendor) {
+        AVP_HEADER_LEN_VENDOR
+    } else {
+        AVP_HEADER_LEN
+    }
 }
 
 /// Writes the zero padding that follows `data_len` bytes of data.

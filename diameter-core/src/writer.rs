@@ -16,7 +16,8 @@ use std::fmt;
 use bytes::BytesMut;
 
 use crate::avp::{
-    AvpFlags, AvpKey, RawAvp, avp_too_long, header_len, padded, put_header, put_padding,
+    AvpFlags, AvpKey, RawAvp, avp_header_len, avp_too_long, header_len, padded, put_header_fitting,
+    put_padding,
 };
 use crate::data::{Address, AvpData};
 use crate::header::{CommandFlags, HEADER_LEN, MAX_LENGTH, VERSION, length_field};
@@ -261,14 +262,14 @@ impl<'b> AvpWriter<'b> {
         data: &[u8],
     ) {
         let len = data.len();
-        let hl = header_len(vendor);
+        let hl = avp_header_len(AvpFlags(flags), vendor);
         if len > MAX_LENGTH - hl {
             // Not written: `finish` reports it.
             self.too_long(AvpKey::new(code, vendor), hl + len);
             return;
         }
         self.buf.reserve(padded(hl + len));
-        put_header(self.buf, code, AvpFlags(flags), vendor, len);
+        put_header_fitting(self.buf, code, AvpFlags(flags), vendor, (hl + len) as u32);
         self.buf.extend_from_slice(data);
         put_padding(self.buf, len);
         self.mark(bit, once);
@@ -355,20 +356,31 @@ impl<'b> AvpWriter<'b> {
             .extend_from_slice(&header(G::KEY.code, G::FLAGS, vendor, 0)[..hl]);
         let mut child = G::Writer::from_avp_writer(AvpWriter::new(self.buf));
         f(&mut child);
-        let AvpWriter {
-            seen, dup, fail, ..
-        } = child.into_avp_writer();
-        // Members are padded, so the data needs no padding of its own.
-        let length = self.buf.len() - start;
-        let len = length_field(length).to_be_bytes();
-        if let Some(l) = self.buf.get_mut(start + 5..start + 8) {
-            l.copy_from_slice(&len[1..]);
-        }
-        if dup != 0 || seen & G::REQUIRED != G::REQUIRED || fail.is_some() || length > MAX_LENGTH {
-            let f = group_fail(G::KEY, G::MEMBERS, G::REQUIRED, seen, dup, fail, length);
-            if self.fail.is_none() {
-                self.fail = Some(f);
-            }
+        // The child's fields are read in place, not moved out: moving its problem record
+        // (72 bytes) cost a copy per Grouped AVP although it is nearly always `None`.
+        let w = child.into_avp_writer();
+        // Members are padded, so the data needs no padding of its own. A length too long
+        // for the 24-bit field is written as 0 (`length_field`), on the cold path below, so
+        // that the usual case tests the length once.
+        let length = w.buf.len() - start;
+        patch_length(w.buf, start, length as u32 & 0x00ff_ffff);
+        if w.dup != 0
+            || w.seen & G::REQUIRED != G::REQUIRED
+            || w.fail.is_some()
+            || length > MAX_LENGTH
+        {
+            self.fail = group_closed_failing(
+                w.buf,
+                start,
+                self.fail,
+                G::KEY,
+                G::MEMBERS,
+                G::REQUIRED,
+                w.seen,
+                w.dup,
+                w.fail,
+                length,
+            );
         }
         self.mark(bit, once);
     }
@@ -382,6 +394,35 @@ impl<'b> AvpWriter<'b> {
         }
         Err(failed(members, required, self.seen, self.dup, self.fail))
     }
+}
+
+/// Writes the AVP Length of the AVP at `start` of `buf`.
+#[inline(always)]
+fn patch_length(buf: &mut BytesMut, start: usize, length: u32) {
+    if let Some(l) = buf.get_mut(start + 5..start + 8) {
+        l.copy_from_slice(&length.to_be_bytes()[1..]);
+    }
+}
+
+/// A Grouped AVP closed with a problem: its AVP Length set to 0 if too long, and the first
+/// problem of the writer (`first`, else this one) returned.
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn group_closed_failing(
+    buf: &mut BytesMut,
+    start: usize,
+    first: Option<Fail>,
+    key: AvpKey,
+    members: &[AvpKey],
+    required: u64,
+    seen: u64,
+    dup: u64,
+    fail: Option<Fail>,
+    length: usize,
+) -> Option<Fail> {
+    patch_length(buf, start, length_field(length));
+    first.or_else(|| Some(group_fail(key, members, required, seen, dup, fail, length)))
 }
 
 /// The problem of Grouped AVP `key` whose members were written as `seen`, `dup` and

@@ -476,6 +476,26 @@ fn avp_too_long_for_its_length_is_an_error() {
     );
     assert!(buf.is_empty());
 
+    // A Grouped AVP whose members each fit but which does not: the Grouped AVP is named,
+    // and nothing is left written.
+    let mut buf = BytesMut::new();
+    let mut w = credit_control::CreditControlRequest::writer(&mut buf, "s;1");
+    ccr_required(&mut w);
+    let half = MIB16 / 2;
+    w.proxy_info(|p| {
+        p.proxy_host(zeros_str(half)).proxy_state(&ZEROS[..half]);
+    });
+    let e = w.finish().unwrap_err();
+    assert_eq!(
+        e,
+        WriteError::AvpTooLong {
+            avp: AvpKey::new(284, 0),
+            length: 8 + 2 * (8 + half),
+            within: vec![]
+        }
+    );
+    assert!(buf.is_empty());
+
     // The generic builder and a raw AVP.
     let big = Bytes::from_static(&ZEROS);
     let mut b = MessageBuilder::request(272, 4, true);

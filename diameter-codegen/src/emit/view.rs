@@ -407,6 +407,11 @@ impl Ctx<'_> {
                     Self::scan(bytes, header)
                 }
 
+                // Always inlined into `decode` and `from_bytes`: called out of line, LLVM
+                // inlined the walk into it instead and returned the view (over 200 bytes)
+                // by a copy of each field, about 50 instructions per decoding of a CCA
+                // (BENCHMARKS.md, "Codec: instructions per call").
+                #[inline(always)]
                 fn scan(root: &'a #rt::bytes::Bytes, header: #rt::Header) -> Result<Self, #rt::DecodeError> {
                     let mut v = Self {
                         header,

@@ -4306,6 +4306,7 @@ impl<'a> BackgroundDataTransferRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -4795,6 +4796,7 @@ impl<'a> BackgroundDataTransferAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -5333,6 +5335,7 @@ impl<'a> EventConfigurationRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -5697,6 +5700,7 @@ impl<'a> EventConfigurationAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -6190,6 +6194,7 @@ impl<'a> EventReportingRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -6526,6 +6531,7 @@ impl<'a> EventReportingAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,

@@ -9817,6 +9817,7 @@ impl<'a> AaRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -10576,6 +10577,7 @@ impl<'a> AaAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -11341,6 +11343,7 @@ impl<'a> ReAuthRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -12115,6 +12118,7 @@ impl<'a> ReAuthAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -12546,6 +12550,7 @@ impl<'a> SessionTerminationRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -12940,6 +12945,7 @@ impl<'a> SessionTerminationAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -13541,6 +13547,7 @@ impl<'a> AbortSessionRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -13898,6 +13905,7 @@ impl<'a> AbortSessionAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,

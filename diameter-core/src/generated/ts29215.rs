@@ -5914,6 +5914,7 @@ impl<'a> CreditControlRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -6732,6 +6733,7 @@ impl<'a> CreditControlAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -7406,6 +7408,7 @@ impl<'a> ReAuthRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -7983,6 +7986,7 @@ impl<'a> ReAuthAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -8557,6 +8561,7 @@ impl<'a> TriggerEstablishmentRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -8995,6 +9000,7 @@ impl<'a> TriggerEstablishmentAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,

@@ -36564,6 +36564,7 @@ impl<'a> UpdateLocationRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -37227,6 +37228,7 @@ impl<'a> UpdateLocationAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -37696,6 +37698,7 @@ impl<'a> AuthenticationInformationRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -38147,6 +38150,7 @@ impl<'a> AuthenticationInformationAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -38595,6 +38599,7 @@ impl<'a> CancelLocationRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -39005,6 +39010,7 @@ impl<'a> CancelLocationAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -39359,6 +39365,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -39790,6 +39797,7 @@ impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -40323,6 +40331,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -40810,6 +40819,7 @@ impl<'a> TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -41180,6 +41190,7 @@ impl<'a> PurgeUeRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -41588,6 +41599,7 @@ impl<'a> PurgeUeAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -42007,6 +42019,7 @@ impl<'a> TgppS6aS6dResetRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -42434,6 +42447,7 @@ impl<'a> TgppS6aS6dResetAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -42788,6 +42802,7 @@ impl<'a> NotifyRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -43346,6 +43361,7 @@ impl<'a> NotifyAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -43754,6 +43770,7 @@ impl<'a> MeIdentityCheckRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -44101,6 +44118,7 @@ impl<'a> MeIdentityCheckAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -44445,6 +44463,7 @@ impl<'a> UpdateVcsgLocationRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -44847,6 +44866,7 @@ impl<'a> UpdateVcsgLocationAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -45255,6 +45275,7 @@ impl<'a> CancelVcsgLocationRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -45654,6 +45675,7 @@ impl<'a> CancelVcsgLocationAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -46008,6 +46030,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -46439,6 +46462,7 @@ impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -46972,6 +46996,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -47459,6 +47484,7 @@ impl<'a> TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -47829,6 +47855,7 @@ impl<'a> TgppS7aS7dResetRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -48256,6 +48283,7 @@ impl<'a> TgppS7aS7dResetAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,

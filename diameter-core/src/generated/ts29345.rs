@@ -11394,6 +11394,7 @@ impl<'a> ProseAuthorizationRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -11801,6 +11802,7 @@ impl<'a> ProseAuthorizationAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -12265,6 +12267,7 @@ impl<'a> ProseDiscoveryRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -12662,6 +12665,7 @@ impl<'a> ProseDiscoveryAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -13097,6 +13101,7 @@ impl<'a> ProseMatchRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -13489,6 +13494,7 @@ impl<'a> ProseMatchAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -13921,6 +13927,7 @@ impl<'a> ProseMatchReportInfoRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -14304,6 +14311,7 @@ impl<'a> ProseMatchReportInfoAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -14712,6 +14720,7 @@ impl<'a> ProseProximityRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -15192,6 +15201,7 @@ impl<'a> ProseProximityAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -15618,6 +15628,7 @@ impl<'a> ProseLocationUpdateRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -16018,6 +16029,7 @@ impl<'a> ProseLocationUpdateAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -16426,6 +16438,7 @@ impl<'a> ProseAlertRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -16839,6 +16852,7 @@ impl<'a> ProseAlertAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -17247,6 +17261,7 @@ impl<'a> ProseCancellationRequestView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
@@ -17649,6 +17664,7 @@ impl<'a> ProseCancellationAnswerView<'a> {
         let header = rt::view::header(bytes)?;
         Self::scan(bytes, header)
     }
+    #[inline(always)]
     fn scan(
         root: &'a rt::bytes::Bytes,
         header: rt::Header,
