@@ -105,7 +105,8 @@ impl Message {
         Ok(msg)
     }
 
-    /// Wraps bytes produced by our own encoder without checking the AVPs again.
+    /// Wraps bytes whose header is checked, without walking the AVPs: our own encoder's
+    /// output, or bytes whose AVPs the caller's walk frames (typed `from_bytes`).
     pub(crate) fn from_encoded(header: Header, bytes: Bytes) -> Self {
         Self { header, bytes }
     }

@@ -9,7 +9,7 @@ use crate::data::{AvpData, DecodeCx};
 use crate::dictionary::AvpType;
 use crate::error::{DecodeError, ErrorKind};
 use crate::header::{CommandFlags, HEADER_LEN, Header, MAX_LENGTH, length_field};
-use crate::message::{Limits, Message};
+use crate::message::Message;
 use crate::writer::WriteError;
 
 /// A typed request or answer generated from a command's ABNF.
@@ -56,8 +56,14 @@ pub trait Command: Sized {
     }
 
     /// Decodes bytes holding exactly one message of this command.
+    ///
+    /// One walk over the AVPs, as the typed views' `from_bytes`: the header is checked
+    /// first ([`Message::decode`]'s checks), and the members' walk frames every AVP and
+    /// reports the first that does not frame (at the end, after any member that came
+    /// before it and does not decode).
     fn from_bytes(bytes: Bytes) -> Result<Self, DecodeError> {
-        Self::decode(&Message::decode_with(bytes, &Limits::default())?)
+        let header = crate::view::header(&bytes)?;
+        Self::decode(&Message::from_encoded(header, bytes))
     }
 
     /// Encoded length of the whole message.
