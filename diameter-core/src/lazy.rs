@@ -32,7 +32,8 @@ pub struct Lazy<T> {
     data: Bytes,
     code: u32,
     vendor: u32,
-    /// The decoding context of the received AVP, narrowed.
+    /// The decoding context of the received AVP (strict: see `decode`), as two `u16`s
+    /// rather than a `DecodeCx` so that a `Lazy` stays 80 bytes.
     depth: u16,
     max_depth: u16,
     flags: AvpFlags,
@@ -61,10 +62,6 @@ impl<T: Clone> Clone for Decoded<T> {
     }
 }
 
-fn narrow(v: usize) -> u16 {
-    u16::try_from(v).unwrap_or(u16::MAX)
-}
-
 impl<T: AvpData + Default> Lazy<T> {
     /// A value built by hand (the same as `value.into()`).
     #[inline]
@@ -85,11 +82,7 @@ impl<T: AvpData + Default> Lazy<T> {
         let avp = AvpRef::detached(self.code, self.flags, self.vendor, &self.data);
         // Received data was checked under the strict policy (a tolerant decoding builds
         // the value at once, see `decode`).
-        let cx = DecodeCx {
-            depth: usize::from(self.depth),
-            max_depth: usize::from(self.max_depth),
-            policy: crate::policy::Policy::Strict,
-        };
+        let cx = DecodeCx::strict_at(self.depth, self.max_depth);
         let mut value = Box::<T>::default();
         let error = value.decode_in_place(&avp, cx).err().map(Box::new);
         debug_assert!(
@@ -238,7 +231,7 @@ impl<T: AvpData + Default> AvpData for Lazy<T> {
     #[inline]
     fn decode(avp: &AvpRef<'_>, cx: DecodeCx) -> Result<Self, DecodeError> {
         let decoded = OnceLock::new();
-        if cx.policy == crate::policy::Policy::Strict {
+        if cx.policy() == crate::policy::Policy::Strict {
             // Checked now, built later: a message that decodes has no error left to find.
             T::check(avp, cx)?;
         } else {
@@ -252,8 +245,8 @@ impl<T: AvpData + Default> AvpData for Lazy<T> {
             data: avp.data_bytes(),
             code: avp.code,
             vendor: avp.vendor,
-            depth: narrow(cx.depth),
-            max_depth: narrow(cx.max_depth),
+            depth: cx.depth(),
+            max_depth: cx.max_depth(),
             flags: avp.flags,
             built: None,
             decoded,

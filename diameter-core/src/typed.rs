@@ -552,10 +552,11 @@ pub fn absent(
     offset: usize,
     cx: DecodeCx,
 ) -> Result<(), DecodeError> {
-    if cx
-        .policy
-        .tolerates(&ErrorKind::MissingAvp(key), cx.depth, flags.is_mandatory())
-    {
+    if cx.policy().tolerates(
+        &ErrorKind::MissingAvp(key),
+        usize::from(cx.depth()),
+        flags.is_mandatory(),
+    ) {
         return Ok(());
     }
     Err(missing(key, ty, flags, offset))

@@ -79,7 +79,10 @@ fn deviation(
     e: DecodeError,
     dev: &mut Deviations,
 ) -> Result<(), DecodeError> {
-    if cx.policy.tolerates(&e.kind, cx.depth, mandatory) {
+    if cx
+        .policy()
+        .tolerates(&e.kind, usize::from(cx.depth()), mandatory)
+    {
         dev.record(e);
         Ok(())
     } else {

@@ -24,11 +24,7 @@ pub const ABSENT: u32 = u32::MAX;
 
 /// The decoding context for reading members of a value already checked: no depth limit
 /// applies the second time.
-pub const CHECKED: DecodeCx = DecodeCx {
-    depth: 0,
-    max_depth: usize::MAX,
-    policy: crate::policy::Policy::Strict,
-};
+pub const CHECKED: DecodeCx = DecodeCx::new(u16::MAX, crate::policy::Policy::Strict);
 
 /// The header of bytes holding exactly one message, checked as [`crate::Message::decode`]
 /// checks it (default [`Limits`]); the AVPs' framing is checked by the view's walk.
