@@ -1385,7 +1385,7 @@ pub struct Mip6AgentInfoView<'a> {
     )
 )]
 impl<'a> Mip6AgentInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Mip6AgentInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1420,7 +1420,10 @@ impl<'a> Mip6AgentInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1568,7 +1571,7 @@ pub struct MipMnHaMsaView<'a> {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl<'a> MipMnHaMsaView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MipMnHaMsa`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1603,7 +1606,10 @@ impl<'a> MipMnHaMsaView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1774,14 +1780,14 @@ pub struct Mip6RequestView<'a> {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl<'a> Mip6RequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`Mip6Request`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -2429,14 +2435,14 @@ pub struct Mip6AnswerView<'a> {
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
 impl<'a> Mip6AnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`Mip6Answer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;

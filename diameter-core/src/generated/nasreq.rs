@@ -6366,7 +6366,7 @@ pub struct ChapAuthView<'a> {
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> ChapAuthView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ChapAuth`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6401,7 +6401,10 @@ impl<'a> ChapAuthView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6542,7 +6545,7 @@ pub struct TunnelingView<'a> {
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
 impl<'a> TunnelingView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Tunneling`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6576,7 +6579,10 @@ impl<'a> TunnelingView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6821,14 +6827,14 @@ pub struct AaRequestView<'a> {
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> AaRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AaRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -7637,14 +7643,14 @@ pub struct AaAnswerView<'a> {
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> AaAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AaAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -8807,14 +8813,14 @@ pub struct ReAuthRequestView<'a> {
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> ReAuthRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ReAuthRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -9365,14 +9371,14 @@ pub struct ReAuthAnswerView<'a> {
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> ReAuthAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ReAuthAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -9880,14 +9886,14 @@ pub struct SessionTerminationRequestView<'a> {
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> SessionTerminationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`SessionTerminationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -10242,14 +10248,14 @@ pub struct SessionTerminationAnswerView<'a> {
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> SessionTerminationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`SessionTerminationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -10620,14 +10626,14 @@ pub struct AbortSessionRequestView<'a> {
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> AbortSessionRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AbortSessionRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -11165,14 +11171,14 @@ pub struct AbortSessionAnswerView<'a> {
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> AbortSessionAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AbortSessionAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -11530,14 +11536,14 @@ pub struct AccountingRequestView<'a> {
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> AccountingRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AccountingRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -12768,14 +12774,14 @@ pub struct AccountingAnswerView<'a> {
 }
 #[cfg(any(feature = "nasreq"))]
 impl<'a> AccountingAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AccountingAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;

@@ -5382,7 +5382,7 @@ pub struct SipAccountingInformationView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipAccountingInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipAccountingInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5417,7 +5417,10 @@ impl<'a> SipAccountingInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5561,7 +5564,7 @@ pub struct SipServerCapabilitiesView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipServerCapabilitiesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipServerCapabilities`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5596,7 +5599,10 @@ impl<'a> SipServerCapabilitiesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5758,7 +5764,7 @@ pub struct SipAuthDataItemView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipAuthDataItemView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipAuthDataItem`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5793,7 +5799,10 @@ impl<'a> SipAuthDataItemView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5960,7 +5969,7 @@ pub struct SipAuthenticateView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipAuthenticateView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipAuthenticate`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5994,7 +6003,10 @@ impl<'a> SipAuthenticateView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6222,7 +6234,7 @@ pub struct SipAuthorizationView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipAuthorizationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipAuthorization`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6256,7 +6268,10 @@ impl<'a> SipAuthorizationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6557,7 +6572,7 @@ pub struct SipAuthenticationInfoView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipAuthenticationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipAuthenticationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6592,7 +6607,10 @@ impl<'a> SipAuthenticationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6736,7 +6754,7 @@ pub struct SipDeregistrationReasonView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipDeregistrationReasonView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipDeregistrationReason`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6771,7 +6789,10 @@ impl<'a> SipDeregistrationReasonView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6898,7 +6919,7 @@ pub struct SipUserDataView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipUserDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipUserData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6933,7 +6954,10 @@ impl<'a> SipUserDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -7061,14 +7085,14 @@ pub struct UserAuthorizationRequestView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> UserAuthorizationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`UserAuthorizationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -7422,14 +7446,14 @@ pub struct UserAuthorizationAnswerView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> UserAuthorizationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`UserAuthorizationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -7806,14 +7830,14 @@ pub struct ServerAssignmentRequestView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> ServerAssignmentRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ServerAssignmentRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -8231,14 +8255,14 @@ pub struct ServerAssignmentAnswerView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> ServerAssignmentAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ServerAssignmentAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -8665,14 +8689,14 @@ pub struct LocationInfoRequestView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> LocationInfoRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`LocationInfoRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -8988,14 +9012,14 @@ pub struct LocationInfoAnswerView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> LocationInfoAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`LocationInfoAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -9372,14 +9396,14 @@ pub struct MultimediaAuthRequestView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> MultimediaAuthRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`MultimediaAuthRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -9761,14 +9785,14 @@ pub struct MultimediaAuthAnswerView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> MultimediaAuthAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`MultimediaAuthAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -10175,14 +10199,14 @@ pub struct RegistrationTerminationRequestView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> RegistrationTerminationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`RegistrationTerminationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -10540,14 +10564,14 @@ pub struct RegistrationTerminationAnswerView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> RegistrationTerminationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`RegistrationTerminationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -10899,14 +10923,14 @@ pub struct PushProfileRequestView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> PushProfileRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`PushProfileRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -11287,14 +11311,14 @@ pub struct PushProfileAnswerView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> PushProfileAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`PushProfileAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;

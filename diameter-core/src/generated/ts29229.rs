@@ -8011,7 +8011,7 @@ pub struct ServerCapabilitiesView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "gy", feature = "ts29229", feature = "ts32299"))]
 impl<'a> ServerCapabilitiesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServerCapabilities`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8046,7 +8046,10 @@ impl<'a> ServerCapabilitiesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8228,7 +8231,7 @@ pub struct TgppSipAuthDataItemView<'a> {
     )
 )]
 impl<'a> TgppSipAuthDataItemView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TgppSipAuthDataItem`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8262,7 +8265,10 @@ impl<'a> TgppSipAuthDataItemView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8499,7 +8505,7 @@ pub struct DeregistrationReasonView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "swx", feature = "ts29229", feature = "ts29273"))]
 impl<'a> DeregistrationReasonView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`DeregistrationReason`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8534,7 +8540,10 @@ impl<'a> DeregistrationReasonView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8681,7 +8690,7 @@ pub struct ChargingInformationView<'a> {
     )
 )]
 impl<'a> ChargingInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ChargingInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8716,7 +8725,10 @@ impl<'a> ChargingInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8993,7 +9005,7 @@ pub struct SupportedFeaturesView<'a> {
     )
 )]
 impl<'a> SupportedFeaturesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SupportedFeatures`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9028,7 +9040,10 @@ impl<'a> SupportedFeaturesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9236,7 +9251,7 @@ pub struct SupportedApplicationsView<'a> {
 }
 #[cfg(any(feature = "ts29229"))]
 impl<'a> SupportedApplicationsView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SupportedApplications`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9271,7 +9286,10 @@ impl<'a> SupportedApplicationsView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9437,7 +9455,7 @@ pub struct AssociatedIdentitiesView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> AssociatedIdentitiesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AssociatedIdentities`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9472,7 +9490,10 @@ impl<'a> AssociatedIdentitiesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9604,7 +9625,7 @@ pub struct SipDigestAuthenticateView<'a> {
     )
 )]
 impl<'a> SipDigestAuthenticateView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipDigestAuthenticate`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9639,7 +9660,10 @@ impl<'a> SipDigestAuthenticateView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9839,7 +9863,7 @@ pub struct ScscfRestorationInfoView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> ScscfRestorationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ScscfRestorationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9874,7 +9898,10 @@ impl<'a> ScscfRestorationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10047,7 +10074,7 @@ pub struct SubscriptionInfoView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> SubscriptionInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SubscriptionInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10082,7 +10109,10 @@ impl<'a> SubscriptionInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10272,7 +10302,7 @@ pub struct AssociatedRegisteredIdentitiesView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> AssociatedRegisteredIdentitiesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AssociatedRegisteredIdentities`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10307,7 +10337,10 @@ impl<'a> AssociatedRegisteredIdentitiesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10421,7 +10454,7 @@ pub struct RestorationInfoView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> RestorationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RestorationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10456,7 +10489,10 @@ impl<'a> RestorationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10634,7 +10670,7 @@ pub struct IdentityWithEmergencyRegistrationView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> IdentityWithEmergencyRegistrationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`IdentityWithEmergencyRegistration`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10669,7 +10705,10 @@ impl<'a> IdentityWithEmergencyRegistrationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10805,7 +10844,7 @@ pub struct AllowedWafWwsfIdentitiesView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> AllowedWafWwsfIdentitiesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AllowedWafWwsfIdentities`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10840,7 +10879,10 @@ impl<'a> AllowedWafWwsfIdentitiesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10978,7 +11020,7 @@ pub struct PCscfSubscriptionInfoView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> PCscfSubscriptionInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PCscfSubscriptionInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -11013,7 +11055,10 @@ impl<'a> PCscfSubscriptionInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -11183,7 +11228,7 @@ pub struct FailedPcscfView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> FailedPcscfView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`FailedPcscf`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -11218,7 +11263,10 @@ impl<'a> FailedPcscfView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -11341,14 +11389,14 @@ pub struct UserAuthorizationRequestView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> UserAuthorizationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`UserAuthorizationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -11799,14 +11847,14 @@ pub struct UserAuthorizationAnswerView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> UserAuthorizationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`UserAuthorizationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -12239,14 +12287,14 @@ pub struct ServerAssignmentRequestView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> ServerAssignmentRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ServerAssignmentRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -12802,14 +12850,14 @@ pub struct ServerAssignmentAnswerView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> ServerAssignmentAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ServerAssignmentAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -13385,14 +13433,14 @@ pub struct LocationInfoRequestView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> LocationInfoRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`LocationInfoRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -13824,14 +13872,14 @@ pub struct LocationInfoAnswerView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> LocationInfoAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`LocationInfoAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -14287,14 +14335,14 @@ pub struct MultimediaAuthRequestView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> MultimediaAuthRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`MultimediaAuthRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -14762,14 +14810,14 @@ pub struct MultimediaAuthAnswerView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> MultimediaAuthAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`MultimediaAuthAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -15240,14 +15288,14 @@ pub struct RegistrationTerminationRequestView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> RegistrationTerminationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`RegistrationTerminationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -15697,14 +15745,14 @@ pub struct RegistrationTerminationAnswerView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> RegistrationTerminationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`RegistrationTerminationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -16101,14 +16149,14 @@ pub struct PushProfileRequestView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> PushProfileRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`PushProfileRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -16533,14 +16581,14 @@ pub struct PushProfileAnswerView<'a> {
 }
 #[cfg(any(feature = "cx", feature = "ts29229"))]
 impl<'a> PushProfileAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`PushProfileAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;

@@ -26267,7 +26267,7 @@ pub struct AccessNetworkInfoChangeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AccessNetworkInfoChangeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AccessNetworkInfoChange`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26302,7 +26302,10 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26441,7 +26444,7 @@ pub struct AccessTransferInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AccessTransferInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AccessTransferInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26475,7 +26478,10 @@ impl<'a> AccessTransferInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26703,7 +26709,7 @@ pub struct AccumulatedCostView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AccumulatedCostView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AccumulatedCost`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26738,7 +26744,10 @@ impl<'a> AccumulatedCostView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26860,7 +26869,7 @@ pub struct AdditionalContentInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AdditionalContentInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AdditionalContentInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26895,7 +26904,10 @@ impl<'a> AdditionalContentInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27022,7 +27034,7 @@ pub struct AddressDomainView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AddressDomainView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AddressDomain`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27057,7 +27069,10 @@ impl<'a> AddressDomainView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27170,7 +27185,7 @@ pub struct AfCorrelationInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AfCorrelationInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AfCorrelationInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27205,7 +27220,10 @@ impl<'a> AfCorrelationInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27341,7 +27359,7 @@ pub struct AnnouncementInformationView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> AnnouncementInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AnnouncementInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27376,7 +27394,10 @@ impl<'a> AnnouncementInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27598,7 +27619,7 @@ pub struct AocCostInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocCostInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AocCostInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27633,7 +27654,10 @@ impl<'a> AocCostInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27769,7 +27793,7 @@ pub struct AocInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AocInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27804,7 +27828,10 @@ impl<'a> AocInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27933,7 +27960,7 @@ pub struct AocServiceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocServiceView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AocService`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27968,7 +27995,10 @@ impl<'a> AocServiceView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28088,7 +28118,7 @@ pub struct AocSubscriptionInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocSubscriptionInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AocSubscriptionInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28123,7 +28153,10 @@ impl<'a> AocSubscriptionInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28264,7 +28297,7 @@ pub struct ApnRateControlView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApnRateControlView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ApnRateControl`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28299,7 +28332,10 @@ impl<'a> ApnRateControlView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28415,7 +28451,7 @@ pub struct ApnRateControlDownlinkView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApnRateControlDownlinkView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ApnRateControlDownlink`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28450,7 +28486,10 @@ impl<'a> ApnRateControlDownlinkView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28577,7 +28616,7 @@ pub struct ApnRateControlUplinkView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApnRateControlUplinkView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ApnRateControlUplink`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28612,7 +28651,10 @@ impl<'a> ApnRateControlUplinkView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28736,7 +28778,7 @@ pub struct ApplicationServerInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApplicationServerInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ApplicationServerInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28771,7 +28813,10 @@ impl<'a> ApplicationServerInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28914,7 +28959,7 @@ pub struct BasicServiceCodeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> BasicServiceCodeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`BasicServiceCode`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28949,7 +28994,10 @@ impl<'a> BasicServiceCodeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29056,7 +29104,7 @@ pub struct CalledIdentityChangeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CalledIdentityChangeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CalledIdentityChange`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29091,7 +29139,10 @@ impl<'a> CalledIdentityChangeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29209,7 +29260,7 @@ pub struct CoverageInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CoverageInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CoverageInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29244,7 +29295,10 @@ impl<'a> CoverageInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29387,7 +29441,7 @@ pub struct CpdtInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CpdtInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CpdtInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29422,7 +29476,10 @@ impl<'a> CpdtInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29576,7 +29633,7 @@ pub struct CurrentTariffView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CurrentTariffView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CurrentTariff`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29611,7 +29668,10 @@ impl<'a> CurrentTariffView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29747,7 +29807,7 @@ pub struct DcdInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> DcdInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`DcdInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29782,7 +29842,10 @@ impl<'a> DcdInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29893,7 +29956,7 @@ pub struct DestinationInterfaceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> DestinationInterfaceView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`DestinationInterface`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29928,7 +29991,10 @@ impl<'a> DestinationInterfaceView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30070,7 +30136,7 @@ pub struct EarlyMediaDescriptionView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> EarlyMediaDescriptionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EarlyMediaDescription`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30105,7 +30171,10 @@ impl<'a> EarlyMediaDescriptionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30258,7 +30327,7 @@ pub struct EnhancedDiagnosticsView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> EnhancedDiagnosticsView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EnhancedDiagnostics`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30293,7 +30362,10 @@ impl<'a> EnhancedDiagnosticsView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30407,7 +30479,7 @@ pub struct EnvelopeView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> EnvelopeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Envelope`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30442,7 +30514,10 @@ impl<'a> EnvelopeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30632,7 +30707,7 @@ pub struct EventTypeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> EventTypeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EventType`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30667,7 +30742,10 @@ impl<'a> EventTypeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30786,7 +30864,7 @@ pub struct ImInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ImInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ImInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30821,7 +30899,10 @@ impl<'a> ImInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30958,7 +31039,7 @@ pub struct ImsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ImsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ImsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30992,7 +31073,10 @@ impl<'a> ImsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -31977,7 +32061,7 @@ pub struct IncrementalCostView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> IncrementalCostView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`IncrementalCost`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32012,7 +32096,10 @@ impl<'a> IncrementalCostView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32134,7 +32221,7 @@ pub struct InterOperatorIdentifierView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> InterOperatorIdentifierView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`InterOperatorIdentifier`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32169,7 +32256,10 @@ impl<'a> InterOperatorIdentifierView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32280,7 +32370,7 @@ pub struct IsupCauseView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> IsupCauseView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`IsupCause`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32315,7 +32405,10 @@ impl<'a> IsupCauseView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32432,7 +32525,7 @@ pub struct LcsClientIdView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsClientIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LcsClientId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32467,7 +32560,10 @@ impl<'a> LcsClientIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32627,7 +32723,7 @@ pub struct LcsClientNameView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsClientNameView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LcsClientName`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32662,7 +32758,10 @@ impl<'a> LcsClientNameView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32789,7 +32888,7 @@ pub struct LcsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LcsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32824,7 +32923,10 @@ impl<'a> LcsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32978,7 +33080,7 @@ pub struct LcsRequestorIdView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsRequestorIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LcsRequestorId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33013,7 +33115,10 @@ impl<'a> LcsRequestorIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33124,7 +33229,7 @@ pub struct LocationInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LocationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LocationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33159,7 +33264,10 @@ impl<'a> LocationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33270,7 +33378,7 @@ pub struct LocationTypeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LocationTypeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LocationType`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33305,7 +33413,10 @@ impl<'a> LocationTypeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33420,7 +33531,7 @@ pub struct MbmsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MbmsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MbmsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33454,7 +33565,10 @@ impl<'a> MbmsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33800,7 +33914,7 @@ pub struct MessageBodyView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MessageBodyView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MessageBody`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33835,7 +33949,10 @@ impl<'a> MessageBodyView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33993,7 +34110,7 @@ pub struct MessageClassView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MessageClassView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MessageClass`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34028,7 +34145,10 @@ impl<'a> MessageClassView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34143,7 +34263,7 @@ pub struct MmContentTypeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MmContentTypeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MmContentType`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34178,7 +34298,10 @@ impl<'a> MmContentTypeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34336,7 +34459,7 @@ pub struct MmsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MmsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MmsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34370,7 +34493,10 @@ impl<'a> MmsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34746,7 +34872,7 @@ pub struct MmtelInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MmtelInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MmtelInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34781,7 +34907,10 @@ impl<'a> MmtelInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34899,7 +35028,7 @@ pub struct MonitoringEventInformationView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> MonitoringEventInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MonitoringEventInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34933,7 +35062,10 @@ impl<'a> MonitoringEventInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35240,7 +35372,7 @@ pub struct MonitoringEventReportDataView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> MonitoringEventReportDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MonitoringEventReportData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35274,7 +35406,10 @@ impl<'a> MonitoringEventReportDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35538,7 +35673,7 @@ pub struct NextTariffView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> NextTariffView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`NextTariff`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35573,7 +35708,10 @@ impl<'a> NextTariffView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35706,7 +35844,7 @@ pub struct NiddSubmissionView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> NiddSubmissionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`NiddSubmission`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35741,7 +35879,10 @@ impl<'a> NiddSubmissionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35879,7 +36020,7 @@ pub struct NniInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> NniInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`NniInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35914,7 +36055,10 @@ impl<'a> NniInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36071,7 +36215,7 @@ pub struct OfflineChargingView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OfflineChargingView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`OfflineCharging`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36106,7 +36250,10 @@ impl<'a> OfflineChargingView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36266,7 +36413,7 @@ pub struct OriginatorAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OriginatorAddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`OriginatorAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36301,7 +36448,10 @@ impl<'a> OriginatorAddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36428,7 +36578,7 @@ pub struct OriginatorInterfaceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OriginatorInterfaceView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`OriginatorInterface`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36463,7 +36613,10 @@ impl<'a> OriginatorInterfaceView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36603,7 +36756,7 @@ pub struct OriginatorReceivedAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OriginatorReceivedAddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`OriginatorReceivedAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36638,7 +36791,10 @@ impl<'a> OriginatorReceivedAddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36765,7 +36921,7 @@ pub struct ParticipantGroupView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ParticipantGroupView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ParticipantGroup`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36800,7 +36956,10 @@ impl<'a> ParticipantGroupView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36934,7 +37093,7 @@ pub struct PocInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PocInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PocInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36968,7 +37127,10 @@ impl<'a> PocInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -37266,7 +37428,7 @@ pub struct PocUserRoleView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PocUserRoleView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PocUserRole`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -37301,7 +37463,10 @@ impl<'a> PocUserRoleView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -37414,7 +37579,7 @@ pub struct ProseDirectCommunicationReceptionDataContainerView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ProseDirectCommunicationReceptionDataContainer`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -37448,7 +37613,10 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -37663,7 +37831,7 @@ pub struct ProseDirectCommunicationTransmissionDataContainerView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ProseDirectCommunicationTransmissionDataContainer`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -37701,7 +37869,10 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -37918,7 +38089,7 @@ pub struct ProseInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ProseInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ProseInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -37952,7 +38123,10 @@ impl<'a> ProseInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -38812,7 +38986,7 @@ pub struct PsFurnishChargingInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PsFurnishChargingInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PsFurnishChargingInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -38847,7 +39021,10 @@ impl<'a> PsFurnishChargingInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -38993,7 +39170,7 @@ pub struct PsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -39027,7 +39204,10 @@ impl<'a> PsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -40262,7 +40442,7 @@ pub struct RadioParameterSetInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RadioParameterSetInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RadioParameterSetInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -40297,7 +40477,10 @@ impl<'a> RadioParameterSetInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -40411,7 +40594,7 @@ pub struct RanSecondaryRatUsageReportView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RanSecondaryRatUsageReportView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RanSecondaryRatUsageReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -40446,7 +40629,10 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -40610,7 +40796,7 @@ pub struct RateElementView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RateElementView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RateElement`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -40645,7 +40831,10 @@ impl<'a> RateElementView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -40815,7 +41004,7 @@ pub struct RealTimeTariffInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RealTimeTariffInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RealTimeTariffInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -40850,7 +41039,10 @@ impl<'a> RealTimeTariffInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -40961,7 +41153,7 @@ pub struct RecipientAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RecipientAddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RecipientAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -40996,7 +41188,10 @@ impl<'a> RecipientAddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -41143,7 +41338,7 @@ pub struct RecipientInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RecipientInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RecipientInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -41178,7 +41373,10 @@ impl<'a> RecipientInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -41357,7 +41555,7 @@ pub struct RecipientReceivedAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RecipientReceivedAddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RecipientReceivedAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -41392,7 +41590,10 @@ impl<'a> RecipientReceivedAddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -41521,7 +41722,7 @@ pub struct RelatedChangeConditionInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RelatedChangeConditionInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RelatedChangeConditionInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -41556,7 +41757,10 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -41755,7 +41959,7 @@ pub struct RelatedTriggerView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> RelatedTriggerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RelatedTrigger`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -41790,7 +41994,10 @@ impl<'a> RelatedTriggerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -41904,7 +42111,7 @@ pub struct RemainingBalanceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RemainingBalanceView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RemainingBalance`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -41939,7 +42146,10 @@ impl<'a> RemainingBalanceView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -42076,7 +42286,7 @@ pub struct ScaleFactorView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ScaleFactorView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ScaleFactor`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -42111,7 +42321,10 @@ impl<'a> ScaleFactorView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -42230,7 +42443,7 @@ pub struct ScsAsAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ScsAsAddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ScsAsAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -42265,7 +42478,10 @@ impl<'a> ScsAsAddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -42380,7 +42596,7 @@ pub struct SdpMediaComponentView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SdpMediaComponentView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SdpMediaComponent`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -42414,7 +42630,10 @@ impl<'a> SdpMediaComponentView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -42652,7 +42871,7 @@ pub struct SdpTimestampsView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SdpTimestampsView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SdpTimestamps`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -42687,7 +42906,10 @@ impl<'a> SdpTimestampsView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -42810,7 +43032,7 @@ pub struct ServiceDataContainerView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceDataContainerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceDataContainer`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -42844,7 +43066,10 @@ impl<'a> ServiceDataContainerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -43407,7 +43632,7 @@ pub struct ServiceGenericInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceGenericInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceGenericInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -43442,7 +43667,10 @@ impl<'a> ServiceGenericInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -43584,7 +43812,7 @@ pub struct ServiceInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -43618,7 +43846,10 @@ impl<'a> ServiceInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -43927,7 +44158,7 @@ pub struct ServiceSpecificInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceSpecificInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceSpecificInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -43962,7 +44193,10 @@ impl<'a> ServiceSpecificInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -44073,7 +44307,7 @@ pub struct SmDeviceTriggerInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SmDeviceTriggerInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SmDeviceTriggerInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -44108,7 +44342,10 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -44283,7 +44520,7 @@ pub struct SmsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SmsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SmsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -44317,7 +44554,10 @@ impl<'a> SmsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -44738,7 +44978,7 @@ pub struct SupplementaryServiceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SupplementaryServiceView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SupplementaryService`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -44772,7 +45012,10 @@ impl<'a> SupplementaryServiceView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -44990,7 +45233,7 @@ pub struct TalkBurstExchangeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TalkBurstExchangeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TalkBurstExchange`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -45024,7 +45267,10 @@ impl<'a> TalkBurstExchangeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -45237,7 +45483,7 @@ pub struct TariffInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TariffInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TariffInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -45272,7 +45518,10 @@ impl<'a> TariffInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -45410,7 +45659,7 @@ pub struct TimeQuotaMechanismView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TimeQuotaMechanismView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TimeQuotaMechanism`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -45445,7 +45694,10 @@ impl<'a> TimeQuotaMechanismView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -45582,7 +45834,7 @@ pub struct TimeStampsView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TimeStampsView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TimeStamps`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -45617,7 +45869,10 @@ impl<'a> TimeStampsView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -45761,7 +46016,7 @@ pub struct TrafficDataVolumesView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TrafficDataVolumesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TrafficDataVolumes`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -45795,7 +46050,10 @@ impl<'a> TrafficDataVolumesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -46145,7 +46403,7 @@ pub struct TransmitterInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TransmitterInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TransmitterInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -46180,7 +46438,10 @@ impl<'a> TransmitterInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -46296,7 +46557,7 @@ pub struct TriggerView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> TriggerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Trigger`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -46331,7 +46592,10 @@ impl<'a> TriggerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -46442,7 +46706,7 @@ pub struct TrunkGroupIdView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TrunkGroupIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TrunkGroupId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -46477,7 +46741,10 @@ impl<'a> TrunkGroupIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -46585,7 +46852,7 @@ pub struct TwanUserLocationInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TwanUserLocationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TwanUserLocationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -46620,7 +46887,10 @@ impl<'a> TwanUserLocationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -46776,7 +47046,7 @@ pub struct UnitCostView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> UnitCostView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UnitCost`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -46811,7 +47081,10 @@ impl<'a> UnitCostView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -46968,7 +47241,7 @@ pub struct UserCsgInformationView<'a> {
     )
 )]
 impl<'a> UserCsgInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UserCsgInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -47003,7 +47276,10 @@ impl<'a> UserCsgInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -47175,7 +47451,7 @@ pub struct UwanUserLocationInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> UwanUserLocationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UwanUserLocationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -47210,7 +47486,10 @@ impl<'a> UwanUserLocationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -47395,7 +47674,7 @@ pub struct VariablePartView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> VariablePartView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`VariablePart`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -47430,7 +47709,10 @@ impl<'a> VariablePartView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -47570,7 +47852,7 @@ pub struct VcsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> VcsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`VcsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -47604,7 +47886,10 @@ impl<'a> VcsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -47837,7 +48122,7 @@ pub struct VolteInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> VolteInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`VolteInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -47872,7 +48157,10 @@ impl<'a> VolteInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -47990,7 +48278,7 @@ pub struct WlanOperatorIdView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> WlanOperatorIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`WlanOperatorId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -48025,7 +48313,10 @@ impl<'a> WlanOperatorIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -48136,7 +48427,7 @@ pub struct CauseView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> CauseView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Cause`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -48171,7 +48462,10 @@ impl<'a> CauseView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -48305,7 +48599,7 @@ pub struct WlanInformationView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> WlanInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`WlanInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -48340,7 +48634,10 @@ impl<'a> WlanInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -48522,7 +48819,7 @@ pub struct WlanRadioContainerView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> WlanRadioContainerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`WlanRadioContainer`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -48557,7 +48854,10 @@ impl<'a> WlanRadioContainerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -48687,14 +48987,14 @@ pub struct CreditControlRequestView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CreditControlRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`CreditControlRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -49454,14 +49754,14 @@ pub struct CreditControlAnswerView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CreditControlAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`CreditControlAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;

@@ -359,7 +359,7 @@ pub struct MetaswitchInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> MetaswitchInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MetaswitchInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -394,7 +394,10 @@ impl<'a> MetaswitchInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -480,7 +483,7 @@ pub struct AdjacencyNameView<'a> {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> AdjacencyNameView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AdjacencyName`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -515,7 +518,10 @@ impl<'a> AdjacencyNameView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -601,7 +607,7 @@ pub struct AccountNameView<'a> {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> AccountNameView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AccountName`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -636,7 +642,10 @@ impl<'a> AccountNameView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -719,7 +728,7 @@ pub struct InputOutputOctetsView<'a> {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> InputOutputOctetsView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`InputOutputOctets`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -754,7 +763,10 @@ impl<'a> InputOutputOctetsView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
