@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Operations: `write` (the typed writer into a reused buffer, as the codec bench's
-//! "writer, reused buffer" row), `typed` (owned struct decode), `view` (typed view decode).
+//! "writer, reused buffer" row), `typed` (owned struct decode), `view` (typed view decode) of
+//! a CCR; `cca-typed` and `cca-view` the same for a CCA (give `cca.hex`).
 
 use std::hint::black_box;
 
@@ -17,7 +18,9 @@ use bytes::{Bytes, BytesMut};
 use diameter_core::Address;
 use diameter_core::generated::credit_control::{CcRequestType, SubscriptionIdType};
 use diameter_core::generated::ts29061::TgppPdpType;
-use diameter_core::generated::ts32299::{CreditControlRequest, CreditControlRequestView};
+use diameter_core::generated::ts32299::{
+    CreditControlAnswer, CreditControlAnswerView, CreditControlRequest, CreditControlRequestView,
+};
 use diameter_core::typed::Command;
 
 #[inline(never)]
@@ -73,15 +76,26 @@ fn view(b: &Bytes) -> usize {
     m.cc_request_number() as usize
 }
 
+#[inline(never)]
+fn cca_typed(b: &Bytes) -> usize {
+    let m = CreditControlAnswer::from_bytes(b.clone()).unwrap();
+    m.cc_request_number as usize
+}
+#[inline(never)]
+fn cca_view(b: &Bytes) -> usize {
+    let m = CreditControlAnswerView::from_bytes(b).unwrap();
+    m.cc_request_number() as usize
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, mode, n, path] = &args[..] else {
-        eprintln!("usage: codec_calls write|typed|view COUNT CCR-HEX-FILE");
+        eprintln!("usage: codec_calls write|typed|view|cca-typed|cca-view COUNT HEX-FILE");
         std::process::exit(2);
     };
     let n: usize = n.parse().expect("COUNT is a number");
-    let text = std::fs::read_to_string(path).expect("the CCR hex file reads");
-    let ccr = Bytes::from(diameter_core::dump::parse_hex(text.trim()).unwrap());
+    let text = std::fs::read_to_string(path).expect("the hex file reads");
+    let msg = Bytes::from(diameter_core::dump::parse_hex(text.trim()).unwrap());
     let mut buf = BytesMut::with_capacity(4096);
     let mut acc = 0;
     for _ in 0..n {
@@ -90,8 +104,10 @@ fn main() {
                 buf.clear();
                 write_ccr(&mut buf)
             }
-            "typed" => typed(black_box(&ccr)),
-            "view" => view(black_box(&ccr)),
+            "typed" => typed(black_box(&msg)),
+            "view" => view(black_box(&msg)),
+            "cca-typed" => cca_typed(black_box(&msg)),
+            "cca-view" => cca_view(black_box(&msg)),
             other => panic!("unknown operation {other}"),
         };
     }
