@@ -490,107 +490,105 @@ impl MorePeersWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 6usize] = [
-    rt::dictionary::AvpDef {
-        code: 200,
-        vendor: 11,
-        name: "Peer-State",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 201,
-        vendor: 11,
-        name: "Peer-Name",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 202,
-        vendor: 11,
-        name: "Peer-Identity",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 203,
-        vendor: 11,
-        name: "Peer-State-Change",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 204,
-        vendor: 11,
-        name: "More-Peers",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 205,
-        vendor: 11,
-        name: "Peer-Type",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 6usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            200,
+            11,
+            "Peer-State",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            201,
+            11,
+            "Peer-Name",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            202,
+            11,
+            "Peer-Identity",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            203,
+            11,
+            "Peer-State-Change",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            204,
+            11,
+            "More-Peers",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            205,
+            11,
+            "Peer-Type",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+    ]
+};
 /// Tables of Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (HP Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "vendor_hp",
-    spec: "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-    version: "HP Diameter AVP reference",
-    vendors: &[
-        rt::dictionary::VendorDef {
-            id: 11,
-            name: "Hewlett-Packard",
-        },
-    ],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "vendor_hp",
+        spec: "Hewlett-Packard (OpenCall) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
+        version: "HP Diameter AVP reference",
+        vendors: &[
+            rt::dictionary::VendorDef {
+                id: 11,
+                name: "Hewlett-Packard",
+            },
+        ],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };
