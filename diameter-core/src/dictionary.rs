@@ -6,6 +6,8 @@
 
 use crate::avp::AvpKey;
 
+pub mod make;
+
 /// RFC 6733 §4.2/§4.3 data formats (plus QoSFilterRule).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[allow(clippy::upper_case_acronyms)]

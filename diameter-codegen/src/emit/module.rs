@@ -580,28 +580,34 @@ impl Ctx<'_> {
         }
     }
 
+    /// A rule list as `make` calls (names imported by the table's block, `emit_tables`).
     fn rule_tokens(&self, rules: &[Rule]) -> TokenStream {
-        let rt = &self.rt;
         let items = rules.iter().map(|r| {
-            let kind = match r.kind {
-                RuleKind::Fixed => quote!(Fixed),
-                RuleKind::Required => quote!(Required),
-                RuleKind::Optional => quote!(Optional),
-            };
-            let avp = match &r.avp {
-                Some(n) => {
-                    let a = self.avp(n);
-                    let (c, v) = (u32_lit(a.code), u32_lit(a.vendor));
-                    quote!(Some(#rt::AvpKey::new(#c, #v)))
-                }
-                None => quote!(None),
-            };
             let min = u32_lit(r.min);
-            let max = r.max.map_or(quote!(#rt::dictionary::UNBOUNDED), |m| {
+            let max = r.max.map_or(quote!(UNBOUNDED), |m| {
                 let m = u32_lit(m);
                 quote!(#m)
             });
-            quote!(#rt::dictionary::Rule { kind: #rt::dictionary::RuleKind::#kind, avp: #avp, min: #min, max: #max },)
+            match &r.avp {
+                Some(n) => {
+                    let a = self.avp(n);
+                    let (c, v) = (u32_lit(a.code), u32_lit(a.vendor));
+                    let f = match r.kind {
+                        RuleKind::Fixed => quote!(fixed),
+                        RuleKind::Required => quote!(required),
+                        RuleKind::Optional => quote!(optional),
+                    };
+                    quote!(#f(#c, #v, #min, #max),)
+                }
+                None => {
+                    let kind = match r.kind {
+                        RuleKind::Fixed => quote!(RuleKind::Fixed),
+                        RuleKind::Required => quote!(RuleKind::Required),
+                        RuleKind::Optional => quote!(RuleKind::Optional),
+                    };
+                    quote!(any_avp(#kind, #min, #max),)
+                }
+            }
         });
         quote!(&[#(#items)*])
     }
@@ -641,18 +647,7 @@ impl Ctx<'_> {
             });
             let grouped = self.rule_tokens(a.grouped.as_deref().unwrap_or_default());
             let s = lit_str(&format!("{} {}", d.spec, section(&a.section)));
-            quote! {
-                #rt::dictionary::AvpDef {
-                    code: #c, vendor: #v, name: #n,
-                    ty: #rt::dictionary::AvpType::#ty,
-                    mandatory: #rt::dictionary::FlagRule::#m,
-                    protected: #rt::dictionary::FlagRule::#p,
-                    vendor_bit: #rt::dictionary::FlagRule::#vb,
-                    enums: &[#(#enums)*],
-                    grouped: #grouped,
-                    spec: #s,
-                },
-            }
+            quote!(avp(#c, #v, #n, #ty, #m, #p, #vb, &[#(#enums)*], #grouped, #s),)
         });
         let n_avps = d.avps.len();
         let commands = d.commands.iter().map(|c| {
@@ -664,7 +659,7 @@ impl Ctx<'_> {
             let req = self.rule_tokens(&c.request);
             let ans = self.rule_tokens(&c.answer);
             let s = lit_str(&format!("{} {}", d.spec, section(&c.section)));
-            quote!(#rt::dictionary::CommandDef { code: #code, application: #app, name: #n, short: #short, proxiable: #px, request: #req, answer: #ans, spec: #s },)
+            quote!(command(#code, #app, #n, #short, #px, #req, #ans, #s),)
         });
         let doc_mod = doc_attr(&format!(
             "Tables of {} ({}) for generic decoding, validation and printing.",
@@ -672,20 +667,35 @@ impl Ctx<'_> {
         ));
         let result_codes = self.result_code_table();
         let doc_avps = doc_attr("Every AVP of this dictionary, sorted by (vendor, code).");
+        // The entries are `dictionary::make` calls with short names, imported inside each
+        // initializer's block (where they shadow the module's own items): a third of the
+        // tokens of struct literals with full paths, for the same values.
+        let names = quote! {
+            #[allow(unused_imports)]
+            use #rt::dictionary::make::*;
+            #[allow(unused_imports)]
+            use #rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+        };
         quote! {
             #doc_avps
-            pub static AVPS: [#rt::dictionary::AvpDef; #n_avps] = [#(#avps)*];
+            pub static AVPS: [#rt::dictionary::AvpDef; #n_avps] = {
+                #names
+                [#(#avps)*]
+            };
 
             #doc_mod
-            pub static MODULE: #rt::dictionary::Module = #rt::dictionary::Module {
-                name: #name,
-                spec: #spec,
-                version: #version,
-                vendors: &[#(#vendors)*],
-                applications: &[#(#apps)*],
-                avps: &AVPS,
-                commands: &[#(#commands)*],
-                result_codes: #result_codes,
+            pub static MODULE: #rt::dictionary::Module = {
+                #names
+                #rt::dictionary::Module {
+                    name: #name,
+                    spec: #spec,
+                    version: #version,
+                    vendors: &[#(#vendors)*],
+                    applications: &[#(#apps)*],
+                    avps: &AVPS,
+                    commands: &[#(#commands)*],
+                    result_codes: #result_codes,
+                }
             };
         }
     }

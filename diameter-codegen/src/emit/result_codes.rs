@@ -109,7 +109,8 @@ impl Ctx<'_> {
             let c = u32_lit(r.code);
             let n = lit_str(&r.name);
             let s = lit_str(&format!("{} {}", d.spec, section(&r.section)));
-            quote!(rt::dictionary::ResultCodeDef { vendor: #v, code: #c, name: #n, spec: #s },)
+            // `make::result_code`, imported by `MODULE`'s block (`emit_tables`).
+            quote!(result_code(#v, #c, #n, #s),)
         });
         quote!(&[#(#rows)*])
     }

@@ -257,6 +257,12 @@ impl Ctx<'_> {
         let rules: &[Rule] = a.grouped.as_deref().unwrap_or_default();
         let fields = self.fields(rules, Some(&a.name));
         let parts = self.view_parts(&fields);
+        // A doc comment inside `quote!` is not interpolated: the owned type's name goes in
+        // through `doc_attr`.
+        let doc_decode = doc_attr(&format!(
+            "Checks a received AVP as decoding [`{owned}`] does (and its Grouped members'\n\
+             contents) and indexes its members."
+        ));
         let (index, init, methods) = (&parts.fields, &parts.init, &parts.methods);
         // Small groups (Subscription-Id, Requested-Service-Unit, ...) are checked inline in
         // their parent's walk.
@@ -284,8 +290,7 @@ impl Ctx<'_> {
             }
 
             impl<'a> #name<'a> {
-                /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
-                /// contents) and indexes its members.
+                #doc_decode
                 pub fn decode(avp: &#rt::AvpRef<'a>) -> Result<Self, #rt::DecodeError> {
                     Self::scan(avp, #rt::data::DecodeCx::default(), true)
                 }
@@ -316,7 +321,12 @@ impl Ctx<'_> {
                 /// The view of a member already checked (by the decoding of its parent).
                 #[inline]
                 pub fn read(avp: #rt::AvpRef<'a>) -> Self {
-                    Self::scan(&avp, #rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+                    // A `match` rather than `unwrap_or_else` and a closure: one body less to
+                    // check per view, the same code once inlined.
+                    match Self::scan(&avp, #rt::view::CHECKED, false) {
+                        Ok(v) => v,
+                        Err(_) => Self::empty(&avp),
+                    }
                 }
 
                 fn empty(avp: &#rt::AvpRef<'a>) -> Self {
@@ -360,6 +370,11 @@ impl Ctx<'_> {
         let rules = if request { &c.request } else { &c.answer };
         let fields = self.fields(rules, None);
         let parts = self.view_parts(&fields);
+        let doc_decode = doc_attr(&format!(
+            "Checks a message as decoding [`{owned}`] does (and its Grouped members'\n\
+             contents) and indexes its members. Like the struct's decoding, it does not\n\
+             check the command code or application."
+        ));
         let (index, init, methods) = (&parts.fields, &parts.init, &parts.methods);
         let doc = doc_attr(&format!(
             "A checked, zero-copy view of a received {}-{} ({} {}; see [`{owned}`]): \
@@ -392,15 +407,13 @@ impl Ctx<'_> {
             }
 
             impl<'a> #name<'a> {
-                /// Checks a message as decoding [`#owned`] does (and its Grouped members'
-                /// contents) and indexes its members. Like the struct's decoding, it does not
-                /// check the command code or application.
+                #doc_decode
                 pub fn decode(msg: &'a #rt::Message) -> Result<Self, #rt::DecodeError> {
                     Self::scan(msg.as_bytes(), *msg.header())
                 }
 
                 /// Checks bytes holding exactly one message (its header and framing, as
-                /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+                /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
                 /// indexes its members.
                 pub fn from_bytes(bytes: &'a #rt::bytes::Bytes) -> Result<Self, #rt::DecodeError> {
                     let header = #rt::view::header(bytes)?;

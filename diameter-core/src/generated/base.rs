@@ -4918,7 +4918,7 @@ pub struct ProxyInfoView<'a> {
     extra: u32,
 }
 impl<'a> ProxyInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ProxyInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -4953,7 +4953,10 @@ impl<'a> ProxyInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5077,7 +5080,7 @@ pub struct VendorSpecificApplicationIdView<'a> {
     extra: u32,
 }
 impl<'a> VendorSpecificApplicationIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`VendorSpecificApplicationId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5112,7 +5115,10 @@ impl<'a> VendorSpecificApplicationIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5240,7 +5246,7 @@ pub struct FailedAvpView<'a> {
     extra: u32,
 }
 impl<'a> FailedAvpView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`FailedAvp`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5275,7 +5281,10 @@ impl<'a> FailedAvpView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5357,7 +5366,7 @@ pub struct ExperimentalResultView<'a> {
     extra: u32,
 }
 impl<'a> ExperimentalResultView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ExperimentalResult`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5392,7 +5401,10 @@ impl<'a> ExperimentalResultView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5519,7 +5531,7 @@ pub struct E2eSequenceView<'a> {
     extra: u32,
 }
 impl<'a> E2eSequenceView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`E2eSequence`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5554,7 +5566,10 @@ impl<'a> E2eSequenceView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5637,14 +5652,14 @@ pub struct CapabilitiesExchangeRequestView<'a> {
     extra: u32,
 }
 impl<'a> CapabilitiesExchangeRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`CapabilitiesExchangeRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -6011,14 +6026,14 @@ pub struct CapabilitiesExchangeAnswerView<'a> {
     extra: u32,
 }
 impl<'a> CapabilitiesExchangeAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`CapabilitiesExchangeAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -6425,14 +6440,14 @@ pub struct DisconnectPeerRequestView<'a> {
     extra: u32,
 }
 impl<'a> DisconnectPeerRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`DisconnectPeerRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -6597,14 +6612,14 @@ pub struct DisconnectPeerAnswerView<'a> {
     extra: u32,
 }
 impl<'a> DisconnectPeerAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`DisconnectPeerAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -6786,14 +6801,14 @@ pub struct DeviceWatchdogRequestView<'a> {
     extra: u32,
 }
 impl<'a> DeviceWatchdogRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`DeviceWatchdogRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -6943,14 +6958,14 @@ pub struct DeviceWatchdogAnswerView<'a> {
     extra: u32,
 }
 impl<'a> DeviceWatchdogAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`DeviceWatchdogAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -7148,14 +7163,14 @@ pub struct ReAuthRequestView<'a> {
     extra: u32,
 }
 impl<'a> ReAuthRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ReAuthRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -7480,14 +7495,14 @@ pub struct ReAuthAnswerView<'a> {
     extra: u32,
 }
 impl<'a> ReAuthAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ReAuthAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -7804,14 +7819,14 @@ pub struct SessionTerminationRequestView<'a> {
     extra: u32,
 }
 impl<'a> SessionTerminationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`SessionTerminationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -8148,14 +8163,14 @@ pub struct SessionTerminationAnswerView<'a> {
     extra: u32,
 }
 impl<'a> SessionTerminationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`SessionTerminationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -8495,14 +8510,14 @@ pub struct AbortSessionRequestView<'a> {
     extra: u32,
 }
 impl<'a> AbortSessionRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AbortSessionRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -8801,14 +8816,14 @@ pub struct AbortSessionAnswerView<'a> {
     extra: u32,
 }
 impl<'a> AbortSessionAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AbortSessionAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -9125,14 +9140,14 @@ pub struct AccountingRequestView<'a> {
     extra: u32,
 }
 impl<'a> AccountingRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AccountingRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -9551,14 +9566,14 @@ pub struct AccountingAnswerView<'a> {
     extra: u32,
 }
 impl<'a> AccountingAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AccountingAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -12009,2057 +12024,1044 @@ impl AccountingAnswerWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 50usize] = [
-    rt::dictionary::AvpDef {
-        code: 1,
-        vendor: 0,
-        name: "User-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.14",
-    },
-    rt::dictionary::AvpDef {
-        code: 25,
-        vendor: 0,
-        name: "Class",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.20",
-    },
-    rt::dictionary::AvpDef {
-        code: 27,
-        vendor: 0,
-        name: "Session-Timeout",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.13",
-    },
-    rt::dictionary::AvpDef {
-        code: 33,
-        vendor: 0,
-        name: "Proxy-State",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.7.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 44,
-        vendor: 0,
-        name: "Acct-Session-Id",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §9.8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 50,
-        vendor: 0,
-        name: "Acct-Multi-Session-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §9.8.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 55,
-        vendor: 0,
-        name: "Event-Timestamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.21",
-    },
-    rt::dictionary::AvpDef {
-        code: 85,
-        vendor: 0,
-        name: "Acct-Interim-Interval",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §9.8.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 257,
-        vendor: 0,
-        name: "Host-IP-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §5.3.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 258,
-        vendor: 0,
-        name: "Auth-Application-Id",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.8",
-    },
-    rt::dictionary::AvpDef {
-        code: 259,
-        vendor: 0,
-        name: "Acct-Application-Id",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.9",
-    },
-    rt::dictionary::AvpDef {
-        code: 260,
-        vendor: 0,
-        name: "Vendor-Specific-Application-Id",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(266, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(258, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(259, 0)),
-                min: 0,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 6733 §6.11",
-    },
-    rt::dictionary::AvpDef {
-        code: 261,
-        vendor: 0,
-        name: "Redirect-Host-Usage",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (0, "DONT_CACHE"),
-            (1, "ALL_SESSION"),
-            (2, "ALL_REALM"),
-            (3, "REALM_AND_APPLICATION"),
-            (4, "ALL_APPLICATION"),
-            (5, "ALL_HOST"),
-            (6, "ALL_USER"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.13",
-    },
-    rt::dictionary::AvpDef {
-        code: 262,
-        vendor: 0,
-        name: "Redirect-Max-Cache-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.14",
-    },
-    rt::dictionary::AvpDef {
-        code: 263,
-        vendor: 0,
-        name: "Session-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.8",
-    },
-    rt::dictionary::AvpDef {
-        code: 264,
-        vendor: 0,
-        name: "Origin-Host",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 265,
-        vendor: 0,
-        name: "Supported-Vendor-Id",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §5.3.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 266,
-        vendor: 0,
-        name: "Vendor-Id",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §5.3.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 267,
-        vendor: 0,
-        name: "Firmware-Revision",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §5.3.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 268,
-        vendor: 0,
-        name: "Result-Code",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §7.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 269,
-        vendor: 0,
-        name: "Product-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §5.3.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 270,
-        vendor: 0,
-        name: "Session-Binding",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.17",
-    },
-    rt::dictionary::AvpDef {
-        code: 271,
-        vendor: 0,
-        name: "Session-Server-Failover",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (0, "REFUSE_SERVICE"),
-            (1, "TRY_AGAIN"),
-            (2, "ALLOW_SERVICE"),
-            (3, "TRY_AGAIN_ALLOW_SERVICE"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.18",
-    },
-    rt::dictionary::AvpDef {
-        code: 272,
-        vendor: 0,
-        name: "Multi-Round-Time-Out",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.19",
-    },
-    rt::dictionary::AvpDef {
-        code: 273,
-        vendor: 0,
-        name: "Disconnect-Cause",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "REBOOTING"), (1, "BUSY"), (2, "DO_NOT_WANT_TO_TALK_TO_YOU")],
-        grouped: &[],
-        spec: "IETF RFC 6733 §5.4.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 274,
-        vendor: 0,
-        name: "Auth-Request-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (1, "AUTHENTICATE_ONLY"),
-            (2, "AUTHORIZE_ONLY"),
-            (3, "AUTHORIZE_AUTHENTICATE"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 276,
-        vendor: 0,
-        name: "Auth-Grace-Period",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.10",
-    },
-    rt::dictionary::AvpDef {
-        code: 277,
-        vendor: 0,
-        name: "Auth-Session-State",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "STATE_MAINTAINED"), (1, "NO_STATE_MAINTAINED")],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.11",
-    },
-    rt::dictionary::AvpDef {
-        code: 278,
-        vendor: 0,
-        name: "Origin-State-Id",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.16",
-    },
-    rt::dictionary::AvpDef {
-        code: 279,
-        vendor: 0,
-        name: "Failed-AVP",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 1,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 6733 §7.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 280,
-        vendor: 0,
-        name: "Proxy-Host",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.7.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 281,
-        vendor: 0,
-        name: "Error-Message",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §7.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 282,
-        vendor: 0,
-        name: "Route-Record",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.7.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 283,
-        vendor: 0,
-        name: "Destination-Realm",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 284,
-        vendor: 0,
-        name: "Proxy-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(280, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(33, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 6733 §6.7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 285,
-        vendor: 0,
-        name: "Re-Auth-Request-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "AUTHORIZE_ONLY"), (1, "AUTHORIZE_AUTHENTICATE")],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.12",
-    },
-    rt::dictionary::AvpDef {
-        code: 287,
-        vendor: 0,
-        name: "Accounting-Sub-Session-Id",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §9.8.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 291,
-        vendor: 0,
-        name: "Authorization-Lifetime",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.9",
-    },
-    rt::dictionary::AvpDef {
-        code: 292,
-        vendor: 0,
-        name: "Redirect-Host",
-        ty: rt::dictionary::AvpType::DiameterURI,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.12",
-    },
-    rt::dictionary::AvpDef {
-        code: 293,
-        vendor: 0,
-        name: "Destination-Host",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 294,
-        vendor: 0,
-        name: "Error-Reporting-Host",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §7.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 295,
-        vendor: 0,
-        name: "Termination-Cause",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (1, "DIAMETER_LOGOUT"),
-            (2, "DIAMETER_SERVICE_NOT_PROVIDED"),
-            (3, "DIAMETER_BAD_ANSWER"),
-            (4, "DIAMETER_ADMINISTRATIVE"),
-            (5, "DIAMETER_LINK_BROKEN"),
-            (6, "DIAMETER_AUTH_EXPIRED"),
-            (7, "DIAMETER_USER_MOVED"),
-            (8, "DIAMETER_SESSION_TIMEOUT"),
-            (11, "USER_REQUEST"),
-            (12, "LOST_CARRIER"),
-            (13, "LOST_SERVICE"),
-            (14, "IDLE_TIMEOUT"),
-            (15, "SESSION_TIMEOUT"),
-            (16, "ADMIN_RESET"),
-            (17, "ADMIN_REBOOT"),
-            (18, "PORT_ERROR"),
-            (19, "NAS_ERROR"),
-            (20, "NAS_REQUEST"),
-            (21, "NAS_REBOOT"),
-            (22, "PORT_UNNEEDED"),
-            (23, "PORT_PREEMPTED"),
-            (24, "PORT_SUSPENDED"),
-            (25, "SERVICE_UNAVAILABLE"),
-            (26, "CALLBACK"),
-            (27, "USER_ERROR"),
-            (28, "HOST_REQUEST"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 6733 §8.15",
-    },
-    rt::dictionary::AvpDef {
-        code: 296,
-        vendor: 0,
-        name: "Origin-Realm",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 297,
-        vendor: 0,
-        name: "Experimental-Result",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(266, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(298, 0)),
-                min: 1,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 6733 §7.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 298,
-        vendor: 0,
-        name: "Experimental-Result-Code",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §7.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 299,
-        vendor: 0,
-        name: "Inband-Security-Id",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §6.10",
-    },
-    rt::dictionary::AvpDef {
-        code: 300,
-        vendor: 0,
-        name: "E2E-Sequence",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 2,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 6733 RFC 3588 4.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 480,
-        vendor: 0,
-        name: "Accounting-Record-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (1, "EVENT_RECORD"),
-            (2, "START_RECORD"),
-            (3, "INTERIM_RECORD"),
-            (4, "STOP_RECORD"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 6733 §9.8.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 483,
-        vendor: 0,
-        name: "Accounting-Realtime-Required",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (1, "DELIVER_AND_GRANT"),
-            (2, "GRANT_AND_STORE"),
-            (3, "GRANT_AND_LOSE"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 6733 §9.8.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 485,
-        vendor: 0,
-        name: "Accounting-Record-Number",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6733 §9.8.3",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 50usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            1,
+            0,
+            "User-Name",
+            UTF8String,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §8.14",
+        ),
+        avp(
+            25,
+            0,
+            "Class",
+            OctetString,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §8.20",
+        ),
+        avp(
+            27,
+            0,
+            "Session-Timeout",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §8.13",
+        ),
+        avp(
+            33,
+            0,
+            "Proxy-State",
+            OctetString,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §6.7.4",
+        ),
+        avp(
+            44,
+            0,
+            "Acct-Session-Id",
+            OctetString,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §9.8.4",
+        ),
+        avp(
+            50,
+            0,
+            "Acct-Multi-Session-Id",
+            UTF8String,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §9.8.5",
+        ),
+        avp(
+            55,
+            0,
+            "Event-Timestamp",
+            Time,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §8.21",
+        ),
+        avp(
+            85,
+            0,
+            "Acct-Interim-Interval",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §9.8.2",
+        ),
+        avp(
+            257,
+            0,
+            "Host-IP-Address",
+            Address,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §5.3.5",
+        ),
+        avp(
+            258,
+            0,
+            "Auth-Application-Id",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §6.8",
+        ),
+        avp(
+            259,
+            0,
+            "Acct-Application-Id",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §6.9",
+        ),
+        avp(
+            260,
+            0,
+            "Vendor-Specific-Application-Id",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[required(266, 0, 1, 1), optional(258, 0, 0, 1), optional(259, 0, 0, 1)],
+            "IETF RFC 6733 §6.11",
+        ),
+        avp(
+            261,
+            0,
+            "Redirect-Host-Usage",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[
+                (0, "DONT_CACHE"),
+                (1, "ALL_SESSION"),
+                (2, "ALL_REALM"),
+                (3, "REALM_AND_APPLICATION"),
+                (4, "ALL_APPLICATION"),
+                (5, "ALL_HOST"),
+                (6, "ALL_USER"),
+            ],
+            &[],
+            "IETF RFC 6733 §6.13",
+        ),
+        avp(
+            262,
+            0,
+            "Redirect-Max-Cache-Time",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §6.14",
+        ),
+        avp(
+            263,
+            0,
+            "Session-Id",
+            UTF8String,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §8.8",
+        ),
+        avp(
+            264,
+            0,
+            "Origin-Host",
+            DiameterIdentity,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §6.3",
+        ),
+        avp(
+            265,
+            0,
+            "Supported-Vendor-Id",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §5.3.6",
+        ),
+        avp(
+            266,
+            0,
+            "Vendor-Id",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §5.3.3",
+        ),
+        avp(
+            267,
+            0,
+            "Firmware-Revision",
+            Unsigned32,
+            MustNot,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §5.3.4",
+        ),
+        avp(
+            268,
+            0,
+            "Result-Code",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §7.1",
+        ),
+        avp(
+            269,
+            0,
+            "Product-Name",
+            UTF8String,
+            MustNot,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §5.3.7",
+        ),
+        avp(
+            270,
+            0,
+            "Session-Binding",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §8.17",
+        ),
+        avp(
+            271,
+            0,
+            "Session-Server-Failover",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[
+                (0, "REFUSE_SERVICE"),
+                (1, "TRY_AGAIN"),
+                (2, "ALLOW_SERVICE"),
+                (3, "TRY_AGAIN_ALLOW_SERVICE"),
+            ],
+            &[],
+            "IETF RFC 6733 §8.18",
+        ),
+        avp(
+            272,
+            0,
+            "Multi-Round-Time-Out",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §8.19",
+        ),
+        avp(
+            273,
+            0,
+            "Disconnect-Cause",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[(0, "REBOOTING"), (1, "BUSY"), (2, "DO_NOT_WANT_TO_TALK_TO_YOU")],
+            &[],
+            "IETF RFC 6733 §5.4.3",
+        ),
+        avp(
+            274,
+            0,
+            "Auth-Request-Type",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[
+                (1, "AUTHENTICATE_ONLY"),
+                (2, "AUTHORIZE_ONLY"),
+                (3, "AUTHORIZE_AUTHENTICATE"),
+            ],
+            &[],
+            "IETF RFC 6733 §8.7",
+        ),
+        avp(
+            276,
+            0,
+            "Auth-Grace-Period",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §8.10",
+        ),
+        avp(
+            277,
+            0,
+            "Auth-Session-State",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[(0, "STATE_MAINTAINED"), (1, "NO_STATE_MAINTAINED")],
+            &[],
+            "IETF RFC 6733 §8.11",
+        ),
+        avp(
+            278,
+            0,
+            "Origin-State-Id",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §8.16",
+        ),
+        avp(
+            279,
+            0,
+            "Failed-AVP",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[any_avp(RuleKind::Optional, 1, UNBOUNDED)],
+            "IETF RFC 6733 §7.5",
+        ),
+        avp(
+            280,
+            0,
+            "Proxy-Host",
+            DiameterIdentity,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §6.7.3",
+        ),
+        avp(
+            281,
+            0,
+            "Error-Message",
+            UTF8String,
+            MustNot,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §7.3",
+        ),
+        avp(
+            282,
+            0,
+            "Route-Record",
+            DiameterIdentity,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §6.7.1",
+        ),
+        avp(
+            283,
+            0,
+            "Destination-Realm",
+            DiameterIdentity,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §6.6",
+        ),
+        avp(
+            284,
+            0,
+            "Proxy-Info",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[
+                required(280, 0, 1, 1),
+                required(33, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 6733 §6.7.2",
+        ),
+        avp(
+            285,
+            0,
+            "Re-Auth-Request-Type",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[(0, "AUTHORIZE_ONLY"), (1, "AUTHORIZE_AUTHENTICATE")],
+            &[],
+            "IETF RFC 6733 §8.12",
+        ),
+        avp(
+            287,
+            0,
+            "Accounting-Sub-Session-Id",
+            Unsigned64,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §9.8.6",
+        ),
+        avp(
+            291,
+            0,
+            "Authorization-Lifetime",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §8.9",
+        ),
+        avp(
+            292,
+            0,
+            "Redirect-Host",
+            DiameterURI,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §6.12",
+        ),
+        avp(
+            293,
+            0,
+            "Destination-Host",
+            DiameterIdentity,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §6.5",
+        ),
+        avp(
+            294,
+            0,
+            "Error-Reporting-Host",
+            DiameterIdentity,
+            MustNot,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §7.4",
+        ),
+        avp(
+            295,
+            0,
+            "Termination-Cause",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[
+                (1, "DIAMETER_LOGOUT"),
+                (2, "DIAMETER_SERVICE_NOT_PROVIDED"),
+                (3, "DIAMETER_BAD_ANSWER"),
+                (4, "DIAMETER_ADMINISTRATIVE"),
+                (5, "DIAMETER_LINK_BROKEN"),
+                (6, "DIAMETER_AUTH_EXPIRED"),
+                (7, "DIAMETER_USER_MOVED"),
+                (8, "DIAMETER_SESSION_TIMEOUT"),
+                (11, "USER_REQUEST"),
+                (12, "LOST_CARRIER"),
+                (13, "LOST_SERVICE"),
+                (14, "IDLE_TIMEOUT"),
+                (15, "SESSION_TIMEOUT"),
+                (16, "ADMIN_RESET"),
+                (17, "ADMIN_REBOOT"),
+                (18, "PORT_ERROR"),
+                (19, "NAS_ERROR"),
+                (20, "NAS_REQUEST"),
+                (21, "NAS_REBOOT"),
+                (22, "PORT_UNNEEDED"),
+                (23, "PORT_PREEMPTED"),
+                (24, "PORT_SUSPENDED"),
+                (25, "SERVICE_UNAVAILABLE"),
+                (26, "CALLBACK"),
+                (27, "USER_ERROR"),
+                (28, "HOST_REQUEST"),
+            ],
+            &[],
+            "IETF RFC 6733 §8.15",
+        ),
+        avp(
+            296,
+            0,
+            "Origin-Realm",
+            DiameterIdentity,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §6.4",
+        ),
+        avp(
+            297,
+            0,
+            "Experimental-Result",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[required(266, 0, 1, 1), required(298, 0, 1, 1)],
+            "IETF RFC 6733 §7.6",
+        ),
+        avp(
+            298,
+            0,
+            "Experimental-Result-Code",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §7.7",
+        ),
+        avp(
+            299,
+            0,
+            "Inband-Security-Id",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §6.10",
+        ),
+        avp(
+            300,
+            0,
+            "E2E-Sequence",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[any_avp(RuleKind::Optional, 2, UNBOUNDED)],
+            "IETF RFC 6733 RFC 3588 4.4",
+        ),
+        avp(
+            480,
+            0,
+            "Accounting-Record-Type",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[
+                (1, "EVENT_RECORD"),
+                (2, "START_RECORD"),
+                (3, "INTERIM_RECORD"),
+                (4, "STOP_RECORD"),
+            ],
+            &[],
+            "IETF RFC 6733 §9.8.1",
+        ),
+        avp(
+            483,
+            0,
+            "Accounting-Realtime-Required",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[(1, "DELIVER_AND_GRANT"), (2, "GRANT_AND_STORE"), (3, "GRANT_AND_LOSE")],
+            &[],
+            "IETF RFC 6733 §9.8.7",
+        ),
+        avp(
+            485,
+            0,
+            "Accounting-Record-Number",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6733 §9.8.3",
+        ),
+    ]
+};
 /// Tables of IETF RFC 6733 (October 2012) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "base",
-    spec: "IETF RFC 6733",
-    version: "October 2012",
-    vendors: &[],
-    applications: &[
-        rt::dictionary::ApplicationDef {
-            id: 0,
-            name: "Diameter Common Messages",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "IETF RFC 6733 §2.4",
-        },
-        rt::dictionary::ApplicationDef {
-            id: 3,
-            name: "Diameter Base Accounting",
-            kind: rt::dictionary::ApplicationKind::Acct,
-            spec: "IETF RFC 6733 §2.4",
-        },
-        rt::dictionary::ApplicationDef {
-            id: 4294967295,
-            name: "Relay",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "IETF RFC 6733 §2.4",
-        },
-    ],
-    avps: &AVPS,
-    commands: &[
-        rt::dictionary::CommandDef {
-            code: 257,
-            application: 0,
-            name: "Capabilities-Exchange",
-            short: "CE",
-            proxiable: false,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(257, 0)),
-                    min: 1,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(266, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(269, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(265, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(299, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(259, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(267, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(257, 0)),
-                    min: 1,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(266, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(269, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(281, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(265, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(299, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(259, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(267, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 6733 §5.3",
-        },
-        rt::dictionary::CommandDef {
-            code: 282,
-            application: 0,
-            name: "Disconnect-Peer",
-            short: "DP",
-            proxiable: false,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(273, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(281, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 6733 §5.4",
-        },
-        rt::dictionary::CommandDef {
-            code: 280,
-            application: 0,
-            name: "Device-Watchdog",
-            short: "DW",
-            proxiable: false,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(281, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 6733 §5.5",
-        },
-        rt::dictionary::CommandDef {
-            code: 258,
-            application: 0,
-            name: "Re-Auth",
-            short: "RA",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(285, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(281, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(294, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 6733 §8.3",
-        },
-        rt::dictionary::CommandDef {
-            code: 275,
-            application: 0,
-            name: "Session-Termination",
-            short: "ST",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(295, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(25, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(25, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(281, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(294, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 6733 §8.4",
-        },
-        rt::dictionary::CommandDef {
-            code: 274,
-            application: 0,
-            name: "Abort-Session",
-            short: "AS",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(281, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(294, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 6733 §8.5",
-        },
-        rt::dictionary::CommandDef {
-            code: 271,
-            application: 3,
-            name: "Accounting",
-            short: "AC",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(480, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(485, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(259, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(287, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(44, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(50, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(85, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(483, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(55, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(480, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(485, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(259, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(287, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(44, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(50, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(281, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(294, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(85, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(483, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(55, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 6733 §9.7",
-        },
-    ],
-    result_codes: &[
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 1001,
-            name: "DIAMETER_MULTI_ROUND_AUTH",
-            spec: "IETF RFC 6733 §7.1.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 2001,
-            name: "DIAMETER_SUCCESS",
-            spec: "IETF RFC 6733 §7.1.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 2002,
-            name: "DIAMETER_LIMITED_SUCCESS",
-            spec: "IETF RFC 6733 §7.1.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 3001,
-            name: "DIAMETER_COMMAND_UNSUPPORTED",
-            spec: "IETF RFC 6733 §7.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 3002,
-            name: "DIAMETER_UNABLE_TO_DELIVER",
-            spec: "IETF RFC 6733 §7.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 3003,
-            name: "DIAMETER_REALM_NOT_SERVED",
-            spec: "IETF RFC 6733 §7.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 3004,
-            name: "DIAMETER_TOO_BUSY",
-            spec: "IETF RFC 6733 §7.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 3005,
-            name: "DIAMETER_LOOP_DETECTED",
-            spec: "IETF RFC 6733 §7.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 3006,
-            name: "DIAMETER_REDIRECT_INDICATION",
-            spec: "IETF RFC 6733 §7.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 3007,
-            name: "DIAMETER_APPLICATION_UNSUPPORTED",
-            spec: "IETF RFC 6733 §7.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 3008,
-            name: "DIAMETER_INVALID_HDR_BITS",
-            spec: "IETF RFC 6733 §7.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 3009,
-            name: "DIAMETER_INVALID_AVP_BITS",
-            spec: "IETF RFC 6733 §7.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 3010,
-            name: "DIAMETER_UNKNOWN_PEER",
-            spec: "IETF RFC 6733 §7.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 4001,
-            name: "DIAMETER_AUTHENTICATION_REJECTED",
-            spec: "IETF RFC 6733 §7.1.4",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 4002,
-            name: "DIAMETER_OUT_OF_SPACE",
-            spec: "IETF RFC 6733 §7.1.4",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 4003,
-            name: "ELECTION_LOST",
-            spec: "IETF RFC 6733 §7.1.4",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5001,
-            name: "DIAMETER_AVP_UNSUPPORTED",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5002,
-            name: "DIAMETER_UNKNOWN_SESSION_ID",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5003,
-            name: "DIAMETER_AUTHORIZATION_REJECTED",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5004,
-            name: "DIAMETER_INVALID_AVP_VALUE",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5005,
-            name: "DIAMETER_MISSING_AVP",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5006,
-            name: "DIAMETER_RESOURCES_EXCEEDED",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5007,
-            name: "DIAMETER_CONTRADICTING_AVPS",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5008,
-            name: "DIAMETER_AVP_NOT_ALLOWED",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5009,
-            name: "DIAMETER_AVP_OCCURS_TOO_MANY_TIMES",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5010,
-            name: "DIAMETER_NO_COMMON_APPLICATION",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5011,
-            name: "DIAMETER_UNSUPPORTED_VERSION",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5012,
-            name: "DIAMETER_UNABLE_TO_COMPLY",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5013,
-            name: "DIAMETER_INVALID_BIT_IN_HEADER",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5014,
-            name: "DIAMETER_INVALID_AVP_LENGTH",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5015,
-            name: "DIAMETER_INVALID_MESSAGE_LENGTH",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5016,
-            name: "DIAMETER_INVALID_AVP_BIT_COMBO",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5017,
-            name: "DIAMETER_NO_COMMON_SECURITY",
-            spec: "IETF RFC 6733 §7.1.5",
-        },
-    ],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "base",
+        spec: "IETF RFC 6733",
+        version: "October 2012",
+        vendors: &[],
+        applications: &[
+            rt::dictionary::ApplicationDef {
+                id: 0,
+                name: "Diameter Common Messages",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "IETF RFC 6733 §2.4",
+            },
+            rt::dictionary::ApplicationDef {
+                id: 3,
+                name: "Diameter Base Accounting",
+                kind: rt::dictionary::ApplicationKind::Acct,
+                spec: "IETF RFC 6733 §2.4",
+            },
+            rt::dictionary::ApplicationDef {
+                id: 4294967295,
+                name: "Relay",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "IETF RFC 6733 §2.4",
+            },
+        ],
+        avps: &AVPS,
+        commands: &[
+            command(
+                257,
+                0,
+                "Capabilities-Exchange",
+                "CE",
+                false,
+                &[
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(257, 0, 1, UNBOUNDED),
+                    required(266, 0, 1, 1),
+                    required(269, 0, 1, 1),
+                    optional(278, 0, 0, 1),
+                    optional(265, 0, 0, UNBOUNDED),
+                    optional(258, 0, 0, UNBOUNDED),
+                    optional(299, 0, 0, UNBOUNDED),
+                    optional(259, 0, 0, UNBOUNDED),
+                    optional(260, 0, 0, UNBOUNDED),
+                    optional(267, 0, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    required(268, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(257, 0, 1, UNBOUNDED),
+                    required(266, 0, 1, 1),
+                    required(269, 0, 1, 1),
+                    optional(278, 0, 0, 1),
+                    optional(281, 0, 0, 1),
+                    optional(279, 0, 0, 1),
+                    optional(265, 0, 0, UNBOUNDED),
+                    optional(258, 0, 0, UNBOUNDED),
+                    optional(299, 0, 0, UNBOUNDED),
+                    optional(259, 0, 0, UNBOUNDED),
+                    optional(260, 0, 0, UNBOUNDED),
+                    optional(267, 0, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 6733 §5.3",
+            ),
+            command(
+                282,
+                0,
+                "Disconnect-Peer",
+                "DP",
+                false,
+                &[
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(273, 0, 1, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    required(268, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(281, 0, 0, 1),
+                    optional(279, 0, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 6733 §5.4",
+            ),
+            command(
+                280,
+                0,
+                "Device-Watchdog",
+                "DW",
+                false,
+                &[
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(278, 0, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    required(268, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(281, 0, 0, 1),
+                    optional(279, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 6733 §5.5",
+            ),
+            command(
+                258,
+                0,
+                "Re-Auth",
+                "RA",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(285, 0, 1, 1),
+                    optional(1, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(1, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(281, 0, 0, 1),
+                    optional(294, 0, 0, 1),
+                    optional(279, 0, 0, 1),
+                    optional(292, 0, 0, UNBOUNDED),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 6733 §8.3",
+            ),
+            command(
+                275,
+                0,
+                "Session-Termination",
+                "ST",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(295, 0, 1, 1),
+                    optional(1, 0, 0, 1),
+                    optional(293, 0, 0, 1),
+                    optional(25, 0, 0, UNBOUNDED),
+                    optional(278, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(1, 0, 0, 1),
+                    optional(25, 0, 0, UNBOUNDED),
+                    optional(281, 0, 0, 1),
+                    optional(294, 0, 0, 1),
+                    optional(279, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(292, 0, 0, UNBOUNDED),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 6733 §8.4",
+            ),
+            command(
+                274,
+                0,
+                "Abort-Session",
+                "AS",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    optional(1, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(1, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(281, 0, 0, 1),
+                    optional(294, 0, 0, 1),
+                    optional(279, 0, 0, 1),
+                    optional(292, 0, 0, UNBOUNDED),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 6733 §8.5",
+            ),
+            command(
+                271,
+                3,
+                "Accounting",
+                "AC",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(480, 0, 1, 1),
+                    required(485, 0, 1, 1),
+                    optional(259, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(1, 0, 0, 1),
+                    optional(293, 0, 0, 1),
+                    optional(287, 0, 0, 1),
+                    optional(44, 0, 0, 1),
+                    optional(50, 0, 0, 1),
+                    optional(85, 0, 0, 1),
+                    optional(483, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(55, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(480, 0, 1, 1),
+                    required(485, 0, 1, 1),
+                    optional(259, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(1, 0, 0, 1),
+                    optional(287, 0, 0, 1),
+                    optional(44, 0, 0, 1),
+                    optional(50, 0, 0, 1),
+                    optional(281, 0, 0, 1),
+                    optional(294, 0, 0, 1),
+                    optional(279, 0, 0, 1),
+                    optional(85, 0, 0, 1),
+                    optional(483, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(55, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 6733 §9.7",
+            ),
+        ],
+        result_codes: &[
+            result_code(0, 1001, "DIAMETER_MULTI_ROUND_AUTH", "IETF RFC 6733 §7.1.1"),
+            result_code(0, 2001, "DIAMETER_SUCCESS", "IETF RFC 6733 §7.1.2"),
+            result_code(0, 2002, "DIAMETER_LIMITED_SUCCESS", "IETF RFC 6733 §7.1.2"),
+            result_code(
+                0,
+                3001,
+                "DIAMETER_COMMAND_UNSUPPORTED",
+                "IETF RFC 6733 §7.1.3",
+            ),
+            result_code(0, 3002, "DIAMETER_UNABLE_TO_DELIVER", "IETF RFC 6733 §7.1.3"),
+            result_code(0, 3003, "DIAMETER_REALM_NOT_SERVED", "IETF RFC 6733 §7.1.3"),
+            result_code(0, 3004, "DIAMETER_TOO_BUSY", "IETF RFC 6733 §7.1.3"),
+            result_code(0, 3005, "DIAMETER_LOOP_DETECTED", "IETF RFC 6733 §7.1.3"),
+            result_code(
+                0,
+                3006,
+                "DIAMETER_REDIRECT_INDICATION",
+                "IETF RFC 6733 §7.1.3",
+            ),
+            result_code(
+                0,
+                3007,
+                "DIAMETER_APPLICATION_UNSUPPORTED",
+                "IETF RFC 6733 §7.1.3",
+            ),
+            result_code(0, 3008, "DIAMETER_INVALID_HDR_BITS", "IETF RFC 6733 §7.1.3"),
+            result_code(0, 3009, "DIAMETER_INVALID_AVP_BITS", "IETF RFC 6733 §7.1.3"),
+            result_code(0, 3010, "DIAMETER_UNKNOWN_PEER", "IETF RFC 6733 §7.1.3"),
+            result_code(
+                0,
+                4001,
+                "DIAMETER_AUTHENTICATION_REJECTED",
+                "IETF RFC 6733 §7.1.4",
+            ),
+            result_code(0, 4002, "DIAMETER_OUT_OF_SPACE", "IETF RFC 6733 §7.1.4"),
+            result_code(0, 4003, "ELECTION_LOST", "IETF RFC 6733 §7.1.4"),
+            result_code(0, 5001, "DIAMETER_AVP_UNSUPPORTED", "IETF RFC 6733 §7.1.5"),
+            result_code(0, 5002, "DIAMETER_UNKNOWN_SESSION_ID", "IETF RFC 6733 §7.1.5"),
+            result_code(
+                0,
+                5003,
+                "DIAMETER_AUTHORIZATION_REJECTED",
+                "IETF RFC 6733 §7.1.5",
+            ),
+            result_code(0, 5004, "DIAMETER_INVALID_AVP_VALUE", "IETF RFC 6733 §7.1.5"),
+            result_code(0, 5005, "DIAMETER_MISSING_AVP", "IETF RFC 6733 §7.1.5"),
+            result_code(0, 5006, "DIAMETER_RESOURCES_EXCEEDED", "IETF RFC 6733 §7.1.5"),
+            result_code(0, 5007, "DIAMETER_CONTRADICTING_AVPS", "IETF RFC 6733 §7.1.5"),
+            result_code(0, 5008, "DIAMETER_AVP_NOT_ALLOWED", "IETF RFC 6733 §7.1.5"),
+            result_code(
+                0,
+                5009,
+                "DIAMETER_AVP_OCCURS_TOO_MANY_TIMES",
+                "IETF RFC 6733 §7.1.5",
+            ),
+            result_code(
+                0,
+                5010,
+                "DIAMETER_NO_COMMON_APPLICATION",
+                "IETF RFC 6733 §7.1.5",
+            ),
+            result_code(
+                0,
+                5011,
+                "DIAMETER_UNSUPPORTED_VERSION",
+                "IETF RFC 6733 §7.1.5",
+            ),
+            result_code(0, 5012, "DIAMETER_UNABLE_TO_COMPLY", "IETF RFC 6733 §7.1.5"),
+            result_code(
+                0,
+                5013,
+                "DIAMETER_INVALID_BIT_IN_HEADER",
+                "IETF RFC 6733 §7.1.5",
+            ),
+            result_code(0, 5014, "DIAMETER_INVALID_AVP_LENGTH", "IETF RFC 6733 §7.1.5"),
+            result_code(
+                0,
+                5015,
+                "DIAMETER_INVALID_MESSAGE_LENGTH",
+                "IETF RFC 6733 §7.1.5",
+            ),
+            result_code(
+                0,
+                5016,
+                "DIAMETER_INVALID_AVP_BIT_COMBO",
+                "IETF RFC 6733 §7.1.5",
+            ),
+            result_code(0, 5017, "DIAMETER_NO_COMMON_SECURITY", "IETF RFC 6733 §7.1.5"),
+        ],
+    }
 };

@@ -5213,7 +5213,7 @@ pub struct CostInformationView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> CostInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CostInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5248,7 +5248,10 @@ impl<'a> CostInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5417,7 +5420,7 @@ pub struct UnitValueView<'a> {
     )
 )]
 impl<'a> UnitValueView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UnitValue`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5452,7 +5455,10 @@ impl<'a> UnitValueView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5586,7 +5592,7 @@ pub struct MultipleServicesCreditControlView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> MultipleServicesCreditControlView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MultipleServicesCreditControl`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5620,7 +5626,10 @@ impl<'a> MultipleServicesCreditControlView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5911,7 +5920,7 @@ pub struct GrantedServiceUnitView<'a> {
     )
 )]
 impl<'a> GrantedServiceUnitView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`GrantedServiceUnit`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5946,7 +5955,10 @@ impl<'a> GrantedServiceUnitView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6133,7 +6145,7 @@ pub struct RequestedServiceUnitView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> RequestedServiceUnitView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RequestedServiceUnit`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6168,7 +6180,10 @@ impl<'a> RequestedServiceUnitView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6352,7 +6367,7 @@ pub struct UsedServiceUnitView<'a> {
     )
 )]
 impl<'a> UsedServiceUnitView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UsedServiceUnit`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6387,7 +6402,10 @@ impl<'a> UsedServiceUnitView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6600,7 +6618,7 @@ pub struct CcMoneyView<'a> {
     )
 )]
 impl<'a> CcMoneyView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CcMoney`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6635,7 +6653,10 @@ impl<'a> CcMoneyView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6767,7 +6788,7 @@ pub struct GSUPoolReferenceView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> GSUPoolReferenceView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`GSUPoolReference`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6802,7 +6823,10 @@ impl<'a> GSUPoolReferenceView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6986,7 +7010,7 @@ pub struct FinalUnitIndicationView<'a> {
     )
 )]
 impl<'a> FinalUnitIndicationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`FinalUnitIndication`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -7021,7 +7045,10 @@ impl<'a> FinalUnitIndicationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -7233,7 +7260,7 @@ pub struct RedirectServerView<'a> {
     )
 )]
 impl<'a> RedirectServerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RedirectServer`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -7268,7 +7295,10 @@ impl<'a> RedirectServerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -7417,7 +7447,7 @@ pub struct ServiceParameterInfoView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceParameterInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceParameterInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -7452,7 +7482,10 @@ impl<'a> ServiceParameterInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -7626,7 +7659,7 @@ pub struct SubscriptionIdView<'a> {
     )
 )]
 impl<'a> SubscriptionIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SubscriptionId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -7661,7 +7694,10 @@ impl<'a> SubscriptionIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -7848,7 +7884,7 @@ pub struct UserEquipmentInfoView<'a> {
     )
 )]
 impl<'a> UserEquipmentInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UserEquipmentInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -7883,7 +7919,10 @@ impl<'a> UserEquipmentInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8056,7 +8095,7 @@ pub struct UserEquipmentInfoExtensionView<'a> {
     )
 )]
 impl<'a> UserEquipmentInfoExtensionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UserEquipmentInfoExtension`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8091,7 +8130,10 @@ impl<'a> UserEquipmentInfoExtensionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8237,7 +8279,7 @@ pub struct SubscriptionIdExtensionView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> SubscriptionIdExtensionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SubscriptionIdExtension`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8272,7 +8314,10 @@ impl<'a> SubscriptionIdExtensionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8416,7 +8461,7 @@ pub struct RedirectServerExtensionView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> RedirectServerExtensionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RedirectServerExtension`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8451,7 +8496,10 @@ impl<'a> RedirectServerExtensionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8580,7 +8628,7 @@ pub struct QosFinalUnitIndicationView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
 impl<'a> QosFinalUnitIndicationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`QosFinalUnitIndication`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8615,7 +8663,10 @@ impl<'a> QosFinalUnitIndicationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8797,14 +8848,14 @@ pub struct CreditControlRequestView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl<'a> CreditControlRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`CreditControlRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -9444,14 +9495,14 @@ pub struct CreditControlAnswerView<'a> {
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
 impl<'a> CreditControlAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`CreditControlAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -12330,1752 +12381,1038 @@ impl CreditControlAnswerWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 68usize] = [
-    rt::dictionary::AvpDef {
-        code: 411,
-        vendor: 0,
-        name: "CC-Correlation-Id",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 412,
-        vendor: 0,
-        name: "CC-Input-Octets",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.24",
-    },
-    rt::dictionary::AvpDef {
-        code: 413,
-        vendor: 0,
-        name: "CC-Money",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(445, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(425, 0)),
-                min: 0,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.22",
-    },
-    rt::dictionary::AvpDef {
-        code: 414,
-        vendor: 0,
-        name: "CC-Output-Octets",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.25",
-    },
-    rt::dictionary::AvpDef {
-        code: 415,
-        vendor: 0,
-        name: "CC-Request-Number",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 416,
-        vendor: 0,
-        name: "CC-Request-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (1, "INITIAL_REQUEST"),
-            (2, "UPDATE_REQUEST"),
-            (3, "TERMINATION_REQUEST"),
-            (4, "EVENT_REQUEST"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 417,
-        vendor: 0,
-        name: "CC-Service-Specific-Units",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.26",
-    },
-    rt::dictionary::AvpDef {
-        code: 418,
-        vendor: 0,
-        name: "CC-Session-Failover",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "FAILOVER_NOT_SUPPORTED"), (1, "FAILOVER_SUPPORTED")],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 419,
-        vendor: 0,
-        name: "CC-Sub-Session-Id",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 420,
-        vendor: 0,
-        name: "CC-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.21",
-    },
-    rt::dictionary::AvpDef {
-        code: 421,
-        vendor: 0,
-        name: "CC-Total-Octets",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.23",
-    },
-    rt::dictionary::AvpDef {
-        code: 422,
-        vendor: 0,
-        name: "Check-Balance-Result",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "ENOUGH_CREDIT"), (1, "NO_CREDIT")],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 423,
-        vendor: 0,
-        name: "Cost-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(445, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(425, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(424, 0)),
-                min: 0,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 424,
-        vendor: 0,
-        name: "Cost-Unit",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.12",
-    },
-    rt::dictionary::AvpDef {
-        code: 425,
-        vendor: 0,
-        name: "Currency-Code",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.11",
-    },
-    rt::dictionary::AvpDef {
-        code: 426,
-        vendor: 0,
-        name: "Credit-Control",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "CREDIT_AUTHORIZATION"), (1, "RE_AUTHORIZATION")],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.13",
-    },
-    rt::dictionary::AvpDef {
-        code: 427,
-        vendor: 0,
-        name: "Credit-Control-Failure-Handling",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "TERMINATE"), (1, "CONTINUE"), (2, "RETRY_AND_TERMINATE")],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.14",
-    },
-    rt::dictionary::AvpDef {
-        code: 428,
-        vendor: 0,
-        name: "Direct-Debiting-Failure-Handling",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "TERMINATE_OR_BUFFER"), (1, "CONTINUE")],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.15",
-    },
-    rt::dictionary::AvpDef {
-        code: 429,
-        vendor: 0,
-        name: "Exponent",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.9",
-    },
-    rt::dictionary::AvpDef {
-        code: 430,
-        vendor: 0,
-        name: "Final-Unit-Indication",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(449, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(438, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(11, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(434, 0)),
-                min: 0,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.34",
-    },
-    rt::dictionary::AvpDef {
-        code: 431,
-        vendor: 0,
-        name: "Granted-Service-Unit",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(451, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(420, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(413, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(421, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(412, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(414, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(417, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.17",
-    },
-    rt::dictionary::AvpDef {
-        code: 432,
-        vendor: 0,
-        name: "Rating-Group",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.29",
-    },
-    rt::dictionary::AvpDef {
-        code: 433,
-        vendor: 0,
-        name: "Redirect-Address-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "IPV4_ADDRESS"), (1, "IPV6_ADDRESS"), (2, "URL"), (3, "SIP_URI")],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.38",
-    },
-    rt::dictionary::AvpDef {
-        code: 434,
-        vendor: 0,
-        name: "Redirect-Server",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(433, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(435, 0)),
-                min: 1,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.37",
-    },
-    rt::dictionary::AvpDef {
-        code: 435,
-        vendor: 0,
-        name: "Redirect-Server-Address",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.39",
-    },
-    rt::dictionary::AvpDef {
-        code: 436,
-        vendor: 0,
-        name: "Requested-Action",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (0, "DIRECT_DEBITING"),
-            (1, "REFUND_ACCOUNT"),
-            (2, "CHECK_BALANCE"),
-            (3, "PRICE_ENQUIRY"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.41",
-    },
-    rt::dictionary::AvpDef {
-        code: 437,
-        vendor: 0,
-        name: "Requested-Service-Unit",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(420, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(413, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(421, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(412, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(414, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(417, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.18",
-    },
-    rt::dictionary::AvpDef {
-        code: 438,
-        vendor: 0,
-        name: "Restriction-Filter-Rule",
-        ty: rt::dictionary::AvpType::IPFilterRule,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.36",
-    },
-    rt::dictionary::AvpDef {
-        code: 439,
-        vendor: 0,
-        name: "Service-Identifier",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.28",
-    },
-    rt::dictionary::AvpDef {
-        code: 440,
-        vendor: 0,
-        name: "Service-Parameter-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(441, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(442, 0)),
-                min: 1,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.43",
-    },
-    rt::dictionary::AvpDef {
-        code: 441,
-        vendor: 0,
-        name: "Service-Parameter-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.44",
-    },
-    rt::dictionary::AvpDef {
-        code: 442,
-        vendor: 0,
-        name: "Service-Parameter-Value",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.45",
-    },
-    rt::dictionary::AvpDef {
-        code: 443,
-        vendor: 0,
-        name: "Subscription-Id",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(450, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(444, 0)),
-                min: 1,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.46",
-    },
-    rt::dictionary::AvpDef {
-        code: 444,
-        vendor: 0,
-        name: "Subscription-Id-Data",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.48",
-    },
-    rt::dictionary::AvpDef {
-        code: 445,
-        vendor: 0,
-        name: "Unit-Value",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(447, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(429, 0)),
-                min: 0,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.8",
-    },
-    rt::dictionary::AvpDef {
-        code: 446,
-        vendor: 0,
-        name: "Used-Service-Unit",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(452, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(420, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(413, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(421, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(412, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(414, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(417, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.19",
-    },
-    rt::dictionary::AvpDef {
-        code: 447,
-        vendor: 0,
-        name: "Value-Digits",
-        ty: rt::dictionary::AvpType::Integer64,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.10",
-    },
-    rt::dictionary::AvpDef {
-        code: 448,
-        vendor: 0,
-        name: "Validity-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.33",
-    },
-    rt::dictionary::AvpDef {
-        code: 449,
-        vendor: 0,
-        name: "Final-Unit-Action",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "TERMINATE"), (1, "REDIRECT"), (2, "RESTRICT_ACCESS")],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.35",
-    },
-    rt::dictionary::AvpDef {
-        code: 450,
-        vendor: 0,
-        name: "Subscription-Id-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (0, "END_USER_E164"),
-            (1, "END_USER_IMSI"),
-            (2, "END_USER_SIP_URI"),
-            (3, "END_USER_NAI"),
-            (4, "END_USER_PRIVATE"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.47",
-    },
-    rt::dictionary::AvpDef {
-        code: 451,
-        vendor: 0,
-        name: "Tariff-Time-Change",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.20",
-    },
-    rt::dictionary::AvpDef {
-        code: 452,
-        vendor: 0,
-        name: "Tariff-Change-Usage",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (0, "UNIT_BEFORE_TARIFF_CHANGE"),
-            (1, "UNIT_AFTER_TARIFF_CHANGE"),
-            (2, "UNIT_INDETERMINATE"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.27",
-    },
-    rt::dictionary::AvpDef {
-        code: 453,
-        vendor: 0,
-        name: "G-S-U-Pool-Identifier",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.31",
-    },
-    rt::dictionary::AvpDef {
-        code: 454,
-        vendor: 0,
-        name: "CC-Unit-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (0, "TIME"),
-            (1, "MONEY"),
-            (2, "TOTAL_OCTETS"),
-            (3, "INPUT_OCTETS"),
-            (4, "OUTPUT_OCTETS"),
-            (5, "SERVICE_SPECIFIC_UNITS"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.32",
-    },
-    rt::dictionary::AvpDef {
-        code: 455,
-        vendor: 0,
-        name: "Multiple-Services-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (0, "MULTIPLE_SERVICES_NOT_SUPPORTED"),
-            (1, "MULTIPLE_SERVICES_SUPPORTED"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.40",
-    },
-    rt::dictionary::AvpDef {
-        code: 456,
-        vendor: 0,
-        name: "Multiple-Services-Credit-Control",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(431, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(437, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(446, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(452, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(439, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(432, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(457, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(448, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(268, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(430, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(669, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.16",
-    },
-    rt::dictionary::AvpDef {
-        code: 457,
-        vendor: 0,
-        name: "G-S-U-Pool-Reference",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(453, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(454, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(445, 0)),
-                min: 1,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.30",
-    },
-    rt::dictionary::AvpDef {
-        code: 458,
-        vendor: 0,
-        name: "User-Equipment-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(459, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(460, 0)),
-                min: 1,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.49",
-    },
-    rt::dictionary::AvpDef {
-        code: 459,
-        vendor: 0,
-        name: "User-Equipment-Info-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "IMEISV"), (1, "MAC"), (2, "EUI64"), (3, "MODIFIED_EUI64")],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.50",
-    },
-    rt::dictionary::AvpDef {
-        code: 460,
-        vendor: 0,
-        name: "User-Equipment-Info-Value",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.51",
-    },
-    rt::dictionary::AvpDef {
-        code: 461,
-        vendor: 0,
-        name: "Service-Context-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.42",
-    },
-    rt::dictionary::AvpDef {
-        code: 653,
-        vendor: 0,
-        name: "User-Equipment-Info-Extension",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(654, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(655, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(656, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(657, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(658, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.52",
-    },
-    rt::dictionary::AvpDef {
-        code: 654,
-        vendor: 0,
-        name: "User-Equipment-Info-IMEISV",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.53",
-    },
-    rt::dictionary::AvpDef {
-        code: 655,
-        vendor: 0,
-        name: "User-Equipment-Info-MAC",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.54",
-    },
-    rt::dictionary::AvpDef {
-        code: 656,
-        vendor: 0,
-        name: "User-Equipment-Info-EUI64",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.55",
-    },
-    rt::dictionary::AvpDef {
-        code: 657,
-        vendor: 0,
-        name: "User-Equipment-Info-ModifiedEUI64",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.56",
-    },
-    rt::dictionary::AvpDef {
-        code: 658,
-        vendor: 0,
-        name: "User-Equipment-Info-IMEI",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.57",
-    },
-    rt::dictionary::AvpDef {
-        code: 659,
-        vendor: 0,
-        name: "Subscription-Id-Extension",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(660, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(661, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(662, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(663, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(664, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.58",
-    },
-    rt::dictionary::AvpDef {
-        code: 660,
-        vendor: 0,
-        name: "Subscription-Id-E164",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.59",
-    },
-    rt::dictionary::AvpDef {
-        code: 661,
-        vendor: 0,
-        name: "Subscription-Id-IMSI",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.60",
-    },
-    rt::dictionary::AvpDef {
-        code: 662,
-        vendor: 0,
-        name: "Subscription-Id-SIP-URI",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.61",
-    },
-    rt::dictionary::AvpDef {
-        code: 663,
-        vendor: 0,
-        name: "Subscription-Id-NAI",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.62",
-    },
-    rt::dictionary::AvpDef {
-        code: 664,
-        vendor: 0,
-        name: "Subscription-Id-Private",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.63",
-    },
-    rt::dictionary::AvpDef {
-        code: 665,
-        vendor: 0,
-        name: "Redirect-Server-Extension",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(666, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(667, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(668, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.64",
-    },
-    rt::dictionary::AvpDef {
-        code: 666,
-        vendor: 0,
-        name: "Redirect-Address-IPAddress",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.65",
-    },
-    rt::dictionary::AvpDef {
-        code: 667,
-        vendor: 0,
-        name: "Redirect-Address-URL",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.66",
-    },
-    rt::dictionary::AvpDef {
-        code: 668,
-        vendor: 0,
-        name: "Redirect-Address-SIP-URI",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8506 §8.67",
-    },
-    rt::dictionary::AvpDef {
-        code: 669,
-        vendor: 0,
-        name: "QoS-Final-Unit-Indication",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(449, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(509, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(11, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(665, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 8506 §8.68",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 68usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            411,
+            0,
+            "CC-Correlation-Id",
+            OctetString,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.1",
+        ),
+        avp(
+            412,
+            0,
+            "CC-Input-Octets",
+            Unsigned64,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.24",
+        ),
+        avp(
+            413,
+            0,
+            "CC-Money",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[required(445, 0, 1, 1), optional(425, 0, 0, 1)],
+            "IETF RFC 8506 §8.22",
+        ),
+        avp(
+            414,
+            0,
+            "CC-Output-Octets",
+            Unsigned64,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.25",
+        ),
+        avp(
+            415,
+            0,
+            "CC-Request-Number",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.2",
+        ),
+        avp(
+            416,
+            0,
+            "CC-Request-Type",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[
+                (1, "INITIAL_REQUEST"),
+                (2, "UPDATE_REQUEST"),
+                (3, "TERMINATION_REQUEST"),
+                (4, "EVENT_REQUEST"),
+            ],
+            &[],
+            "IETF RFC 8506 §8.3",
+        ),
+        avp(
+            417,
+            0,
+            "CC-Service-Specific-Units",
+            Unsigned64,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.26",
+        ),
+        avp(
+            418,
+            0,
+            "CC-Session-Failover",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[(0, "FAILOVER_NOT_SUPPORTED"), (1, "FAILOVER_SUPPORTED")],
+            &[],
+            "IETF RFC 8506 §8.4",
+        ),
+        avp(
+            419,
+            0,
+            "CC-Sub-Session-Id",
+            Unsigned64,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.5",
+        ),
+        avp(
+            420,
+            0,
+            "CC-Time",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.21",
+        ),
+        avp(
+            421,
+            0,
+            "CC-Total-Octets",
+            Unsigned64,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.23",
+        ),
+        avp(
+            422,
+            0,
+            "Check-Balance-Result",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[(0, "ENOUGH_CREDIT"), (1, "NO_CREDIT")],
+            &[],
+            "IETF RFC 8506 §8.6",
+        ),
+        avp(
+            423,
+            0,
+            "Cost-Information",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[required(445, 0, 1, 1), required(425, 0, 1, 1), optional(424, 0, 0, 1)],
+            "IETF RFC 8506 §8.7",
+        ),
+        avp(
+            424,
+            0,
+            "Cost-Unit",
+            UTF8String,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.12",
+        ),
+        avp(
+            425,
+            0,
+            "Currency-Code",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.11",
+        ),
+        avp(
+            426,
+            0,
+            "Credit-Control",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[(0, "CREDIT_AUTHORIZATION"), (1, "RE_AUTHORIZATION")],
+            &[],
+            "IETF RFC 8506 §8.13",
+        ),
+        avp(
+            427,
+            0,
+            "Credit-Control-Failure-Handling",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[(0, "TERMINATE"), (1, "CONTINUE"), (2, "RETRY_AND_TERMINATE")],
+            &[],
+            "IETF RFC 8506 §8.14",
+        ),
+        avp(
+            428,
+            0,
+            "Direct-Debiting-Failure-Handling",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[(0, "TERMINATE_OR_BUFFER"), (1, "CONTINUE")],
+            &[],
+            "IETF RFC 8506 §8.15",
+        ),
+        avp(
+            429,
+            0,
+            "Exponent",
+            Integer32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.9",
+        ),
+        avp(
+            430,
+            0,
+            "Final-Unit-Indication",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[
+                required(449, 0, 1, 1),
+                optional(438, 0, 0, UNBOUNDED),
+                optional(11, 0, 0, UNBOUNDED),
+                optional(434, 0, 0, 1),
+            ],
+            "IETF RFC 8506 §8.34",
+        ),
+        avp(
+            431,
+            0,
+            "Granted-Service-Unit",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[
+                optional(451, 0, 0, 1),
+                optional(420, 0, 0, 1),
+                optional(413, 0, 0, 1),
+                optional(421, 0, 0, 1),
+                optional(412, 0, 0, 1),
+                optional(414, 0, 0, 1),
+                optional(417, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 8506 §8.17",
+        ),
+        avp(
+            432,
+            0,
+            "Rating-Group",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.29",
+        ),
+        avp(
+            433,
+            0,
+            "Redirect-Address-Type",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[(0, "IPV4_ADDRESS"), (1, "IPV6_ADDRESS"), (2, "URL"), (3, "SIP_URI")],
+            &[],
+            "IETF RFC 8506 §8.38",
+        ),
+        avp(
+            434,
+            0,
+            "Redirect-Server",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[required(433, 0, 1, 1), required(435, 0, 1, 1)],
+            "IETF RFC 8506 §8.37",
+        ),
+        avp(
+            435,
+            0,
+            "Redirect-Server-Address",
+            UTF8String,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.39",
+        ),
+        avp(
+            436,
+            0,
+            "Requested-Action",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[
+                (0, "DIRECT_DEBITING"),
+                (1, "REFUND_ACCOUNT"),
+                (2, "CHECK_BALANCE"),
+                (3, "PRICE_ENQUIRY"),
+            ],
+            &[],
+            "IETF RFC 8506 §8.41",
+        ),
+        avp(
+            437,
+            0,
+            "Requested-Service-Unit",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[
+                optional(420, 0, 0, 1),
+                optional(413, 0, 0, 1),
+                optional(421, 0, 0, 1),
+                optional(412, 0, 0, 1),
+                optional(414, 0, 0, 1),
+                optional(417, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 8506 §8.18",
+        ),
+        avp(
+            438,
+            0,
+            "Restriction-Filter-Rule",
+            IPFilterRule,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.36",
+        ),
+        avp(
+            439,
+            0,
+            "Service-Identifier",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.28",
+        ),
+        avp(
+            440,
+            0,
+            "Service-Parameter-Info",
+            Grouped,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[required(441, 0, 1, 1), required(442, 0, 1, 1)],
+            "IETF RFC 8506 §8.43",
+        ),
+        avp(
+            441,
+            0,
+            "Service-Parameter-Type",
+            Unsigned32,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.44",
+        ),
+        avp(
+            442,
+            0,
+            "Service-Parameter-Value",
+            OctetString,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.45",
+        ),
+        avp(
+            443,
+            0,
+            "Subscription-Id",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[required(450, 0, 1, 1), required(444, 0, 1, 1)],
+            "IETF RFC 8506 §8.46",
+        ),
+        avp(
+            444,
+            0,
+            "Subscription-Id-Data",
+            UTF8String,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.48",
+        ),
+        avp(
+            445,
+            0,
+            "Unit-Value",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[required(447, 0, 1, 1), optional(429, 0, 0, 1)],
+            "IETF RFC 8506 §8.8",
+        ),
+        avp(
+            446,
+            0,
+            "Used-Service-Unit",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[
+                optional(452, 0, 0, 1),
+                optional(420, 0, 0, 1),
+                optional(413, 0, 0, 1),
+                optional(421, 0, 0, 1),
+                optional(412, 0, 0, 1),
+                optional(414, 0, 0, 1),
+                optional(417, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 8506 §8.19",
+        ),
+        avp(
+            447,
+            0,
+            "Value-Digits",
+            Integer64,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.10",
+        ),
+        avp(
+            448,
+            0,
+            "Validity-Time",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.33",
+        ),
+        avp(
+            449,
+            0,
+            "Final-Unit-Action",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[(0, "TERMINATE"), (1, "REDIRECT"), (2, "RESTRICT_ACCESS")],
+            &[],
+            "IETF RFC 8506 §8.35",
+        ),
+        avp(
+            450,
+            0,
+            "Subscription-Id-Type",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[
+                (0, "END_USER_E164"),
+                (1, "END_USER_IMSI"),
+                (2, "END_USER_SIP_URI"),
+                (3, "END_USER_NAI"),
+                (4, "END_USER_PRIVATE"),
+            ],
+            &[],
+            "IETF RFC 8506 §8.47",
+        ),
+        avp(
+            451,
+            0,
+            "Tariff-Time-Change",
+            Time,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.20",
+        ),
+        avp(
+            452,
+            0,
+            "Tariff-Change-Usage",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[
+                (0, "UNIT_BEFORE_TARIFF_CHANGE"),
+                (1, "UNIT_AFTER_TARIFF_CHANGE"),
+                (2, "UNIT_INDETERMINATE"),
+            ],
+            &[],
+            "IETF RFC 8506 §8.27",
+        ),
+        avp(
+            453,
+            0,
+            "G-S-U-Pool-Identifier",
+            Unsigned32,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.31",
+        ),
+        avp(
+            454,
+            0,
+            "CC-Unit-Type",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[
+                (0, "TIME"),
+                (1, "MONEY"),
+                (2, "TOTAL_OCTETS"),
+                (3, "INPUT_OCTETS"),
+                (4, "OUTPUT_OCTETS"),
+                (5, "SERVICE_SPECIFIC_UNITS"),
+            ],
+            &[],
+            "IETF RFC 8506 §8.32",
+        ),
+        avp(
+            455,
+            0,
+            "Multiple-Services-Indicator",
+            Enumerated,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[
+                (0, "MULTIPLE_SERVICES_NOT_SUPPORTED"),
+                (1, "MULTIPLE_SERVICES_SUPPORTED"),
+            ],
+            &[],
+            "IETF RFC 8506 §8.40",
+        ),
+        avp(
+            456,
+            0,
+            "Multiple-Services-Credit-Control",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[
+                optional(431, 0, 0, 1),
+                optional(437, 0, 0, 1),
+                optional(446, 0, 0, UNBOUNDED),
+                optional(452, 0, 0, 1),
+                optional(439, 0, 0, UNBOUNDED),
+                optional(432, 0, 0, 1),
+                optional(457, 0, 0, UNBOUNDED),
+                optional(448, 0, 0, 1),
+                optional(268, 0, 0, 1),
+                optional(430, 0, 0, 1),
+                optional(669, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 8506 §8.16",
+        ),
+        avp(
+            457,
+            0,
+            "G-S-U-Pool-Reference",
+            Grouped,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[required(453, 0, 1, 1), required(454, 0, 1, 1), required(445, 0, 1, 1)],
+            "IETF RFC 8506 §8.30",
+        ),
+        avp(
+            458,
+            0,
+            "User-Equipment-Info",
+            Grouped,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[required(459, 0, 1, 1), required(460, 0, 1, 1)],
+            "IETF RFC 8506 §8.49",
+        ),
+        avp(
+            459,
+            0,
+            "User-Equipment-Info-Type",
+            Enumerated,
+            May,
+            ShouldNot,
+            MustNot,
+            &[(0, "IMEISV"), (1, "MAC"), (2, "EUI64"), (3, "MODIFIED_EUI64")],
+            &[],
+            "IETF RFC 8506 §8.50",
+        ),
+        avp(
+            460,
+            0,
+            "User-Equipment-Info-Value",
+            OctetString,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.51",
+        ),
+        avp(
+            461,
+            0,
+            "Service-Context-Id",
+            UTF8String,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.42",
+        ),
+        avp(
+            653,
+            0,
+            "User-Equipment-Info-Extension",
+            Grouped,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[
+                optional(654, 0, 0, 1),
+                optional(655, 0, 0, 1),
+                optional(656, 0, 0, 1),
+                optional(657, 0, 0, 1),
+                optional(658, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, 1),
+            ],
+            "IETF RFC 8506 §8.52",
+        ),
+        avp(
+            654,
+            0,
+            "User-Equipment-Info-IMEISV",
+            OctetString,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.53",
+        ),
+        avp(
+            655,
+            0,
+            "User-Equipment-Info-MAC",
+            OctetString,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.54",
+        ),
+        avp(
+            656,
+            0,
+            "User-Equipment-Info-EUI64",
+            OctetString,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.55",
+        ),
+        avp(
+            657,
+            0,
+            "User-Equipment-Info-ModifiedEUI64",
+            OctetString,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.56",
+        ),
+        avp(
+            658,
+            0,
+            "User-Equipment-Info-IMEI",
+            OctetString,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.57",
+        ),
+        avp(
+            659,
+            0,
+            "Subscription-Id-Extension",
+            Grouped,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[
+                optional(660, 0, 0, 1),
+                optional(661, 0, 0, 1),
+                optional(662, 0, 0, 1),
+                optional(663, 0, 0, 1),
+                optional(664, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, 1),
+            ],
+            "IETF RFC 8506 §8.58",
+        ),
+        avp(
+            660,
+            0,
+            "Subscription-Id-E164",
+            UTF8String,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.59",
+        ),
+        avp(
+            661,
+            0,
+            "Subscription-Id-IMSI",
+            UTF8String,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.60",
+        ),
+        avp(
+            662,
+            0,
+            "Subscription-Id-SIP-URI",
+            UTF8String,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.61",
+        ),
+        avp(
+            663,
+            0,
+            "Subscription-Id-NAI",
+            UTF8String,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.62",
+        ),
+        avp(
+            664,
+            0,
+            "Subscription-Id-Private",
+            UTF8String,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.63",
+        ),
+        avp(
+            665,
+            0,
+            "Redirect-Server-Extension",
+            Grouped,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[
+                optional(666, 0, 0, 1),
+                optional(667, 0, 0, 1),
+                optional(668, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, 1),
+            ],
+            "IETF RFC 8506 §8.64",
+        ),
+        avp(
+            666,
+            0,
+            "Redirect-Address-IPAddress",
+            Address,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.65",
+        ),
+        avp(
+            667,
+            0,
+            "Redirect-Address-URL",
+            UTF8String,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.66",
+        ),
+        avp(
+            668,
+            0,
+            "Redirect-Address-SIP-URI",
+            UTF8String,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8506 §8.67",
+        ),
+        avp(
+            669,
+            0,
+            "QoS-Final-Unit-Indication",
+            Grouped,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[
+                required(449, 0, 1, 1),
+                optional(509, 0, 0, UNBOUNDED),
+                optional(11, 0, 0, UNBOUNDED),
+                optional(665, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 8506 §8.68",
+        ),
+    ]
+};
 /// Tables of IETF RFC 8506 (March 2019) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "credit_control",
-    spec: "IETF RFC 8506",
-    version: "March 2019",
-    vendors: &[],
-    applications: &[
-        rt::dictionary::ApplicationDef {
-            id: 4,
-            name: "Diameter Credit Control",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "IETF RFC 8506 §1.3",
-        },
-    ],
-    avps: &AVPS,
-    commands: &[
-        rt::dictionary::CommandDef {
-            code: 272,
-            application: 4,
-            name: "Credit-Control",
-            short: "CC",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(461, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(416, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(415, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(419, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(50, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(55, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(443, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(659, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(439, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(295, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(437, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(436, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(446, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(455, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(456, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(440, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(411, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(458, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(653, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(416, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(415, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(418, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(419, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(50, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(55, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(431, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(456, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(423, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(430, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(669, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(422, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(427, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(428, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(448, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 8506 §3",
-        },
-    ],
-    result_codes: &[
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 4010,
-            name: "DIAMETER_END_USER_SERVICE_DENIED",
-            spec: "IETF RFC 8506 §9.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 4011,
-            name: "DIAMETER_CREDIT_CONTROL_NOT_APPLICABLE",
-            spec: "IETF RFC 8506 §9.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 4012,
-            name: "DIAMETER_CREDIT_LIMIT_REACHED",
-            spec: "IETF RFC 8506 §9.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5030,
-            name: "DIAMETER_USER_UNKNOWN",
-            spec: "IETF RFC 8506 §9.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5031,
-            name: "DIAMETER_RATING_FAILED",
-            spec: "IETF RFC 8506 §9.2",
-        },
-    ],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "credit_control",
+        spec: "IETF RFC 8506",
+        version: "March 2019",
+        vendors: &[],
+        applications: &[
+            rt::dictionary::ApplicationDef {
+                id: 4,
+                name: "Diameter Credit Control",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "IETF RFC 8506 §1.3",
+            },
+        ],
+        avps: &AVPS,
+        commands: &[
+            command(
+                272,
+                4,
+                "Credit-Control",
+                "CC",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(461, 0, 1, 1),
+                    required(416, 0, 1, 1),
+                    required(415, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    optional(1, 0, 0, 1),
+                    optional(419, 0, 0, 1),
+                    optional(50, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(55, 0, 0, 1),
+                    optional(443, 0, 0, UNBOUNDED),
+                    optional(659, 0, 0, UNBOUNDED),
+                    optional(439, 0, 0, 1),
+                    optional(295, 0, 0, 1),
+                    optional(437, 0, 0, 1),
+                    optional(436, 0, 0, 1),
+                    optional(446, 0, 0, UNBOUNDED),
+                    optional(455, 0, 0, 1),
+                    optional(456, 0, 0, UNBOUNDED),
+                    optional(440, 0, 0, UNBOUNDED),
+                    optional(411, 0, 0, 1),
+                    optional(458, 0, 0, 1),
+                    optional(653, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(416, 0, 1, 1),
+                    required(415, 0, 1, 1),
+                    optional(1, 0, 0, 1),
+                    optional(418, 0, 0, 1),
+                    optional(419, 0, 0, 1),
+                    optional(50, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(55, 0, 0, 1),
+                    optional(431, 0, 0, 1),
+                    optional(456, 0, 0, UNBOUNDED),
+                    optional(423, 0, 0, 1),
+                    optional(430, 0, 0, 1),
+                    optional(669, 0, 0, 1),
+                    optional(422, 0, 0, 1),
+                    optional(427, 0, 0, 1),
+                    optional(428, 0, 0, 1),
+                    optional(448, 0, 0, 1),
+                    optional(292, 0, 0, UNBOUNDED),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    optional(279, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 8506 §3",
+            ),
+        ],
+        result_codes: &[
+            result_code(
+                0,
+                4010,
+                "DIAMETER_END_USER_SERVICE_DENIED",
+                "IETF RFC 8506 §9.1",
+            ),
+            result_code(
+                0,
+                4011,
+                "DIAMETER_CREDIT_CONTROL_NOT_APPLICABLE",
+                "IETF RFC 8506 §9.1",
+            ),
+            result_code(0, 4012, "DIAMETER_CREDIT_LIMIT_REACHED", "IETF RFC 8506 §9.1"),
+            result_code(0, 5030, "DIAMETER_USER_UNKNOWN", "IETF RFC 8506 §9.2"),
+            result_code(0, 5031, "DIAMETER_RATING_FAILED", "IETF RFC 8506 §9.2"),
+        ],
+    }
 };

@@ -977,7 +977,7 @@ pub struct OcSupportedFeaturesView<'a> {
     )
 )]
 impl<'a> OcSupportedFeaturesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`OcSupportedFeatures`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1012,7 +1012,10 @@ impl<'a> OcSupportedFeaturesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1244,7 +1247,7 @@ pub struct OcOlrView<'a> {
     )
 )]
 impl<'a> OcOlrView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`OcOlr`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1279,7 +1282,10 @@ impl<'a> OcOlrView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1925,144 +1931,118 @@ impl OcOlrWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 7usize] = [
-    rt::dictionary::AvpDef {
-        code: 621,
-        vendor: 0,
-        name: "OC-Supported-Features",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(622, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 7683 §7.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 622,
-        vendor: 0,
-        name: "OC-Feature-Vector",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 7683 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 623,
-        vendor: 0,
-        name: "OC-OLR",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Fixed,
-                avp: Some(rt::AvpKey::new(624, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Fixed,
-                avp: Some(rt::AvpKey::new(626, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(627, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(625, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 7683 §7.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 624,
-        vendor: 0,
-        name: "OC-Sequence-Number",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 7683 §7.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 625,
-        vendor: 0,
-        name: "OC-Validity-Duration",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 7683 §7.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 626,
-        vendor: 0,
-        name: "OC-Report-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "HOST_REPORT"), (1, "REALM_REPORT"), (2, "PEER_REPORT")],
-        grouped: &[],
-        spec: "IETF RFC 7683 §7.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 627,
-        vendor: 0,
-        name: "OC-Reduction-Percentage",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 7683 §7.7",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 7usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            621,
+            0,
+            "OC-Supported-Features",
+            Grouped,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[optional(622, 0, 0, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "IETF RFC 7683 §7.1",
+        ),
+        avp(
+            622,
+            0,
+            "OC-Feature-Vector",
+            Unsigned64,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 7683 §7.2",
+        ),
+        avp(
+            623,
+            0,
+            "OC-OLR",
+            Grouped,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[
+                fixed(624, 0, 1, 1),
+                fixed(626, 0, 1, 1),
+                optional(627, 0, 0, 1),
+                optional(625, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 7683 §7.3",
+        ),
+        avp(
+            624,
+            0,
+            "OC-Sequence-Number",
+            Unsigned64,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 7683 §7.4",
+        ),
+        avp(
+            625,
+            0,
+            "OC-Validity-Duration",
+            Unsigned32,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 7683 §7.5",
+        ),
+        avp(
+            626,
+            0,
+            "OC-Report-Type",
+            Enumerated,
+            May,
+            ShouldNot,
+            MustNot,
+            &[(0, "HOST_REPORT"), (1, "REALM_REPORT"), (2, "PEER_REPORT")],
+            &[],
+            "IETF RFC 7683 §7.6",
+        ),
+        avp(
+            627,
+            0,
+            "OC-Reduction-Percentage",
+            Unsigned32,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 7683 §7.7",
+        ),
+    ]
+};
 /// Tables of IETF RFC 7683 (October 2015) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "doic",
-    spec: "IETF RFC 7683",
-    version: "October 2015",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "doic",
+        spec: "IETF RFC 7683",
+        version: "October 2015",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

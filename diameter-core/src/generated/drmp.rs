@@ -384,45 +384,57 @@ impl rt::AvpData for Drmp {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 1usize] = [
-    rt::dictionary::AvpDef {
-        code: 301,
-        vendor: 0,
-        name: "DRMP",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (0, "PRIORITY_0"),
-            (1, "PRIORITY_1"),
-            (2, "PRIORITY_2"),
-            (3, "PRIORITY_3"),
-            (4, "PRIORITY_4"),
-            (5, "PRIORITY_5"),
-            (6, "PRIORITY_6"),
-            (7, "PRIORITY_7"),
-            (8, "PRIORITY_8"),
-            (9, "PRIORITY_9"),
-            (10, "PRIORITY_10"),
-            (11, "PRIORITY_11"),
-            (12, "PRIORITY_12"),
-            (13, "PRIORITY_13"),
-            (14, "PRIORITY_14"),
-            (15, "PRIORITY_15"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 7944 §9.1",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 1usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            301,
+            0,
+            "DRMP",
+            Enumerated,
+            May,
+            ShouldNot,
+            MustNot,
+            &[
+                (0, "PRIORITY_0"),
+                (1, "PRIORITY_1"),
+                (2, "PRIORITY_2"),
+                (3, "PRIORITY_3"),
+                (4, "PRIORITY_4"),
+                (5, "PRIORITY_5"),
+                (6, "PRIORITY_6"),
+                (7, "PRIORITY_7"),
+                (8, "PRIORITY_8"),
+                (9, "PRIORITY_9"),
+                (10, "PRIORITY_10"),
+                (11, "PRIORITY_11"),
+                (12, "PRIORITY_12"),
+                (13, "PRIORITY_13"),
+                (14, "PRIORITY_14"),
+                (15, "PRIORITY_15"),
+            ],
+            &[],
+            "IETF RFC 7944 §9.1",
+        ),
+    ]
+};
 /// Tables of IETF RFC 7944 (August 2016) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "drmp",
-    spec: "IETF RFC 7944",
-    version: "August 2016",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "drmp",
+        spec: "IETF RFC 7944",
+        version: "August 2016",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

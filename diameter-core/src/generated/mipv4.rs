@@ -3029,7 +3029,7 @@ pub struct MipMnAaaAuthView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipMnAaaAuthView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MipMnAaaAuth`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -3064,7 +3064,10 @@ impl<'a> MipMnAaaAuthView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3235,7 +3238,7 @@ pub struct MipOriginatingForeignAaaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipOriginatingForeignAaaView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MipOriginatingForeignAaa`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -3270,7 +3273,10 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3432,7 +3438,7 @@ pub struct MipHomeAgentHostView<'a> {
     )
 )]
 impl<'a> MipHomeAgentHostView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MipHomeAgentHost`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -3467,7 +3473,10 @@ impl<'a> MipHomeAgentHostView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3614,7 +3623,7 @@ pub struct MipFaToMnMsaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipFaToMnMsaView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MipFaToMnMsa`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -3649,7 +3658,10 @@ impl<'a> MipFaToMnMsaView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3802,7 +3814,7 @@ pub struct MipFaToHaMsaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipFaToHaMsaView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MipFaToHaMsa`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -3837,7 +3849,10 @@ impl<'a> MipFaToHaMsaView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3990,7 +4005,7 @@ pub struct MipHaToFaMsaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipHaToFaMsaView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MipHaToFaMsa`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -4025,7 +4040,10 @@ impl<'a> MipHaToFaMsaView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4178,7 +4196,7 @@ pub struct MipHaToMnMsaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipHaToMnMsaView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MipHaToMnMsa`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -4213,7 +4231,10 @@ impl<'a> MipHaToMnMsaView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4392,7 +4413,7 @@ pub struct MipMnToFaMsaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipMnToFaMsaView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MipMnToFaMsa`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -4427,7 +4448,10 @@ impl<'a> MipMnToFaMsaView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4580,7 +4604,7 @@ pub struct MipMnToHaMsaView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> MipMnToHaMsaView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MipMnToHaMsa`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -4615,7 +4639,10 @@ impl<'a> MipMnToHaMsaView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4795,14 +4822,14 @@ pub struct AaMobileNodeRequestView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> AaMobileNodeRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AaMobileNodeRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -5287,14 +5314,14 @@ pub struct AaMobileNodeAnswerView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> AaMobileNodeAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AaMobileNodeAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -5771,14 +5798,14 @@ pub struct HomeAgentMipRequestView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> HomeAgentMipRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`HomeAgentMipRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -6298,14 +6325,14 @@ pub struct HomeAgentMipAnswerView<'a> {
 }
 #[cfg(any(feature = "mipv4"))]
 impl<'a> HomeAgentMipAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`HomeAgentMipAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -8159,1222 +8186,589 @@ impl HomeAgentMipAnswerWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 30usize] = [
-    rt::dictionary::AvpDef {
-        code: 318,
-        vendor: 0,
-        name: "MIP-FA-to-HA-SPI",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §9.11",
-    },
-    rt::dictionary::AvpDef {
-        code: 319,
-        vendor: 0,
-        name: "MIP-FA-to-MN-SPI",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §9.10",
-    },
-    rt::dictionary::AvpDef {
-        code: 320,
-        vendor: 0,
-        name: "MIP-Reg-Request",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §7.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 321,
-        vendor: 0,
-        name: "MIP-Reg-Reply",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 322,
-        vendor: 0,
-        name: "MIP-MN-AAA-Auth",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(341, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(338, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(339, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(340, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4004 §7.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 323,
-        vendor: 0,
-        name: "MIP-HA-to-FA-SPI",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §9.14",
-    },
-    rt::dictionary::AvpDef {
-        code: 324,
-        vendor: 0,
-        name: "MIP-MN-to-FA-SPI",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §11.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 325,
-        vendor: 0,
-        name: "MIP-MN-to-FA-MSA",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(324, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(345, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(335, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4004 §9.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 326,
-        vendor: 0,
-        name: "MIP-FA-to-MN-MSA",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(319, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(345, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(343, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4004 §9.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 328,
-        vendor: 0,
-        name: "MIP-FA-to-HA-MSA",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(318, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(345, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(343, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4004 §9.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 329,
-        vendor: 0,
-        name: "MIP-HA-to-FA-MSA",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(323, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(345, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(343, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4004 §9.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 331,
-        vendor: 0,
-        name: "MIP-MN-to-HA-MSA",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(491, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(345, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(346, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(335, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4004 §9.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 332,
-        vendor: 0,
-        name: "MIP-HA-to-MN-MSA",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(491, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(345, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(346, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(343, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4004 §9.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 333,
-        vendor: 0,
-        name: "MIP-Mobile-Node-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §7.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 334,
-        vendor: 0,
-        name: "MIP-Home-Agent-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §7.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 335,
-        vendor: 0,
-        name: "MIP-Nonce",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §9.12",
-    },
-    rt::dictionary::AvpDef {
-        code: 336,
-        vendor: 0,
-        name: "MIP-Candidate-Home-Agent-Host",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §7.9",
-    },
-    rt::dictionary::AvpDef {
-        code: 337,
-        vendor: 0,
-        name: "MIP-Feature-Vector",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §7.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 338,
-        vendor: 0,
-        name: "MIP-Auth-Input-Data-Length",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §7.6.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 339,
-        vendor: 0,
-        name: "MIP-Authenticator-Length",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §7.6.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 340,
-        vendor: 0,
-        name: "MIP-Authenticator-Offset",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §7.6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 341,
-        vendor: 0,
-        name: "MIP-MN-AAA-SPI",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §7.6.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 342,
-        vendor: 0,
-        name: "MIP-Filter-Rule",
-        ty: rt::dictionary::AvpType::IPFilterRule,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §7.8",
-    },
-    rt::dictionary::AvpDef {
-        code: 343,
-        vendor: 0,
-        name: "MIP-Session-Key",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §9.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 344,
-        vendor: 0,
-        name: "MIP-FA-Challenge",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §7.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 345,
-        vendor: 0,
-        name: "MIP-Algorithm-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(2, "HMAC_SHA_1")],
-        grouped: &[],
-        spec: "IETF RFC 4004 §9.8",
-    },
-    rt::dictionary::AvpDef {
-        code: 346,
-        vendor: 0,
-        name: "MIP-Replay-Mode",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(1, "NONE"), (2, "TIMESTAMPS"), (3, "NONCES")],
-        grouped: &[],
-        spec: "IETF RFC 4004 §9.9",
-    },
-    rt::dictionary::AvpDef {
-        code: 347,
-        vendor: 0,
-        name: "MIP-Originating-Foreign-AAA",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(296, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(264, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4004 §7.10",
-    },
-    rt::dictionary::AvpDef {
-        code: 348,
-        vendor: 0,
-        name: "MIP-Home-Agent-Host",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(283, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(293, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4004 §7.11",
-    },
-    rt::dictionary::AvpDef {
-        code: 367,
-        vendor: 0,
-        name: "MIP-MSA-Lifetime",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4004 §9.13",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 30usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            318,
+            0,
+            "MIP-FA-to-HA-SPI",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §9.11",
+        ),
+        avp(
+            319,
+            0,
+            "MIP-FA-to-MN-SPI",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §9.10",
+        ),
+        avp(
+            320,
+            0,
+            "MIP-Reg-Request",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §7.1",
+        ),
+        avp(
+            321,
+            0,
+            "MIP-Reg-Reply",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §7.2",
+        ),
+        avp(
+            322,
+            0,
+            "MIP-MN-AAA-Auth",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(341, 0, 1, 1),
+                required(338, 0, 1, 1),
+                required(339, 0, 1, 1),
+                required(340, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4004 §7.6",
+        ),
+        avp(
+            323,
+            0,
+            "MIP-HA-to-FA-SPI",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §9.14",
+        ),
+        avp(
+            324,
+            0,
+            "MIP-MN-to-FA-SPI",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §11.1",
+        ),
+        avp(
+            325,
+            0,
+            "MIP-MN-to-FA-MSA",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(324, 0, 1, 1),
+                required(345, 0, 1, 1),
+                required(335, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4004 §9.5",
+        ),
+        avp(
+            326,
+            0,
+            "MIP-FA-to-MN-MSA",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(319, 0, 1, 1),
+                required(345, 0, 1, 1),
+                required(343, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4004 §9.1",
+        ),
+        avp(
+            328,
+            0,
+            "MIP-FA-to-HA-MSA",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(318, 0, 1, 1),
+                required(345, 0, 1, 1),
+                required(343, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4004 §9.2",
+        ),
+        avp(
+            329,
+            0,
+            "MIP-HA-to-FA-MSA",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(323, 0, 1, 1),
+                required(345, 0, 1, 1),
+                required(343, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4004 §9.3",
+        ),
+        avp(
+            331,
+            0,
+            "MIP-MN-to-HA-MSA",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(491, 0, 1, 1),
+                required(345, 0, 1, 1),
+                required(346, 0, 1, 1),
+                required(335, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4004 §9.6",
+        ),
+        avp(
+            332,
+            0,
+            "MIP-HA-to-MN-MSA",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(491, 0, 1, 1),
+                required(345, 0, 1, 1),
+                required(346, 0, 1, 1),
+                required(343, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4004 §9.4",
+        ),
+        avp(
+            333,
+            0,
+            "MIP-Mobile-Node-Address",
+            Address,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §7.3",
+        ),
+        avp(
+            334,
+            0,
+            "MIP-Home-Agent-Address",
+            Address,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §7.4",
+        ),
+        avp(
+            335,
+            0,
+            "MIP-Nonce",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §9.12",
+        ),
+        avp(
+            336,
+            0,
+            "MIP-Candidate-Home-Agent-Host",
+            DiameterIdentity,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §7.9",
+        ),
+        avp(
+            337,
+            0,
+            "MIP-Feature-Vector",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §7.5",
+        ),
+        avp(
+            338,
+            0,
+            "MIP-Auth-Input-Data-Length",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §7.6.2",
+        ),
+        avp(
+            339,
+            0,
+            "MIP-Authenticator-Length",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §7.6.3",
+        ),
+        avp(
+            340,
+            0,
+            "MIP-Authenticator-Offset",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §7.6.4",
+        ),
+        avp(
+            341,
+            0,
+            "MIP-MN-AAA-SPI",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §7.6.1",
+        ),
+        avp(
+            342,
+            0,
+            "MIP-Filter-Rule",
+            IPFilterRule,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §7.8",
+        ),
+        avp(
+            343,
+            0,
+            "MIP-Session-Key",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §9.7",
+        ),
+        avp(
+            344,
+            0,
+            "MIP-FA-Challenge",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §7.7",
+        ),
+        avp(
+            345,
+            0,
+            "MIP-Algorithm-Type",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(2, "HMAC_SHA_1")],
+            &[],
+            "IETF RFC 4004 §9.8",
+        ),
+        avp(
+            346,
+            0,
+            "MIP-Replay-Mode",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(1, "NONE"), (2, "TIMESTAMPS"), (3, "NONCES")],
+            &[],
+            "IETF RFC 4004 §9.9",
+        ),
+        avp(
+            347,
+            0,
+            "MIP-Originating-Foreign-AAA",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(296, 0, 1, 1),
+                required(264, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4004 §7.10",
+        ),
+        avp(
+            348,
+            0,
+            "MIP-Home-Agent-Host",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(283, 0, 1, 1),
+                required(293, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4004 §7.11",
+        ),
+        avp(
+            367,
+            0,
+            "MIP-MSA-Lifetime",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4004 §9.13",
+        ),
+    ]
+};
 /// Tables of IETF RFC 4004 (August 2005) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "mipv4",
-    spec: "IETF RFC 4004",
-    version: "August 2005",
-    vendors: &[],
-    applications: &[
-        rt::dictionary::ApplicationDef {
-            id: 2,
-            name: "Diameter Mobile IPv4",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "IETF RFC 4004 §12.7",
-        },
-    ],
-    avps: &AVPS,
-    commands: &[
-        rt::dictionary::CommandDef {
-            code: 260,
-            application: 2,
-            name: "AA-Mobile-Node",
-            short: "AM",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(320, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(322, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(50, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(333, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(334, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(337, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(347, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(291, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(344, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(336, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(348, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(323, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(50, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(291, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(281, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(294, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(285, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(337, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(321, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(325, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(331, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(326, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(328, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(332, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(367, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(334, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(333, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(342, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 4004 §5",
-        },
-        rt::dictionary::CommandDef {
-            code: 262,
-            application: 2,
-            name: "Home-Agent-MIP",
-            short: "HA",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(291, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(320, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(337, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(331, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(325, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(332, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(329, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(367, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(347, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(333, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(334, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(342, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(50, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(294, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(281, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(321, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(334, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(333, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(318, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(319, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 4004 §5",
-        },
-    ],
-    result_codes: &[
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 4005,
-            name: "DIAMETER_ERROR_MIP_REPLY_FAILURE",
-            spec: "IETF RFC 4004 §6.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 4006,
-            name: "DIAMETER_ERROR_HA_NOT_AVAILABLE",
-            spec: "IETF RFC 4004 §6.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 4007,
-            name: "DIAMETER_ERROR_BAD_KEY",
-            spec: "IETF RFC 4004 §6.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 4008,
-            name: "DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED",
-            spec: "IETF RFC 4004 §6.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5024,
-            name: "DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE",
-            spec: "IETF RFC 4004 §6.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5025,
-            name: "DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION",
-            spec: "IETF RFC 4004 §6.2",
-        },
-    ],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "mipv4",
+        spec: "IETF RFC 4004",
+        version: "August 2005",
+        vendors: &[],
+        applications: &[
+            rt::dictionary::ApplicationDef {
+                id: 2,
+                name: "Diameter Mobile IPv4",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "IETF RFC 4004 §12.7",
+            },
+        ],
+        avps: &AVPS,
+        commands: &[
+            command(
+                260,
+                2,
+                "AA-Mobile-Node",
+                "AM",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(320, 0, 1, 1),
+                    required(322, 0, 1, 1),
+                    optional(50, 0, 0, 1),
+                    optional(293, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(333, 0, 0, 1),
+                    optional(334, 0, 0, 1),
+                    optional(337, 0, 0, 1),
+                    optional(347, 0, 0, 1),
+                    optional(291, 0, 0, 1),
+                    optional(277, 0, 0, 1),
+                    optional(344, 0, 0, 1),
+                    optional(336, 0, 0, 1),
+                    optional(348, 0, 0, 1),
+                    optional(323, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(50, 0, 0, 1),
+                    optional(1, 0, 0, 1),
+                    optional(291, 0, 0, 1),
+                    optional(277, 0, 0, 1),
+                    optional(281, 0, 0, 1),
+                    optional(294, 0, 0, 1),
+                    optional(285, 0, 0, 1),
+                    optional(337, 0, 0, 1),
+                    optional(321, 0, 0, 1),
+                    optional(325, 0, 0, 1),
+                    optional(331, 0, 0, 1),
+                    optional(326, 0, 0, 1),
+                    optional(328, 0, 0, 1),
+                    optional(332, 0, 0, 1),
+                    optional(367, 0, 0, 1),
+                    optional(334, 0, 0, 1),
+                    optional(333, 0, 0, 1),
+                    optional(342, 0, 0, UNBOUNDED),
+                    optional(278, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 4004 §5",
+            ),
+            command(
+                262,
+                2,
+                "Home-Agent-MIP",
+                "HA",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(291, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(320, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(337, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    optional(331, 0, 0, 1),
+                    optional(325, 0, 0, 1),
+                    optional(332, 0, 0, 1),
+                    optional(329, 0, 0, 1),
+                    optional(367, 0, 0, 1),
+                    optional(347, 0, 0, 1),
+                    optional(333, 0, 0, 1),
+                    optional(334, 0, 0, 1),
+                    optional(342, 0, 0, UNBOUNDED),
+                    optional(278, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(50, 0, 0, 1),
+                    optional(1, 0, 0, 1),
+                    optional(294, 0, 0, 1),
+                    optional(281, 0, 0, 1),
+                    optional(321, 0, 0, 1),
+                    optional(334, 0, 0, 1),
+                    optional(333, 0, 0, 1),
+                    optional(318, 0, 0, 1),
+                    optional(319, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 4004 §5",
+            ),
+        ],
+        result_codes: &[
+            result_code(
+                0,
+                4005,
+                "DIAMETER_ERROR_MIP_REPLY_FAILURE",
+                "IETF RFC 4004 §6.1",
+            ),
+            result_code(
+                0,
+                4006,
+                "DIAMETER_ERROR_HA_NOT_AVAILABLE",
+                "IETF RFC 4004 §6.1",
+            ),
+            result_code(0, 4007, "DIAMETER_ERROR_BAD_KEY", "IETF RFC 4004 §6.1"),
+            result_code(
+                0,
+                4008,
+                "DIAMETER_ERROR_MIP_FILTER_NOT_SUPPORTED",
+                "IETF RFC 4004 §6.1",
+            ),
+            result_code(
+                0,
+                5024,
+                "DIAMETER_ERROR_NO_FOREIGN_HA_SERVICE",
+                "IETF RFC 4004 §6.2",
+            ),
+            result_code(
+                0,
+                5025,
+                "DIAMETER_ERROR_END_TO_END_MIP_KEY_ENCRYPTION",
+                "IETF RFC 4004 §6.2",
+            ),
+        ],
+    }
 };

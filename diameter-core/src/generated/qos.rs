@@ -5419,7 +5419,7 @@ pub struct QosResourcesView<'a> {
     )
 )]
 impl<'a> QosResourcesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`QosResources`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5454,7 +5454,10 @@ impl<'a> QosResourcesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5608,7 +5611,7 @@ pub struct FilterRuleView<'a> {
     )
 )]
 impl<'a> FilterRuleView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`FilterRule`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5643,7 +5646,10 @@ impl<'a> FilterRuleView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5881,7 +5887,7 @@ pub struct ClassifierView<'a> {
     )
 )]
 impl<'a> ClassifierView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Classifier`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5915,7 +5921,10 @@ impl<'a> ClassifierView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6287,7 +6296,7 @@ pub struct FromSpecView<'a> {
     )
 )]
 impl<'a> FromSpecView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`FromSpec`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6321,7 +6330,10 @@ impl<'a> FromSpecView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6690,7 +6702,7 @@ pub struct ToSpecView<'a> {
     )
 )]
 impl<'a> ToSpecView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ToSpec`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6724,7 +6736,10 @@ impl<'a> ToSpecView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -7091,7 +7106,7 @@ pub struct IpAddressRangeView<'a> {
     )
 )]
 impl<'a> IpAddressRangeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`IpAddressRange`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -7126,7 +7141,10 @@ impl<'a> IpAddressRangeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -7280,7 +7298,7 @@ pub struct IpAddressMaskView<'a> {
     )
 )]
 impl<'a> IpAddressMaskView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`IpAddressMask`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -7315,7 +7333,10 @@ impl<'a> IpAddressMaskView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -7485,7 +7506,7 @@ pub struct MacAddressMaskView<'a> {
     )
 )]
 impl<'a> MacAddressMaskView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MacAddressMask`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -7520,7 +7541,10 @@ impl<'a> MacAddressMaskView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -7681,7 +7705,7 @@ pub struct Eui64AddressMaskView<'a> {
     )
 )]
 impl<'a> Eui64AddressMaskView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Eui64AddressMask`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -7716,7 +7740,10 @@ impl<'a> Eui64AddressMaskView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -7877,7 +7904,7 @@ pub struct PortRangeView<'a> {
     )
 )]
 impl<'a> PortRangeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PortRange`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -7912,7 +7939,10 @@ impl<'a> PortRangeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8055,7 +8085,7 @@ pub struct IpOptionView<'a> {
     )
 )]
 impl<'a> IpOptionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`IpOption`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8090,7 +8120,10 @@ impl<'a> IpOptionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8277,7 +8310,7 @@ pub struct TcpOptionView<'a> {
     )
 )]
 impl<'a> TcpOptionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TcpOption`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8312,7 +8345,10 @@ impl<'a> TcpOptionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8497,7 +8533,7 @@ pub struct TcpFlagsView<'a> {
     )
 )]
 impl<'a> TcpFlagsView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TcpFlags`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8532,7 +8568,10 @@ impl<'a> TcpFlagsView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8691,7 +8730,7 @@ pub struct IcmpTypeView<'a> {
     )
 )]
 impl<'a> IcmpTypeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`IcmpType`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8726,7 +8765,10 @@ impl<'a> IcmpTypeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8915,7 +8957,7 @@ pub struct EthOptionView<'a> {
     )
 )]
 impl<'a> EthOptionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EthOption`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8950,7 +8992,10 @@ impl<'a> EthOptionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9144,7 +9189,7 @@ pub struct EthProtoTypeView<'a> {
     )
 )]
 impl<'a> EthProtoTypeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EthProtoType`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9179,7 +9224,10 @@ impl<'a> EthProtoTypeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9343,7 +9391,7 @@ pub struct VlanIdRangeView<'a> {
     )
 )]
 impl<'a> VlanIdRangeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`VlanIdRange`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9378,7 +9426,10 @@ impl<'a> VlanIdRangeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9543,7 +9594,7 @@ pub struct UserPriorityRangeView<'a> {
     )
 )]
 impl<'a> UserPriorityRangeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UserPriorityRange`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9578,7 +9629,10 @@ impl<'a> UserPriorityRangeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9749,7 +9803,7 @@ pub struct TimeOfDayConditionView<'a> {
     )
 )]
 impl<'a> TimeOfDayConditionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TimeOfDayCondition`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9784,7 +9838,10 @@ impl<'a> TimeOfDayConditionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10016,7 +10073,7 @@ pub struct QosProfileTemplateView<'a> {
     )
 )]
 impl<'a> QosProfileTemplateView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`QosProfileTemplate`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10051,7 +10108,10 @@ impl<'a> QosProfileTemplateView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10216,7 +10276,7 @@ pub struct QosParametersView<'a> {
     )
 )]
 impl<'a> QosParametersView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`QosParameters`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10251,7 +10311,10 @@ impl<'a> QosParametersView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10372,7 +10435,7 @@ pub struct ExcessTreatmentView<'a> {
     )
 )]
 impl<'a> ExcessTreatmentView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ExcessTreatment`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10407,7 +10470,10 @@ impl<'a> ExcessTreatmentView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10578,7 +10644,7 @@ pub struct QosCapabilityView<'a> {
     )
 )]
 impl<'a> QosCapabilityView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`QosCapability`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10613,7 +10679,10 @@ impl<'a> QosCapabilityView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -13352,1569 +13421,1013 @@ impl QosCapabilityWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 71usize] = [
-    rt::dictionary::AvpDef {
-        code: 508,
-        vendor: 0,
-        name: "QoS-Resources",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(509, 0)),
-                min: 1,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §3.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 509,
-        vendor: 0,
-        name: "Filter-Rule",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(510, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(511, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(560, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(572, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(575, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(574, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(576, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(577, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §3.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 510,
-        vendor: 0,
-        name: "Filter-Rule-Precedence",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §3.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 511,
-        vendor: 0,
-        name: "Classifier",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(512, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(513, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(514, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(515, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(516, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(535, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(536, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(537, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(540, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(543, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(545, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(548, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 512,
-        vendor: 0,
-        name: "Classifier-ID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 513,
-        vendor: 0,
-        name: "Protocol",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 514,
-        vendor: 0,
-        name: "Direction",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "IN"), (1, "OUT"), (2, "BOTH")],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 515,
-        vendor: 0,
-        name: "From-Spec",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(518, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(519, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(522, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(524, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(525, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(527, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(528, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(530, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(531, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(517, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(534, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 516,
-        vendor: 0,
-        name: "To-Spec",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(518, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(519, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(522, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(524, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(525, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(527, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(528, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(530, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(531, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(517, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(534, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 517,
-        vendor: 0,
-        name: "Negated",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "FALSE"), (1, "TRUE")],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 518,
-        vendor: 0,
-        name: "IP-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 519,
-        vendor: 0,
-        name: "IP-Address-Range",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(520, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(521, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.7.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 520,
-        vendor: 0,
-        name: "IP-Address-Start",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 521,
-        vendor: 0,
-        name: "IP-Address-End",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 522,
-        vendor: 0,
-        name: "IP-Address-Mask",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(518, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(523, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.7.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 523,
-        vendor: 0,
-        name: "IP-Bit-Mask-Width",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 524,
-        vendor: 0,
-        name: "MAC-Address",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.8",
-    },
-    rt::dictionary::AvpDef {
-        code: 525,
-        vendor: 0,
-        name: "MAC-Address-Mask",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(524, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(526, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.7.9",
-    },
-    rt::dictionary::AvpDef {
-        code: 526,
-        vendor: 0,
-        name: "MAC-Address-Mask-Pattern",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.10",
-    },
-    rt::dictionary::AvpDef {
-        code: 527,
-        vendor: 0,
-        name: "EUI64-Address",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.11",
-    },
-    rt::dictionary::AvpDef {
-        code: 528,
-        vendor: 0,
-        name: "EUI64-Address-Mask",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(527, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(529, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.7.12",
-    },
-    rt::dictionary::AvpDef {
-        code: 529,
-        vendor: 0,
-        name: "EUI64-Address-Mask-Pattern",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.13",
-    },
-    rt::dictionary::AvpDef {
-        code: 530,
-        vendor: 0,
-        name: "Port",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.14",
-    },
-    rt::dictionary::AvpDef {
-        code: 531,
-        vendor: 0,
-        name: "Port-Range",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(532, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(533, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.7.15",
-    },
-    rt::dictionary::AvpDef {
-        code: 532,
-        vendor: 0,
-        name: "Port-Start",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.16",
-    },
-    rt::dictionary::AvpDef {
-        code: 533,
-        vendor: 0,
-        name: "Port-End",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.17",
-    },
-    rt::dictionary::AvpDef {
-        code: 534,
-        vendor: 0,
-        name: "Use-Assigned-Address",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "FALSE"), (1, "TRUE")],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.7.18",
-    },
-    rt::dictionary::AvpDef {
-        code: 535,
-        vendor: 0,
-        name: "Diffserv-Code-Point",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 536,
-        vendor: 0,
-        name: "Fragmentation-Flag",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "DF"), (1, "MF")],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 537,
-        vendor: 0,
-        name: "IP-Option",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(538, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(539, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(517, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.8.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 538,
-        vendor: 0,
-        name: "IP-Option-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 539,
-        vendor: 0,
-        name: "IP-Option-Value",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 540,
-        vendor: 0,
-        name: "TCP-Option",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(541, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(542, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(517, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.8.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 541,
-        vendor: 0,
-        name: "TCP-Option-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 542,
-        vendor: 0,
-        name: "TCP-Option-Value",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.8",
-    },
-    rt::dictionary::AvpDef {
-        code: 543,
-        vendor: 0,
-        name: "TCP-Flags",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(544, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(517, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.8.9",
-    },
-    rt::dictionary::AvpDef {
-        code: 544,
-        vendor: 0,
-        name: "TCP-Flag-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.10",
-    },
-    rt::dictionary::AvpDef {
-        code: 545,
-        vendor: 0,
-        name: "ICMP-Type",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(546, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(547, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(517, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.8.11",
-    },
-    rt::dictionary::AvpDef {
-        code: 546,
-        vendor: 0,
-        name: "ICMP-Type-Number",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.12",
-    },
-    rt::dictionary::AvpDef {
-        code: 547,
-        vendor: 0,
-        name: "ICMP-Code",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.13",
-    },
-    rt::dictionary::AvpDef {
-        code: 548,
-        vendor: 0,
-        name: "ETH-Option",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(549, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(552, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(557, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.8.14",
-    },
-    rt::dictionary::AvpDef {
-        code: 549,
-        vendor: 0,
-        name: "ETH-Proto-Type",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(550, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(551, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.8.15",
-    },
-    rt::dictionary::AvpDef {
-        code: 550,
-        vendor: 0,
-        name: "ETH-Ether-Type",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.16",
-    },
-    rt::dictionary::AvpDef {
-        code: 551,
-        vendor: 0,
-        name: "ETH-SAP",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.17",
-    },
-    rt::dictionary::AvpDef {
-        code: 552,
-        vendor: 0,
-        name: "VLAN-ID-Range",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(553, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(554, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(555, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(556, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.8.18",
-    },
-    rt::dictionary::AvpDef {
-        code: 553,
-        vendor: 0,
-        name: "S-VID-Start",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.19",
-    },
-    rt::dictionary::AvpDef {
-        code: 554,
-        vendor: 0,
-        name: "S-VID-End",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.20",
-    },
-    rt::dictionary::AvpDef {
-        code: 555,
-        vendor: 0,
-        name: "C-VID-Start",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.21",
-    },
-    rt::dictionary::AvpDef {
-        code: 556,
-        vendor: 0,
-        name: "C-VID-End",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.22",
-    },
-    rt::dictionary::AvpDef {
-        code: 557,
-        vendor: 0,
-        name: "User-Priority-Range",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(558, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(559, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.1.8.23",
-    },
-    rt::dictionary::AvpDef {
-        code: 558,
-        vendor: 0,
-        name: "Low-User-Priority",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.24",
-    },
-    rt::dictionary::AvpDef {
-        code: 559,
-        vendor: 0,
-        name: "High-User-Priority",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.1.8.25",
-    },
-    rt::dictionary::AvpDef {
-        code: 560,
-        vendor: 0,
-        name: "Time-Of-Day-Condition",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(561, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(562, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(563, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(564, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(565, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(566, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(568, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(570, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §4.2.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 561,
-        vendor: 0,
-        name: "Time-Of-Day-Start",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.2.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 562,
-        vendor: 0,
-        name: "Time-Of-Day-End",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.2.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 563,
-        vendor: 0,
-        name: "Day-Of-Week-Mask",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.2.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 564,
-        vendor: 0,
-        name: "Day-Of-Month-Mask",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.2.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 565,
-        vendor: 0,
-        name: "Month-Of-Year-Mask",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.2.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 566,
-        vendor: 0,
-        name: "Absolute-Start-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.2.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 567,
-        vendor: 0,
-        name: "Absolute-Start-Fractional-Seconds",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.2.8",
-    },
-    rt::dictionary::AvpDef {
-        code: 568,
-        vendor: 0,
-        name: "Absolute-End-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.2.9",
-    },
-    rt::dictionary::AvpDef {
-        code: 569,
-        vendor: 0,
-        name: "Absolute-End-Fractional-Seconds",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.2.10",
-    },
-    rt::dictionary::AvpDef {
-        code: 570,
-        vendor: 0,
-        name: "Timezone-Flag",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "UTC"), (1, "LOCAL"), (2, "OFFSET")],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.2.11",
-    },
-    rt::dictionary::AvpDef {
-        code: 571,
-        vendor: 0,
-        name: "Timezone-Offset",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §4.2.12",
-    },
-    rt::dictionary::AvpDef {
-        code: 572,
-        vendor: 0,
-        name: "Treatment-Action",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "DROP"), (1, "SHAPE"), (2, "MARK"), (3, "PERMIT")],
-        grouped: &[],
-        spec: "IETF RFC 5777 §5.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 573,
-        vendor: 0,
-        name: "QoS-Profile-Id",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5777 §5.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 574,
-        vendor: 0,
-        name: "QoS-Profile-Template",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(266, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(573, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §5.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 575,
-        vendor: 0,
-        name: "QoS-Semantics",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (0, "QOS_DESIRED"),
-            (1, "QOS_AVAILABLE"),
-            (2, "QOS_DELIVERED"),
-            (3, "MINIMUM_QOS"),
-            (4, "QOS_AUTHORIZED"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 5777 §5.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 576,
-        vendor: 0,
-        name: "QoS-Parameters",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §5.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 577,
-        vendor: 0,
-        name: "Excess-Treatment",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(572, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(574, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(576, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 578,
-        vendor: 0,
-        name: "QoS-Capability",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(574, 0)),
-                min: 1,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5777 §6",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 71usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            508,
+            0,
+            "QoS-Resources",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[required(509, 0, 1, UNBOUNDED), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "IETF RFC 5777 §3.1",
+        ),
+        avp(
+            509,
+            0,
+            "Filter-Rule",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(510, 0, 0, 1),
+                optional(511, 0, 0, 1),
+                optional(560, 0, 0, UNBOUNDED),
+                optional(572, 0, 0, 1),
+                optional(575, 0, 0, 1),
+                optional(574, 0, 0, 1),
+                optional(576, 0, 0, 1),
+                optional(577, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §3.2",
+        ),
+        avp(
+            510,
+            0,
+            "Filter-Rule-Precedence",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §3.3",
+        ),
+        avp(
+            511,
+            0,
+            "Classifier",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(512, 0, 1, 1),
+                optional(513, 0, 0, 1),
+                optional(514, 0, 0, 1),
+                optional(515, 0, 0, UNBOUNDED),
+                optional(516, 0, 0, UNBOUNDED),
+                optional(535, 0, 0, UNBOUNDED),
+                optional(536, 0, 0, 1),
+                optional(537, 0, 0, UNBOUNDED),
+                optional(540, 0, 0, UNBOUNDED),
+                optional(543, 0, 0, 1),
+                optional(545, 0, 0, UNBOUNDED),
+                optional(548, 0, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.1",
+        ),
+        avp(
+            512,
+            0,
+            "Classifier-ID",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.2",
+        ),
+        avp(
+            513,
+            0,
+            "Protocol",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.3",
+        ),
+        avp(
+            514,
+            0,
+            "Direction",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(0, "IN"), (1, "OUT"), (2, "BOTH")],
+            &[],
+            "IETF RFC 5777 §4.1.4",
+        ),
+        avp(
+            515,
+            0,
+            "From-Spec",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(518, 0, 0, UNBOUNDED),
+                optional(519, 0, 0, UNBOUNDED),
+                optional(522, 0, 0, UNBOUNDED),
+                optional(524, 0, 0, UNBOUNDED),
+                optional(525, 0, 0, UNBOUNDED),
+                optional(527, 0, 0, UNBOUNDED),
+                optional(528, 0, 0, UNBOUNDED),
+                optional(530, 0, 0, UNBOUNDED),
+                optional(531, 0, 0, UNBOUNDED),
+                optional(517, 0, 0, 1),
+                optional(534, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.5",
+        ),
+        avp(
+            516,
+            0,
+            "To-Spec",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(518, 0, 0, UNBOUNDED),
+                optional(519, 0, 0, UNBOUNDED),
+                optional(522, 0, 0, UNBOUNDED),
+                optional(524, 0, 0, UNBOUNDED),
+                optional(525, 0, 0, UNBOUNDED),
+                optional(527, 0, 0, UNBOUNDED),
+                optional(528, 0, 0, UNBOUNDED),
+                optional(530, 0, 0, UNBOUNDED),
+                optional(531, 0, 0, UNBOUNDED),
+                optional(517, 0, 0, 1),
+                optional(534, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.6",
+        ),
+        avp(
+            517,
+            0,
+            "Negated",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(0, "FALSE"), (1, "TRUE")],
+            &[],
+            "IETF RFC 5777 §4.1.7.1",
+        ),
+        avp(
+            518,
+            0,
+            "IP-Address",
+            Address,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.7.2",
+        ),
+        avp(
+            519,
+            0,
+            "IP-Address-Range",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(520, 0, 0, 1),
+                optional(521, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.7.3",
+        ),
+        avp(
+            520,
+            0,
+            "IP-Address-Start",
+            Address,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.7.4",
+        ),
+        avp(
+            521,
+            0,
+            "IP-Address-End",
+            Address,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.7.5",
+        ),
+        avp(
+            522,
+            0,
+            "IP-Address-Mask",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(518, 0, 1, 1),
+                required(523, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.7.6",
+        ),
+        avp(
+            523,
+            0,
+            "IP-Bit-Mask-Width",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.7.7",
+        ),
+        avp(
+            524,
+            0,
+            "MAC-Address",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.7.8",
+        ),
+        avp(
+            525,
+            0,
+            "MAC-Address-Mask",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(524, 0, 1, 1),
+                required(526, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.7.9",
+        ),
+        avp(
+            526,
+            0,
+            "MAC-Address-Mask-Pattern",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.7.10",
+        ),
+        avp(
+            527,
+            0,
+            "EUI64-Address",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.7.11",
+        ),
+        avp(
+            528,
+            0,
+            "EUI64-Address-Mask",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(527, 0, 1, 1),
+                required(529, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.7.12",
+        ),
+        avp(
+            529,
+            0,
+            "EUI64-Address-Mask-Pattern",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.7.13",
+        ),
+        avp(
+            530,
+            0,
+            "Port",
+            Integer32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.7.14",
+        ),
+        avp(
+            531,
+            0,
+            "Port-Range",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(532, 0, 0, 1),
+                optional(533, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.7.15",
+        ),
+        avp(
+            532,
+            0,
+            "Port-Start",
+            Integer32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.7.16",
+        ),
+        avp(
+            533,
+            0,
+            "Port-End",
+            Integer32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.7.17",
+        ),
+        avp(
+            534,
+            0,
+            "Use-Assigned-Address",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(0, "FALSE"), (1, "TRUE")],
+            &[],
+            "IETF RFC 5777 §4.1.7.18",
+        ),
+        avp(
+            535,
+            0,
+            "Diffserv-Code-Point",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.1",
+        ),
+        avp(
+            536,
+            0,
+            "Fragmentation-Flag",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(0, "DF"), (1, "MF")],
+            &[],
+            "IETF RFC 5777 §4.1.8.2",
+        ),
+        avp(
+            537,
+            0,
+            "IP-Option",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(538, 0, 1, 1),
+                optional(539, 0, 0, UNBOUNDED),
+                optional(517, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.8.3",
+        ),
+        avp(
+            538,
+            0,
+            "IP-Option-Type",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.4",
+        ),
+        avp(
+            539,
+            0,
+            "IP-Option-Value",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.5",
+        ),
+        avp(
+            540,
+            0,
+            "TCP-Option",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(541, 0, 1, 1),
+                optional(542, 0, 0, UNBOUNDED),
+                optional(517, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.8.6",
+        ),
+        avp(
+            541,
+            0,
+            "TCP-Option-Type",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.7",
+        ),
+        avp(
+            542,
+            0,
+            "TCP-Option-Value",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.8",
+        ),
+        avp(
+            543,
+            0,
+            "TCP-Flags",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(544, 0, 1, 1),
+                optional(517, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.8.9",
+        ),
+        avp(
+            544,
+            0,
+            "TCP-Flag-Type",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.10",
+        ),
+        avp(
+            545,
+            0,
+            "ICMP-Type",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(546, 0, 1, 1),
+                optional(547, 0, 0, UNBOUNDED),
+                optional(517, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.8.11",
+        ),
+        avp(
+            546,
+            0,
+            "ICMP-Type-Number",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.12",
+        ),
+        avp(
+            547,
+            0,
+            "ICMP-Code",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.13",
+        ),
+        avp(
+            548,
+            0,
+            "ETH-Option",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(549, 0, 1, 1),
+                optional(552, 0, 0, UNBOUNDED),
+                optional(557, 0, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.8.14",
+        ),
+        avp(
+            549,
+            0,
+            "ETH-Proto-Type",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(550, 0, 0, UNBOUNDED),
+                optional(551, 0, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.8.15",
+        ),
+        avp(
+            550,
+            0,
+            "ETH-Ether-Type",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.16",
+        ),
+        avp(
+            551,
+            0,
+            "ETH-SAP",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.17",
+        ),
+        avp(
+            552,
+            0,
+            "VLAN-ID-Range",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(553, 0, 0, 1),
+                optional(554, 0, 0, 1),
+                optional(555, 0, 0, 1),
+                optional(556, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.8.18",
+        ),
+        avp(
+            553,
+            0,
+            "S-VID-Start",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.19",
+        ),
+        avp(
+            554,
+            0,
+            "S-VID-End",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.20",
+        ),
+        avp(
+            555,
+            0,
+            "C-VID-Start",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.21",
+        ),
+        avp(
+            556,
+            0,
+            "C-VID-End",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.22",
+        ),
+        avp(
+            557,
+            0,
+            "User-Priority-Range",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(558, 0, 0, UNBOUNDED),
+                optional(559, 0, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.1.8.23",
+        ),
+        avp(
+            558,
+            0,
+            "Low-User-Priority",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.24",
+        ),
+        avp(
+            559,
+            0,
+            "High-User-Priority",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.1.8.25",
+        ),
+        avp(
+            560,
+            0,
+            "Time-Of-Day-Condition",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(561, 0, 0, 1),
+                optional(562, 0, 0, 1),
+                optional(563, 0, 0, 1),
+                optional(564, 0, 0, 1),
+                optional(565, 0, 0, 1),
+                optional(566, 0, 0, 1),
+                optional(568, 0, 0, 1),
+                optional(570, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §4.2.1",
+        ),
+        avp(
+            561,
+            0,
+            "Time-Of-Day-Start",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.2.2",
+        ),
+        avp(
+            562,
+            0,
+            "Time-Of-Day-End",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.2.3",
+        ),
+        avp(
+            563,
+            0,
+            "Day-Of-Week-Mask",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.2.4",
+        ),
+        avp(
+            564,
+            0,
+            "Day-Of-Month-Mask",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.2.5",
+        ),
+        avp(
+            565,
+            0,
+            "Month-Of-Year-Mask",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.2.6",
+        ),
+        avp(
+            566,
+            0,
+            "Absolute-Start-Time",
+            Time,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.2.7",
+        ),
+        avp(
+            567,
+            0,
+            "Absolute-Start-Fractional-Seconds",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.2.8",
+        ),
+        avp(
+            568,
+            0,
+            "Absolute-End-Time",
+            Time,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.2.9",
+        ),
+        avp(
+            569,
+            0,
+            "Absolute-End-Fractional-Seconds",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.2.10",
+        ),
+        avp(
+            570,
+            0,
+            "Timezone-Flag",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(0, "UTC"), (1, "LOCAL"), (2, "OFFSET")],
+            &[],
+            "IETF RFC 5777 §4.2.11",
+        ),
+        avp(
+            571,
+            0,
+            "Timezone-Offset",
+            Integer32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §4.2.12",
+        ),
+        avp(
+            572,
+            0,
+            "Treatment-Action",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(0, "DROP"), (1, "SHAPE"), (2, "MARK"), (3, "PERMIT")],
+            &[],
+            "IETF RFC 5777 §5.1",
+        ),
+        avp(
+            573,
+            0,
+            "QoS-Profile-Id",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5777 §5.2",
+        ),
+        avp(
+            574,
+            0,
+            "QoS-Profile-Template",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(266, 0, 1, 1),
+                required(573, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §5.3",
+        ),
+        avp(
+            575,
+            0,
+            "QoS-Semantics",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[
+                (0, "QOS_DESIRED"),
+                (1, "QOS_AVAILABLE"),
+                (2, "QOS_DELIVERED"),
+                (3, "MINIMUM_QOS"),
+                (4, "QOS_AUTHORIZED"),
+            ],
+            &[],
+            "IETF RFC 5777 §5.4",
+        ),
+        avp(
+            576,
+            0,
+            "QoS-Parameters",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "IETF RFC 5777 §5.5",
+        ),
+        avp(
+            577,
+            0,
+            "Excess-Treatment",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(572, 0, 1, 1),
+                optional(574, 0, 0, 1),
+                optional(576, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5777 §5.6",
+        ),
+        avp(
+            578,
+            0,
+            "QoS-Capability",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[required(574, 0, 1, UNBOUNDED), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "IETF RFC 5777 §6",
+        ),
+    ]
+};
 /// Tables of IETF RFC 5777 (February 2010) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "qos",
-    spec: "IETF RFC 5777",
-    version: "February 2010",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "qos",
+        spec: "IETF RFC 5777",
+        version: "February 2010",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

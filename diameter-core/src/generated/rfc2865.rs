@@ -71,52 +71,64 @@ impl rt::AvpData for TerminationAction {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 3usize] = [
-    rt::dictionary::AvpDef {
-        code: 3,
-        vendor: 0,
-        name: "CHAP-Password",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 2865 §5.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 26,
-        vendor: 0,
-        name: "Vendor-Specific",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 2865 §5.26",
-    },
-    rt::dictionary::AvpDef {
-        code: 29,
-        vendor: 0,
-        name: "Termination-Action",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "DEFAULT"), (1, "RADIUS_REQUEST")],
-        grouped: &[],
-        spec: "IETF RFC 2865 §5.29",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 3usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            3,
+            0,
+            "CHAP-Password",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 2865 §5.3",
+        ),
+        avp(
+            26,
+            0,
+            "Vendor-Specific",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 2865 §5.26",
+        ),
+        avp(
+            29,
+            0,
+            "Termination-Action",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(0, "DEFAULT"), (1, "RADIUS_REQUEST")],
+            &[],
+            "IETF RFC 2865 §5.29",
+        ),
+    ]
+};
 /// Tables of IETF RFC 2865 (June 2000) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc2865",
-    spec: "IETF RFC 2865",
-    version: "June 2000",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc2865",
+        spec: "IETF RFC 2865",
+        version: "June 2000",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -19,64 +19,76 @@ pub mod avp {
 /// Application ids of IETF RFC 2869.
 pub mod application {}
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 4usize] = [
-    rt::dictionary::AvpDef {
-        code: 52,
-        vendor: 0,
-        name: "Acct-Input-Gigawords",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 2869 §5.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 53,
-        vendor: 0,
-        name: "Acct-Output-Gigawords",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 2869 §5.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 79,
-        vendor: 0,
-        name: "EAP-Message",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 2869 §5.13",
-    },
-    rt::dictionary::AvpDef {
-        code: 80,
-        vendor: 0,
-        name: "Message-Authenticator",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 2869 §5.14",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 4usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            52,
+            0,
+            "Acct-Input-Gigawords",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 2869 §5.1",
+        ),
+        avp(
+            53,
+            0,
+            "Acct-Output-Gigawords",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 2869 §5.2",
+        ),
+        avp(
+            79,
+            0,
+            "EAP-Message",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 2869 §5.13",
+        ),
+        avp(
+            80,
+            0,
+            "Message-Authenticator",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 2869 §5.14",
+        ),
+    ]
+};
 /// Tables of IETF RFC 2869 (June 2000) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc2869",
-    spec: "IETF RFC 2869",
-    version: "June 2000",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc2869",
+        spec: "IETF RFC 2869",
+        version: "June 2000",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -72,76 +72,88 @@ impl rt::AvpData for OriginAaaProtocol {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 5usize] = [
-    rt::dictionary::AvpDef {
-        code: 4,
-        vendor: 0,
-        name: "NAS-IP-Address",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4005 §9.3.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 24,
-        vendor: 0,
-        name: "State",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4005 §9.3.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 32,
-        vendor: 0,
-        name: "NAS-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4005 §9.3.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 95,
-        vendor: 0,
-        name: "NAS-IPv6-Address",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4005 §9.3.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 408,
-        vendor: 0,
-        name: "Origin-AAA-Protocol",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(1, "RADIUS")],
-        grouped: &[],
-        spec: "IETF RFC 4005 §9.3.6",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 5usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            4,
+            0,
+            "NAS-IP-Address",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4005 §9.3.2",
+        ),
+        avp(
+            24,
+            0,
+            "State",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4005 §9.3.4",
+        ),
+        avp(
+            32,
+            0,
+            "NAS-Identifier",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4005 §9.3.1",
+        ),
+        avp(
+            95,
+            0,
+            "NAS-IPv6-Address",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4005 §9.3.3",
+        ),
+        avp(
+            408,
+            0,
+            "Origin-AAA-Protocol",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(1, "RADIUS")],
+            &[],
+            "IETF RFC 4005 §9.3.6",
+        ),
+    ]
+};
 /// Tables of IETF RFC 4005 (August 2005) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc4005",
-    spec: "IETF RFC 4005",
-    version: "August 2005",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc4005",
+        spec: "IETF RFC 4005",
+        version: "August 2005",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -73,64 +73,76 @@ impl rt::AvpData for IngressFilters {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 4usize] = [
-    rt::dictionary::AvpDef {
-        code: 56,
-        vendor: 0,
-        name: "Egress-VLANID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4675 §2.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 57,
-        vendor: 0,
-        name: "Ingress-Filters",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(1, "ENABLED"), (2, "DISABLED")],
-        grouped: &[],
-        spec: "IETF RFC 4675 §2.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 58,
-        vendor: 0,
-        name: "Egress-VLAN-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4675 §2.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 59,
-        vendor: 0,
-        name: "User-Priority-Table",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4675 §2.4",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 4usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            56,
+            0,
+            "Egress-VLANID",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4675 §2.1",
+        ),
+        avp(
+            57,
+            0,
+            "Ingress-Filters",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(1, "ENABLED"), (2, "DISABLED")],
+            &[],
+            "IETF RFC 4675 §2.2",
+        ),
+        avp(
+            58,
+            0,
+            "Egress-VLAN-Name",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4675 §2.3",
+        ),
+        avp(
+            59,
+            0,
+            "User-Priority-Table",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4675 §2.4",
+        ),
+    ]
+};
 /// Tables of IETF RFC 4675 (September 2006) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc4675",
-    spec: "IETF RFC 4675",
-    version: "September 2006",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc4675",
+        spec: "IETF RFC 4675",
+        version: "September 2006",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

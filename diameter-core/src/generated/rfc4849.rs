@@ -13,28 +13,40 @@ pub mod avp {
 /// Application ids of IETF RFC 4849.
 pub mod application {}
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 1usize] = [
-    rt::dictionary::AvpDef {
-        code: 92,
-        vendor: 0,
-        name: "RADIUS-NAS-Filter-Rule",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4849 §2",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 1usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            92,
+            0,
+            "RADIUS-NAS-Filter-Rule",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4849 §2",
+        ),
+    ]
+};
 /// Tables of IETF RFC 4849 (April 2007) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc4849",
-    spec: "IETF RFC 4849",
-    version: "April 2007",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc4849",
+        spec: "IETF RFC 4849",
+        version: "April 2007",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

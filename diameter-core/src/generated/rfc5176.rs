@@ -112,46 +112,58 @@ impl rt::AvpData for ErrorCause {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 1usize] = [
-    rt::dictionary::AvpDef {
-        code: 101,
-        vendor: 0,
-        name: "Error-Cause",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (201, "RESIDUAL_SESSION_CONTEXT_REMOVED"),
-            (202, "INVALID_EAP_PACKET_IGNORED"),
-            (401, "UNSUPPORTED_ATTRIBUTE"),
-            (402, "MISSING_ATTRIBUTE"),
-            (403, "NAS_IDENTIFICATION_MISMATCH"),
-            (404, "INVALID_REQUEST"),
-            (405, "UNSUPPORTED_SERVICE"),
-            (406, "UNSUPPORTED_EXTENSION"),
-            (407, "INVALID_ATTRIBUTE_VALUE"),
-            (501, "ADMINISTRATIVELY_PROHIBITED"),
-            (502, "REQUEST_NOT_ROUTABLE_PROXY"),
-            (503, "SESSION_CONTEXT_NOT_FOUND"),
-            (504, "SESSION_CONTEXT_NOT_REMOVABLE"),
-            (505, "OTHER_PROXY_PROCESSING_ERROR"),
-            (506, "RESOURCES_UNAVAILABLE"),
-            (507, "REQUEST_INITIATED"),
-            (508, "MULTIPLE_SESSION_SELECTION_UNSUPPORTED"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 5176 §3.5",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 1usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            101,
+            0,
+            "Error-Cause",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[
+                (201, "RESIDUAL_SESSION_CONTEXT_REMOVED"),
+                (202, "INVALID_EAP_PACKET_IGNORED"),
+                (401, "UNSUPPORTED_ATTRIBUTE"),
+                (402, "MISSING_ATTRIBUTE"),
+                (403, "NAS_IDENTIFICATION_MISMATCH"),
+                (404, "INVALID_REQUEST"),
+                (405, "UNSUPPORTED_SERVICE"),
+                (406, "UNSUPPORTED_EXTENSION"),
+                (407, "INVALID_ATTRIBUTE_VALUE"),
+                (501, "ADMINISTRATIVELY_PROHIBITED"),
+                (502, "REQUEST_NOT_ROUTABLE_PROXY"),
+                (503, "SESSION_CONTEXT_NOT_FOUND"),
+                (504, "SESSION_CONTEXT_NOT_REMOVABLE"),
+                (505, "OTHER_PROXY_PROCESSING_ERROR"),
+                (506, "RESOURCES_UNAVAILABLE"),
+                (507, "REQUEST_INITIATED"),
+                (508, "MULTIPLE_SESSION_SELECTION_UNSUPPORTED"),
+            ],
+            &[],
+            "IETF RFC 5176 §3.5",
+        ),
+    ]
+};
 /// Tables of IETF RFC 5176 (January 2008) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc5176",
-    spec: "IETF RFC 5176",
-    version: "January 2008",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc5176",
+        spec: "IETF RFC 5176",
+        version: "January 2008",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -148,77 +148,89 @@ impl rt::AvpData for ManagementTransportProtection {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 4usize] = [
-    rt::dictionary::AvpDef {
-        code: 133,
-        vendor: 0,
-        name: "Framed-Management-Protocol",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (1, "SNMP"),
-            (2, "WEB_BASED"),
-            (3, "NETCONF"),
-            (4, "FTP"),
-            (5, "TFTP"),
-            (6, "SFTP"),
-            (7, "RCP"),
-            (8, "SCP"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 5607 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 134,
-        vendor: 0,
-        name: "Management-Transport-Protection",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (1, "NO_PROTECTION"),
-            (2, "INTEGRITY_PROTECTION"),
-            (3, "INTEGRITY_CONFIDENTIALITY_PROTECTION"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 5607 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 135,
-        vendor: 0,
-        name: "Management-Policy-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5607 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 136,
-        vendor: 0,
-        name: "Management-Privilege-Level",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5607 §6",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 4usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            133,
+            0,
+            "Framed-Management-Protocol",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[
+                (1, "SNMP"),
+                (2, "WEB_BASED"),
+                (3, "NETCONF"),
+                (4, "FTP"),
+                (5, "TFTP"),
+                (6, "SFTP"),
+                (7, "RCP"),
+                (8, "SCP"),
+            ],
+            &[],
+            "IETF RFC 5607 §6",
+        ),
+        avp(
+            134,
+            0,
+            "Management-Transport-Protection",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[
+                (1, "NO_PROTECTION"),
+                (2, "INTEGRITY_PROTECTION"),
+                (3, "INTEGRITY_CONFIDENTIALITY_PROTECTION"),
+            ],
+            &[],
+            "IETF RFC 5607 §6",
+        ),
+        avp(
+            135,
+            0,
+            "Management-Policy-Id",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5607 §6",
+        ),
+        avp(
+            136,
+            0,
+            "Management-Privilege-Level",
+            Integer32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5607 §6",
+        ),
+    ]
+};
 /// Tables of IETF RFC 5607 (July 2009) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc5607",
-    spec: "IETF RFC 5607",
-    version: "July 2009",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc5607",
+        spec: "IETF RFC 5607",
+        version: "July 2009",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

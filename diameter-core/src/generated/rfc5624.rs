@@ -317,7 +317,7 @@ pub struct Tmod1View<'a> {
 }
 #[cfg(any(feature = "rfc5624"))]
 impl<'a> Tmod1View<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Tmod1`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -352,7 +352,10 @@ impl<'a> Tmod1View<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -544,7 +547,7 @@ pub struct Tmod2View<'a> {
 }
 #[cfg(any(feature = "rfc5624"))]
 impl<'a> Tmod2View<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Tmod2`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -579,7 +582,10 @@ impl<'a> Tmod2View<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -905,186 +911,148 @@ impl Tmod2Writer<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 9usize] = [
-    rt::dictionary::AvpDef {
-        code: 495,
-        vendor: 0,
-        name: "TMOD-1",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(496, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(497, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(498, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(499, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(500, 0)),
-                min: 1,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 5624 §3.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 496,
-        vendor: 0,
-        name: "Token-Rate",
-        ty: rt::dictionary::AvpType::Float32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5624 §3.1.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 497,
-        vendor: 0,
-        name: "Bucket-Depth",
-        ty: rt::dictionary::AvpType::Float32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5624 §3.1.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 498,
-        vendor: 0,
-        name: "Peak-Traffic-Rate",
-        ty: rt::dictionary::AvpType::Float32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5624 §3.1.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 499,
-        vendor: 0,
-        name: "Minimum-Policed-Unit",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5624 §3.1.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 500,
-        vendor: 0,
-        name: "Maximum-Packet-Size",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5624 §3.1.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 501,
-        vendor: 0,
-        name: "TMOD-2",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(496, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(497, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(498, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(499, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(500, 0)),
-                min: 1,
-                max: 1,
-            },
-        ],
-        spec: "IETF RFC 5624 §3.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 502,
-        vendor: 0,
-        name: "Bandwidth",
-        ty: rt::dictionary::AvpType::Float32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5624 §3.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 503,
-        vendor: 0,
-        name: "PHB-Class",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5624 §3.4",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 9usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            495,
+            0,
+            "TMOD-1",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(496, 0, 1, 1),
+                required(497, 0, 1, 1),
+                required(498, 0, 1, 1),
+                required(499, 0, 1, 1),
+                required(500, 0, 1, 1),
+            ],
+            "IETF RFC 5624 §3.1",
+        ),
+        avp(
+            496,
+            0,
+            "Token-Rate",
+            Float32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5624 §3.1.1",
+        ),
+        avp(
+            497,
+            0,
+            "Bucket-Depth",
+            Float32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5624 §3.1.2",
+        ),
+        avp(
+            498,
+            0,
+            "Peak-Traffic-Rate",
+            Float32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5624 §3.1.3",
+        ),
+        avp(
+            499,
+            0,
+            "Minimum-Policed-Unit",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5624 §3.1.4",
+        ),
+        avp(
+            500,
+            0,
+            "Maximum-Packet-Size",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5624 §3.1.5",
+        ),
+        avp(
+            501,
+            0,
+            "TMOD-2",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(496, 0, 1, 1),
+                required(497, 0, 1, 1),
+                required(498, 0, 1, 1),
+                required(499, 0, 1, 1),
+                required(500, 0, 1, 1),
+            ],
+            "IETF RFC 5624 §3.2",
+        ),
+        avp(
+            502,
+            0,
+            "Bandwidth",
+            Float32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5624 §3.3",
+        ),
+        avp(
+            503,
+            0,
+            "PHB-Class",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5624 §3.4",
+        ),
+    ]
+};
 /// Tables of IETF RFC 5624 (August 2009) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc5624",
-    spec: "IETF RFC 5624",
-    version: "August 2009",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc5624",
+        spec: "IETF RFC 5624",
+        version: "August 2009",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -132,7 +132,7 @@ pub struct ServiceConfigurationView<'a> {
 }
 #[cfg(any(feature = "rfc5779"))]
 impl<'a> ServiceConfigurationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceConfiguration`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -167,7 +167,10 @@ impl<'a> ServiceConfigurationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -324,83 +327,80 @@ impl ServiceConfigurationWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 4usize] = [
-    rt::dictionary::AvpDef {
-        code: 504,
-        vendor: 0,
-        name: "PMIP6-DHCP-Server-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5779 §5.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 505,
-        vendor: 0,
-        name: "PMIP6-IPv4-Home-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5779 §5.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 506,
-        vendor: 0,
-        name: "Mobile-Node-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 5779 §5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 507,
-        vendor: 0,
-        name: "Service-Configuration",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(486, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(493, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 5779 §5.9",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 4usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            504,
+            0,
+            "PMIP6-DHCP-Server-Address",
+            Address,
+            May,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5779 §5.4",
+        ),
+        avp(
+            505,
+            0,
+            "PMIP6-IPv4-Home-Address",
+            Address,
+            May,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5779 §5.2",
+        ),
+        avp(
+            506,
+            0,
+            "Mobile-Node-Identifier",
+            UTF8String,
+            May,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 5779 §5.6",
+        ),
+        avp(
+            507,
+            0,
+            "Service-Configuration",
+            Grouped,
+            May,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(486, 0, 0, 1),
+                optional(493, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 5779 §5.9",
+        ),
+    ]
+};
 /// Tables of IETF RFC 5779 (February 2010) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc5779",
-    spec: "IETF RFC 5779",
-    version: "February 2010",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc5779",
+        spec: "IETF RFC 5779",
+        version: "February 2010",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -225,7 +225,7 @@ pub struct KeyView<'a> {
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
 impl<'a> KeyView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Key`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -260,7 +260,10 @@ impl<'a> KeyView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -483,125 +486,107 @@ impl KeyWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 6usize] = [
-    rt::dictionary::AvpDef {
-        code: 581,
-        vendor: 0,
-        name: "Key",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Fixed,
-                avp: Some(rt::AvpKey::new(582, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(583, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(584, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(586, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(585, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 6734 §3.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 582,
-        vendor: 0,
-        name: "Key-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "DSRK"), (1, "RRK"), (2, "RMSK")],
-        grouped: &[],
-        spec: "IETF RFC 6734 §3.1.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 583,
-        vendor: 0,
-        name: "Keying-Material",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6734 §3.1.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 584,
-        vendor: 0,
-        name: "Key-Lifetime",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6734 §3.1.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 585,
-        vendor: 0,
-        name: "Key-SPI",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6734 §3.1.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 586,
-        vendor: 0,
-        name: "Key-Name",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6734 §3.1.2",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 6usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            581,
+            0,
+            "Key",
+            Grouped,
+            May,
+            May,
+            MustNot,
+            &[],
+            &[
+                fixed(582, 0, 1, 1),
+                required(583, 0, 1, 1),
+                optional(584, 0, 0, 1),
+                optional(586, 0, 0, 1),
+                optional(585, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 6734 §3.1",
+        ),
+        avp(
+            582,
+            0,
+            "Key-Type",
+            Enumerated,
+            May,
+            May,
+            MustNot,
+            &[(0, "DSRK"), (1, "RRK"), (2, "RMSK")],
+            &[],
+            "IETF RFC 6734 §3.1.1",
+        ),
+        avp(
+            583,
+            0,
+            "Keying-Material",
+            OctetString,
+            May,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6734 §3.1.3",
+        ),
+        avp(
+            584,
+            0,
+            "Key-Lifetime",
+            Unsigned32,
+            May,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6734 §3.1.4",
+        ),
+        avp(
+            585,
+            0,
+            "Key-SPI",
+            Unsigned32,
+            May,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6734 §3.1.5",
+        ),
+        avp(
+            586,
+            0,
+            "Key-Name",
+            OctetString,
+            May,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6734 §3.1.2",
+        ),
+    ]
+};
 /// Tables of IETF RFC 6734 (October 2012) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc6734",
-    spec: "IETF RFC 6734",
-    version: "October 2012",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc6734",
+        spec: "IETF RFC 6734",
+        version: "October 2012",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

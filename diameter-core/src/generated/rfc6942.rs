@@ -122,7 +122,7 @@ pub struct ErpRkRequestView<'a> {
 }
 #[cfg(any(feature = "rfc6942", feature = "sta", feature = "ts29273"))]
 impl<'a> ErpRkRequestView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ErpRkRequest`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -157,7 +157,10 @@ impl<'a> ErpRkRequestView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -291,53 +294,52 @@ impl ErpRkRequestWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 2usize] = [
-    rt::dictionary::AvpDef {
-        code: 618,
-        vendor: 0,
-        name: "ERP-RK-Request",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(619, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 6942 §8.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 619,
-        vendor: 0,
-        name: "ERP-Realm",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 6942 §8.2",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 2usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            618,
+            0,
+            "ERP-RK-Request",
+            Grouped,
+            MustNot,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[required(619, 0, 1, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "IETF RFC 6942 §8.1",
+        ),
+        avp(
+            619,
+            0,
+            "ERP-Realm",
+            DiameterIdentity,
+            MustNot,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 6942 §8.2",
+        ),
+    ]
+};
 /// Tables of IETF RFC 6942 (May 2013) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc6942",
-    spec: "IETF RFC 6942",
-    version: "May 2013",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc6942",
+        spec: "IETF RFC 6942",
+        version: "May 2013",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

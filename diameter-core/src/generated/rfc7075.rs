@@ -13,28 +13,40 @@ pub mod avp {
 /// Application ids of IETF RFC 7075.
 pub mod application {}
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 1usize] = [
-    rt::dictionary::AvpDef {
-        code: 620,
-        vendor: 0,
-        name: "Redirect-Realm",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 7075 §3",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 1usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            620,
+            0,
+            "Redirect-Realm",
+            DiameterIdentity,
+            Must,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 7075 §3",
+        ),
+    ]
+};
 /// Tables of IETF RFC 7075 (November 2013) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc7075",
-    spec: "IETF RFC 7075",
-    version: "November 2013",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc7075",
+        spec: "IETF RFC 7075",
+        version: "November 2013",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -15,40 +15,52 @@ pub mod avp {
 /// Application ids of IETF RFC 8581.
 pub mod application {}
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 2usize] = [
-    rt::dictionary::AvpDef {
-        code: 648,
-        vendor: 0,
-        name: "OC-Peer-Algo",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8581 §6.1.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 649,
-        vendor: 0,
-        name: "SourceID",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8581 §6.3",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 2usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            648,
+            0,
+            "OC-Peer-Algo",
+            Unsigned64,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8581 §6.1.2",
+        ),
+        avp(
+            649,
+            0,
+            "SourceID",
+            DiameterIdentity,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8581 §6.3",
+        ),
+    ]
+};
 /// Tables of IETF RFC 8581 (August 2019) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc8581",
-    spec: "IETF RFC 8581",
-    version: "August 2019",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc8581",
+        spec: "IETF RFC 8581",
+        version: "August 2019",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -688,7 +688,7 @@ pub struct LoadView<'a> {
     )
 )]
 impl<'a> LoadView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Load`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -723,7 +723,10 @@ impl<'a> LoadView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1121,77 +1124,69 @@ impl LoadWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 3usize] = [
-    rt::dictionary::AvpDef {
-        code: 650,
-        vendor: 0,
-        name: "Load",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(651, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(652, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(649, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 8583 §7.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 651,
-        vendor: 0,
-        name: "Load-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "HOST"), (1, "PEER")],
-        grouped: &[],
-        spec: "IETF RFC 8583 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 652,
-        vendor: 0,
-        name: "Load-Value",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::ShouldNot,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 8583 §7.3",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 3usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            650,
+            0,
+            "Load",
+            Grouped,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[
+                optional(651, 0, 0, 1),
+                optional(652, 0, 0, 1),
+                optional(649, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 8583 §7.1",
+        ),
+        avp(
+            651,
+            0,
+            "Load-Type",
+            Enumerated,
+            May,
+            ShouldNot,
+            MustNot,
+            &[(0, "HOST"), (1, "PEER")],
+            &[],
+            "IETF RFC 8583 §7.2",
+        ),
+        avp(
+            652,
+            0,
+            "Load-Value",
+            Unsigned64,
+            May,
+            ShouldNot,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 8583 §7.3",
+        ),
+    ]
+};
 /// Tables of IETF RFC 8583 (August 2019) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "rfc8583",
-    spec: "IETF RFC 8583",
-    version: "August 2019",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "rfc8583",
+        spec: "IETF RFC 8583",
+        version: "August 2019",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -5382,7 +5382,7 @@ pub struct SipAccountingInformationView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipAccountingInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipAccountingInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5417,7 +5417,10 @@ impl<'a> SipAccountingInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5561,7 +5564,7 @@ pub struct SipServerCapabilitiesView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipServerCapabilitiesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipServerCapabilities`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5596,7 +5599,10 @@ impl<'a> SipServerCapabilitiesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5758,7 +5764,7 @@ pub struct SipAuthDataItemView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipAuthDataItemView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipAuthDataItem`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5793,7 +5799,10 @@ impl<'a> SipAuthDataItemView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -5960,7 +5969,7 @@ pub struct SipAuthenticateView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipAuthenticateView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipAuthenticate`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -5994,7 +6003,10 @@ impl<'a> SipAuthenticateView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6222,7 +6234,7 @@ pub struct SipAuthorizationView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipAuthorizationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipAuthorization`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6256,7 +6268,10 @@ impl<'a> SipAuthorizationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6557,7 +6572,7 @@ pub struct SipAuthenticationInfoView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipAuthenticationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipAuthenticationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6592,7 +6607,10 @@ impl<'a> SipAuthenticationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6736,7 +6754,7 @@ pub struct SipDeregistrationReasonView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipDeregistrationReasonView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipDeregistrationReason`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6771,7 +6789,10 @@ impl<'a> SipDeregistrationReasonView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -6898,7 +6919,7 @@ pub struct SipUserDataView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> SipUserDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SipUserData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -6933,7 +6954,10 @@ impl<'a> SipUserDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -7061,14 +7085,14 @@ pub struct UserAuthorizationRequestView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> UserAuthorizationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`UserAuthorizationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -7423,14 +7447,14 @@ pub struct UserAuthorizationAnswerView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> UserAuthorizationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`UserAuthorizationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -7808,14 +7832,14 @@ pub struct ServerAssignmentRequestView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> ServerAssignmentRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ServerAssignmentRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -8234,14 +8258,14 @@ pub struct ServerAssignmentAnswerView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> ServerAssignmentAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ServerAssignmentAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -8669,14 +8693,14 @@ pub struct LocationInfoRequestView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> LocationInfoRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`LocationInfoRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -8993,14 +9017,14 @@ pub struct LocationInfoAnswerView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> LocationInfoAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`LocationInfoAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -9378,14 +9402,14 @@ pub struct MultimediaAuthRequestView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> MultimediaAuthRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`MultimediaAuthRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -9768,14 +9792,14 @@ pub struct MultimediaAuthAnswerView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> MultimediaAuthAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`MultimediaAuthAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -10183,14 +10207,14 @@ pub struct RegistrationTerminationRequestView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> RegistrationTerminationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`RegistrationTerminationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -10549,14 +10573,14 @@ pub struct RegistrationTerminationAnswerView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> RegistrationTerminationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`RegistrationTerminationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -10909,14 +10933,14 @@ pub struct PushProfileRequestView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> PushProfileRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`PushProfileRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -11298,14 +11322,14 @@ pub struct PushProfileAnswerView<'a> {
 }
 #[cfg(any(feature = "sip"))]
 impl<'a> PushProfileAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`PushProfileAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -14174,2143 +14198,1010 @@ impl PushProfileAnswerWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 46usize] = [
-    rt::dictionary::AvpDef {
-        code: 103,
-        vendor: 0,
-        name: "Digest-Response",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 104,
-        vendor: 0,
-        name: "Digest-Realm",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 105,
-        vendor: 0,
-        name: "Digest-Nonce",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 106,
-        vendor: 0,
-        name: "Digest-Response-Auth",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 107,
-        vendor: 0,
-        name: "Digest-Nextnonce",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 108,
-        vendor: 0,
-        name: "Digest-Method",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 109,
-        vendor: 0,
-        name: "Digest-URI",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 110,
-        vendor: 0,
-        name: "Digest-Qop",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 111,
-        vendor: 0,
-        name: "Digest-Algorithm",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 112,
-        vendor: 0,
-        name: "Digest-Entity-Body-Hash",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 113,
-        vendor: 0,
-        name: "Digest-CNonce",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 114,
-        vendor: 0,
-        name: "Digest-Nonce-Count",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 115,
-        vendor: 0,
-        name: "Digest-Username",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 116,
-        vendor: 0,
-        name: "Digest-Opaque",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 117,
-        vendor: 0,
-        name: "Digest-Auth-Param",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 118,
-        vendor: 0,
-        name: "Digest-AKA-Auts",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 119,
-        vendor: 0,
-        name: "Digest-Domain",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 120,
-        vendor: 0,
-        name: "Digest-Stale",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 121,
-        vendor: 0,
-        name: "Digest-HA1",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 122,
-        vendor: 0,
-        name: "SIP-AOR",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.8",
-    },
-    rt::dictionary::AvpDef {
-        code: 368,
-        vendor: 0,
-        name: "SIP-Accounting-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(369, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(370, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4740 §9.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 369,
-        vendor: 0,
-        name: "SIP-Accounting-Server-URI",
-        ty: rt::dictionary::AvpType::DiameterURI,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.1.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 370,
-        vendor: 0,
-        name: "SIP-Credit-Control-Server-URI",
-        ty: rt::dictionary::AvpType::DiameterURI,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.1.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 371,
-        vendor: 0,
-        name: "SIP-Server-URI",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 372,
-        vendor: 0,
-        name: "SIP-Server-Capabilities",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(373, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(374, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(371, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4740 §9.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 373,
-        vendor: 0,
-        name: "SIP-Mandatory-Capability",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.3.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 374,
-        vendor: 0,
-        name: "SIP-Optional-Capability",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.3.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 375,
-        vendor: 0,
-        name: "SIP-Server-Assignment-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (0, "NO_ASSIGNMENT"),
-            (1, "REGISTRATION"),
-            (2, "RE_REGISTRATION"),
-            (3, "UNREGISTERED_USER"),
-            (4, "TIMEOUT_DEREGISTRATION"),
-            (5, "USER_DEREGISTRATION"),
-            (6, "TIMEOUT_DEREGISTRATION_STORE_SERVER_NAME"),
-            (7, "USER_DEREGISTRATION_STORE_SERVER_NAME"),
-            (8, "ADMINISTRATIVE_DEREGISTRATION"),
-            (9, "AUTHENTICATION_FAILURE"),
-            (10, "AUTHENTICATION_TIMEOUT"),
-            (11, "DEREGISTRATION_TOO_MUCH_DATA"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 376,
-        vendor: 0,
-        name: "SIP-Auth-Data-Item",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(377, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(378, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(379, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(380, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(381, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4740 §9.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 377,
-        vendor: 0,
-        name: "SIP-Authentication-Scheme",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "DIGEST")],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 378,
-        vendor: 0,
-        name: "SIP-Item-Number",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.5.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 379,
-        vendor: 0,
-        name: "SIP-Authenticate",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(104, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(105, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(119, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(116, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(120, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(111, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(110, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(121, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(117, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4740 §9.5.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 380,
-        vendor: 0,
-        name: "SIP-Authorization",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(115, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(104, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(105, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(109, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(103, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(111, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(113, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(116, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(110, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(114, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(108, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(112, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(117, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4740 §9.5.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 381,
-        vendor: 0,
-        name: "SIP-Authentication-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(107, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(110, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(106, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(113, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(114, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4740 §9.5.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 382,
-        vendor: 0,
-        name: "SIP-Number-Auth-Items",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 383,
-        vendor: 0,
-        name: "SIP-Deregistration-Reason",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(384, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(385, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4740 §9.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 384,
-        vendor: 0,
-        name: "SIP-Reason-Code",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (0, "PERMANENT_TERMINATION"),
-            (1, "NEW_SIP_SERVER_ASSIGNED"),
-            (2, "SIP_SERVER_CHANGE"),
-            (3, "REMOVE_SIP_SERVER"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.7.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 385,
-        vendor: 0,
-        name: "SIP-Reason-Info",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 386,
-        vendor: 0,
-        name: "SIP-Visited-Network-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.9",
-    },
-    rt::dictionary::AvpDef {
-        code: 387,
-        vendor: 0,
-        name: "SIP-User-Authorization-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[
-            (0, "REGISTRATION"),
-            (1, "DEREGISTRATION"),
-            (2, "REGISTRATION_AND_CAPABILITIES"),
-        ],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.10",
-    },
-    rt::dictionary::AvpDef {
-        code: 388,
-        vendor: 0,
-        name: "SIP-Supported-User-Data-Type",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.11",
-    },
-    rt::dictionary::AvpDef {
-        code: 389,
-        vendor: 0,
-        name: "SIP-User-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(390, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(391, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "IETF RFC 4740 §9.12",
-    },
-    rt::dictionary::AvpDef {
-        code: 390,
-        vendor: 0,
-        name: "SIP-User-Data-Type",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.12.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 391,
-        vendor: 0,
-        name: "SIP-User-Data-Contents",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.12.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 392,
-        vendor: 0,
-        name: "SIP-User-Data-Already-Available",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[(0, "USER_DATA_NOT_AVAILABLE"), (1, "USER_DATA_ALREADY_AVAILABLE")],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.13",
-    },
-    rt::dictionary::AvpDef {
-        code: 393,
-        vendor: 0,
-        name: "SIP-Method",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::MustNot,
-        enums: &[],
-        grouped: &[],
-        spec: "IETF RFC 4740 §9.14",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 46usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            103,
+            0,
+            "Digest-Response",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            104,
+            0,
+            "Digest-Realm",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            105,
+            0,
+            "Digest-Nonce",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            106,
+            0,
+            "Digest-Response-Auth",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            107,
+            0,
+            "Digest-Nextnonce",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            108,
+            0,
+            "Digest-Method",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            109,
+            0,
+            "Digest-URI",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            110,
+            0,
+            "Digest-Qop",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            111,
+            0,
+            "Digest-Algorithm",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            112,
+            0,
+            "Digest-Entity-Body-Hash",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            113,
+            0,
+            "Digest-CNonce",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            114,
+            0,
+            "Digest-Nonce-Count",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            115,
+            0,
+            "Digest-Username",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            116,
+            0,
+            "Digest-Opaque",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            117,
+            0,
+            "Digest-Auth-Param",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            118,
+            0,
+            "Digest-AKA-Auts",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            119,
+            0,
+            "Digest-Domain",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            120,
+            0,
+            "Digest-Stale",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            121,
+            0,
+            "Digest-HA1",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.6",
+        ),
+        avp(
+            122,
+            0,
+            "SIP-AOR",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.8",
+        ),
+        avp(
+            368,
+            0,
+            "SIP-Accounting-Information",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(369, 0, 0, UNBOUNDED),
+                optional(370, 0, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4740 §9.1",
+        ),
+        avp(
+            369,
+            0,
+            "SIP-Accounting-Server-URI",
+            DiameterURI,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.1.1",
+        ),
+        avp(
+            370,
+            0,
+            "SIP-Credit-Control-Server-URI",
+            DiameterURI,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.1.2",
+        ),
+        avp(
+            371,
+            0,
+            "SIP-Server-URI",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.2",
+        ),
+        avp(
+            372,
+            0,
+            "SIP-Server-Capabilities",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(373, 0, 0, UNBOUNDED),
+                optional(374, 0, 0, UNBOUNDED),
+                optional(371, 0, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4740 §9.3",
+        ),
+        avp(
+            373,
+            0,
+            "SIP-Mandatory-Capability",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.3.1",
+        ),
+        avp(
+            374,
+            0,
+            "SIP-Optional-Capability",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.3.2",
+        ),
+        avp(
+            375,
+            0,
+            "SIP-Server-Assignment-Type",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[
+                (0, "NO_ASSIGNMENT"),
+                (1, "REGISTRATION"),
+                (2, "RE_REGISTRATION"),
+                (3, "UNREGISTERED_USER"),
+                (4, "TIMEOUT_DEREGISTRATION"),
+                (5, "USER_DEREGISTRATION"),
+                (6, "TIMEOUT_DEREGISTRATION_STORE_SERVER_NAME"),
+                (7, "USER_DEREGISTRATION_STORE_SERVER_NAME"),
+                (8, "ADMINISTRATIVE_DEREGISTRATION"),
+                (9, "AUTHENTICATION_FAILURE"),
+                (10, "AUTHENTICATION_TIMEOUT"),
+                (11, "DEREGISTRATION_TOO_MUCH_DATA"),
+            ],
+            &[],
+            "IETF RFC 4740 §9.4",
+        ),
+        avp(
+            376,
+            0,
+            "SIP-Auth-Data-Item",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(377, 0, 1, 1),
+                optional(378, 0, 0, 1),
+                optional(379, 0, 0, 1),
+                optional(380, 0, 0, 1),
+                optional(381, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4740 §9.5",
+        ),
+        avp(
+            377,
+            0,
+            "SIP-Authentication-Scheme",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(0, "DIGEST")],
+            &[],
+            "IETF RFC 4740 §9.5.1",
+        ),
+        avp(
+            378,
+            0,
+            "SIP-Item-Number",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.5.2",
+        ),
+        avp(
+            379,
+            0,
+            "SIP-Authenticate",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(104, 0, 1, 1),
+                required(105, 0, 1, 1),
+                optional(119, 0, 0, 1),
+                optional(116, 0, 0, 1),
+                optional(120, 0, 0, 1),
+                optional(111, 0, 0, 1),
+                optional(110, 0, 0, 1),
+                optional(121, 0, 0, 1),
+                optional(117, 0, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4740 §9.5.3",
+        ),
+        avp(
+            380,
+            0,
+            "SIP-Authorization",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(115, 0, 1, 1),
+                required(104, 0, 1, 1),
+                required(105, 0, 1, 1),
+                required(109, 0, 1, 1),
+                required(103, 0, 1, 1),
+                optional(111, 0, 0, 1),
+                optional(113, 0, 0, 1),
+                optional(116, 0, 0, 1),
+                optional(110, 0, 0, 1),
+                optional(114, 0, 0, 1),
+                optional(108, 0, 0, 1),
+                optional(112, 0, 0, 1),
+                optional(117, 0, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4740 §9.5.4",
+        ),
+        avp(
+            381,
+            0,
+            "SIP-Authentication-Info",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                optional(107, 0, 0, 1),
+                optional(110, 0, 0, 1),
+                optional(106, 0, 0, 1),
+                optional(113, 0, 0, 1),
+                optional(114, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4740 §9.5.5",
+        ),
+        avp(
+            382,
+            0,
+            "SIP-Number-Auth-Items",
+            Unsigned32,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.6",
+        ),
+        avp(
+            383,
+            0,
+            "SIP-Deregistration-Reason",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(384, 0, 1, 1),
+                optional(385, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4740 §9.7",
+        ),
+        avp(
+            384,
+            0,
+            "SIP-Reason-Code",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[
+                (0, "PERMANENT_TERMINATION"),
+                (1, "NEW_SIP_SERVER_ASSIGNED"),
+                (2, "SIP_SERVER_CHANGE"),
+                (3, "REMOVE_SIP_SERVER"),
+            ],
+            &[],
+            "IETF RFC 4740 §9.7.1",
+        ),
+        avp(
+            385,
+            0,
+            "SIP-Reason-Info",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.7.2",
+        ),
+        avp(
+            386,
+            0,
+            "SIP-Visited-Network-Id",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.9",
+        ),
+        avp(
+            387,
+            0,
+            "SIP-User-Authorization-Type",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[
+                (0, "REGISTRATION"),
+                (1, "DEREGISTRATION"),
+                (2, "REGISTRATION_AND_CAPABILITIES"),
+            ],
+            &[],
+            "IETF RFC 4740 §9.10",
+        ),
+        avp(
+            388,
+            0,
+            "SIP-Supported-User-Data-Type",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.11",
+        ),
+        avp(
+            389,
+            0,
+            "SIP-User-Data",
+            Grouped,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[
+                required(390, 0, 1, 1),
+                required(391, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "IETF RFC 4740 §9.12",
+        ),
+        avp(
+            390,
+            0,
+            "SIP-User-Data-Type",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.12.1",
+        ),
+        avp(
+            391,
+            0,
+            "SIP-User-Data-Contents",
+            OctetString,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.12.2",
+        ),
+        avp(
+            392,
+            0,
+            "SIP-User-Data-Already-Available",
+            Enumerated,
+            Must,
+            May,
+            MustNot,
+            &[(0, "USER_DATA_NOT_AVAILABLE"), (1, "USER_DATA_ALREADY_AVAILABLE")],
+            &[],
+            "IETF RFC 4740 §9.13",
+        ),
+        avp(
+            393,
+            0,
+            "SIP-Method",
+            UTF8String,
+            Must,
+            May,
+            MustNot,
+            &[],
+            &[],
+            "IETF RFC 4740 §9.14",
+        ),
+    ]
+};
 /// Tables of IETF RFC 4740 (November 2006) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "sip",
-    spec: "IETF RFC 4740",
-    version: "November 2006",
-    vendors: &[],
-    applications: &[
-        rt::dictionary::ApplicationDef {
-            id: 6,
-            name: "Diameter Session Initiation Protocol (SIP)",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "IETF RFC 4740 §13.1",
-        },
-    ],
-    avps: &AVPS,
-    commands: &[
-        rt::dictionary::CommandDef {
-            code: 283,
-            application: 6,
-            name: "User-Authorization",
-            short: "UA",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(122, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(386, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(387, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(371, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(372, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(291, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(276, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 4740 §8",
-        },
-        rt::dictionary::CommandDef {
-            code: 284,
-            application: 6,
-            name: "Server-Assignment",
-            short: "SA",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(375, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(392, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(371, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(388, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(122, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(389, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(368, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(388, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(276, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(291, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 4740 §8",
-        },
-        rt::dictionary::CommandDef {
-            code: 285,
-            application: 6,
-            name: "Location-Info",
-            short: "LI",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(122, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(371, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(372, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(276, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(291, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 4740 §8",
-        },
-        rt::dictionary::CommandDef {
-            code: 286,
-            application: 6,
-            name: "Multimedia-Auth",
-            short: "MA",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(122, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(393, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(371, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(382, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(376, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(122, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(382, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(376, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(291, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(276, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 4740 §8",
-        },
-        rt::dictionary::CommandDef {
-            code: 287,
-            application: 6,
-            name: "Registration-Termination",
-            short: "RT",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(383, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(122, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(291, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(276, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 4740 §8",
-        },
-        rt::dictionary::CommandDef {
-            code: 288,
-            application: 6,
-            name: "Push-Profile",
-            short: "PP",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(389, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(368, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(291, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(276, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "IETF RFC 4740 §8",
-        },
-    ],
-    result_codes: &[
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 2003,
-            name: "DIAMETER_FIRST_REGISTRATION",
-            spec: "IETF RFC 4740 §10.1.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 2004,
-            name: "DIAMETER_SUBSEQUENT_REGISTRATION",
-            spec: "IETF RFC 4740 §10.1.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 2005,
-            name: "DIAMETER_UNREGISTERED_SERVICE",
-            spec: "IETF RFC 4740 §10.1.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 2006,
-            name: "DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED",
-            spec: "IETF RFC 4740 §10.1.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 2007,
-            name: "DIAMETER_SERVER_SELECTION",
-            spec: "IETF RFC 4740 §10.1.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 2008,
-            name: "DIAMETER_SUCCESS_AUTH_SENT_SERVER_NOT_STORED",
-            spec: "IETF RFC 4740 §10.1.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 4013,
-            name: "DIAMETER_USER_NAME_REQUIRED",
-            spec: "IETF RFC 4740 §10.1.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5032,
-            name: "DIAMETER_ERROR_USER_UNKNOWN",
-            spec: "IETF RFC 4740 §10.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5033,
-            name: "DIAMETER_ERROR_IDENTITIES_DONT_MATCH",
-            spec: "IETF RFC 4740 §10.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5034,
-            name: "DIAMETER_ERROR_IDENTITY_NOT_REGISTERED",
-            spec: "IETF RFC 4740 §10.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5035,
-            name: "DIAMETER_ERROR_ROAMING_NOT_ALLOWED",
-            spec: "IETF RFC 4740 §10.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5036,
-            name: "DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED",
-            spec: "IETF RFC 4740 §10.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5037,
-            name: "DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED",
-            spec: "IETF RFC 4740 §10.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5038,
-            name: "DIAMETER_ERROR_IN_ASSIGNMENT_TYPE",
-            spec: "IETF RFC 4740 §10.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5039,
-            name: "DIAMETER_ERROR_TOO_MUCH_DATA",
-            spec: "IETF RFC 4740 §10.1.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 0,
-            code: 5040,
-            name: "DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA",
-            spec: "IETF RFC 4740 §10.1.3",
-        },
-    ],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "sip",
+        spec: "IETF RFC 4740",
+        version: "November 2006",
+        vendors: &[],
+        applications: &[
+            rt::dictionary::ApplicationDef {
+                id: 6,
+                name: "Diameter Session Initiation Protocol (SIP)",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "IETF RFC 4740 §13.1",
+            },
+        ],
+        avps: &AVPS,
+        commands: &[
+            command(
+                283,
+                6,
+                "User-Authorization",
+                "UA",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(122, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    optional(1, 0, 0, 1),
+                    optional(386, 0, 0, 1),
+                    optional(387, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(371, 0, 0, 1),
+                    optional(372, 0, 0, 1),
+                    optional(291, 0, 0, 1),
+                    optional(276, 0, 0, 1),
+                    optional(292, 0, 0, 1),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 4740 §8",
+            ),
+            command(
+                284,
+                6,
+                "Server-Assignment",
+                "SA",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(375, 0, 1, 1),
+                    required(392, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    optional(1, 0, 0, 1),
+                    optional(371, 0, 0, 1),
+                    optional(388, 0, 0, UNBOUNDED),
+                    optional(122, 0, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(389, 0, 0, UNBOUNDED),
+                    optional(368, 0, 0, 1),
+                    optional(388, 0, 0, UNBOUNDED),
+                    optional(1, 0, 0, 1),
+                    optional(276, 0, 0, 1),
+                    optional(291, 0, 0, 1),
+                    optional(292, 0, 0, 1),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 4740 §8",
+            ),
+            command(
+                285,
+                6,
+                "Location-Info",
+                "LI",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(122, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(371, 0, 0, 1),
+                    optional(372, 0, 0, 1),
+                    optional(276, 0, 0, 1),
+                    optional(291, 0, 0, 1),
+                    optional(292, 0, 0, 1),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 4740 §8",
+            ),
+            command(
+                286,
+                6,
+                "Multimedia-Auth",
+                "MA",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(122, 0, 1, 1),
+                    required(393, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    optional(1, 0, 0, 1),
+                    optional(371, 0, 0, 1),
+                    optional(382, 0, 0, 1),
+                    optional(376, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(1, 0, 0, 1),
+                    optional(122, 0, 0, 1),
+                    optional(382, 0, 0, 1),
+                    optional(376, 0, 0, UNBOUNDED),
+                    optional(291, 0, 0, 1),
+                    optional(276, 0, 0, 1),
+                    optional(292, 0, 0, 1),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 4740 §8",
+            ),
+            command(
+                287,
+                6,
+                "Registration-Termination",
+                "RT",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(383, 0, 1, 1),
+                    optional(283, 0, 0, 1),
+                    optional(1, 0, 0, 1),
+                    optional(122, 0, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(291, 0, 0, 1),
+                    optional(276, 0, 0, 1),
+                    optional(292, 0, 0, 1),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 4740 §8",
+            ),
+            command(
+                288,
+                6,
+                "Push-Profile",
+                "PP",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    optional(389, 0, 0, UNBOUNDED),
+                    optional(368, 0, 0, 1),
+                    optional(293, 0, 0, 1),
+                    optional(291, 0, 0, 1),
+                    optional(276, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(268, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(292, 0, 0, 1),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "IETF RFC 4740 §8",
+            ),
+        ],
+        result_codes: &[
+            result_code(
+                0,
+                2003,
+                "DIAMETER_FIRST_REGISTRATION",
+                "IETF RFC 4740 §10.1.1",
+            ),
+            result_code(
+                0,
+                2004,
+                "DIAMETER_SUBSEQUENT_REGISTRATION",
+                "IETF RFC 4740 §10.1.1",
+            ),
+            result_code(
+                0,
+                2005,
+                "DIAMETER_UNREGISTERED_SERVICE",
+                "IETF RFC 4740 §10.1.1",
+            ),
+            result_code(
+                0,
+                2006,
+                "DIAMETER_SUCCESS_SERVER_NAME_NOT_STORED",
+                "IETF RFC 4740 §10.1.1",
+            ),
+            result_code(0, 2007, "DIAMETER_SERVER_SELECTION", "IETF RFC 4740 §10.1.1"),
+            result_code(
+                0,
+                2008,
+                "DIAMETER_SUCCESS_AUTH_SENT_SERVER_NOT_STORED",
+                "IETF RFC 4740 §10.1.1",
+            ),
+            result_code(
+                0,
+                4013,
+                "DIAMETER_USER_NAME_REQUIRED",
+                "IETF RFC 4740 §10.1.2",
+            ),
+            result_code(
+                0,
+                5032,
+                "DIAMETER_ERROR_USER_UNKNOWN",
+                "IETF RFC 4740 §10.1.3",
+            ),
+            result_code(
+                0,
+                5033,
+                "DIAMETER_ERROR_IDENTITIES_DONT_MATCH",
+                "IETF RFC 4740 §10.1.3",
+            ),
+            result_code(
+                0,
+                5034,
+                "DIAMETER_ERROR_IDENTITY_NOT_REGISTERED",
+                "IETF RFC 4740 §10.1.3",
+            ),
+            result_code(
+                0,
+                5035,
+                "DIAMETER_ERROR_ROAMING_NOT_ALLOWED",
+                "IETF RFC 4740 §10.1.3",
+            ),
+            result_code(
+                0,
+                5036,
+                "DIAMETER_ERROR_IDENTITY_ALREADY_REGISTERED",
+                "IETF RFC 4740 §10.1.3",
+            ),
+            result_code(
+                0,
+                5037,
+                "DIAMETER_ERROR_AUTH_SCHEME_NOT_SUPPORTED",
+                "IETF RFC 4740 §10.1.3",
+            ),
+            result_code(
+                0,
+                5038,
+                "DIAMETER_ERROR_IN_ASSIGNMENT_TYPE",
+                "IETF RFC 4740 §10.1.3",
+            ),
+            result_code(
+                0,
+                5039,
+                "DIAMETER_ERROR_TOO_MUCH_DATA",
+                "IETF RFC 4740 §10.1.3",
+            ),
+            result_code(
+                0,
+                5040,
+                "DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA",
+                "IETF RFC 4740 §10.1.3",
+            ),
+        ],
+    }
 };

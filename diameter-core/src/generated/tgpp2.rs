@@ -1635,7 +1635,7 @@ pub struct Tgpp2ChargingRuleInstallView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> Tgpp2ChargingRuleInstallView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Tgpp2ChargingRuleInstall`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1670,7 +1670,10 @@ impl<'a> Tgpp2ChargingRuleInstallView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1834,7 +1837,7 @@ pub struct Tgpp2ChargingRuleDefinitionView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Tgpp2ChargingRuleDefinition`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1868,7 +1871,10 @@ impl<'a> Tgpp2ChargingRuleDefinitionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2174,7 +2180,7 @@ pub struct Tgpp2QosInformationView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> Tgpp2QosInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Tgpp2QosInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -2209,7 +2215,10 @@ impl<'a> Tgpp2QosInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2363,7 +2372,7 @@ pub struct Tgpp2ChargingRuleReportView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> Tgpp2ChargingRuleReportView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Tgpp2ChargingRuleReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -2398,7 +2407,10 @@ impl<'a> Tgpp2ChargingRuleReportView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2570,7 +2582,7 @@ pub struct FlowInfoView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> FlowInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`FlowInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -2605,7 +2617,10 @@ impl<'a> FlowInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2770,7 +2785,7 @@ pub struct GrantedQosView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> GrantedQosView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`GrantedQos`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -2805,7 +2820,10 @@ impl<'a> GrantedQosView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2929,7 +2947,7 @@ pub struct RequestedQosView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> RequestedQosView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RequestedQos`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -2964,7 +2982,10 @@ impl<'a> RequestedQosView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3088,7 +3109,7 @@ pub struct FlowDescriptionInfoView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> FlowDescriptionInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`FlowDescriptionInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -3123,7 +3144,10 @@ impl<'a> FlowDescriptionInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -3234,7 +3258,7 @@ pub struct AccessNetworkPhysicalAccessIdView<'a> {
 }
 #[cfg(any(feature = "tgpp2"))]
 impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AccessNetworkPhysicalAccessId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -3269,7 +3293,10 @@ impl<'a> AccessNetworkPhysicalAccessIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4042,581 +4069,343 @@ impl AccessNetworkPhysicalAccessIdWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 20usize] = [
-    rt::dictionary::AvpDef {
-        code: 800,
-        vendor: 5535,
-        name: "Flow-Operation",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "TERMINATION"), (1, "ESTABLISHMENT"), (2, "MODIFICATION")],
-        grouped: &[],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 801,
-        vendor: 5535,
-        name: "3GPP2-Charging-Rule-Install",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(802, 5535)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1005, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1004, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 802,
-        vendor: 5535,
-        name: "3GPP2-Charging-Rule-Definition",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1005, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(439, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(432, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(810, 5535)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(507, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(511, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(804, 5535)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1011, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1009, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1008, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1007, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1010, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(505, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(510, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 803,
-        vendor: 5535,
-        name: "3GPP2-Event-Trigger",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "PCF_CHANGE"),
-            (1, "QOS_CHANGE"),
-            (2, "RAT_CHANGE"),
-            (3, "TFT_CHANGE"),
-            (4, "PLMN_CHANGE"),
-            (5, "LOSS_OF_FLOW"),
-            (6, "RECOVERY_OF_FLOW"),
-            (7, "IP-CAN_CHANGE"),
-            (8, "PCC_RULE_FAILURE"),
-            (9, "ACCESS_NETWORK_PHYSICAL_ACCESS_ID_CHANGE"),
-        ],
-        grouped: &[],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 804,
-        vendor: 5535,
-        name: "3GPP2-QoS-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1028, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(516, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(515, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1026, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1025, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 805,
-        vendor: 5535,
-        name: "3GPP2-Charging-Rule-Report",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1005, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1004, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1019, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(814, 5535)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 806,
-        vendor: 5535,
-        name: "AGW-IP-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 807,
-        vendor: 5535,
-        name: "AGW-IPv6-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 808,
-        vendor: 5535,
-        name: "3GPP2-RAT-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "CDMA2000-1X"), (1, "HRPD"), (2, "WLAN"), (3, "UMB")],
-        grouped: &[],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 809,
-        vendor: 5535,
-        name: "Flow-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(810, 5535)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(813, 5535)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(812, 5535)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(811, 5535)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(511, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 810,
-        vendor: 5535,
-        name: "Flow-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 811,
-        vendor: 5535,
-        name: "Granted-QoS",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1028, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1026, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1025, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 812,
-        vendor: 5535,
-        name: "Requested-QoS",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1028, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1026, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1025, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 813,
-        vendor: 5535,
-        name: "Flow-Description-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(507, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1010, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 814,
-        vendor: 5535,
-        name: "Rule-Reason-Code",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 815,
-        vendor: 5535,
-        name: "AGW-MCC-MNC",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 898,
-        vendor: 5535,
-        name: "Access-Network-Physical-Access-ID-Realm",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 899,
-        vendor: 5535,
-        name: "Access-Network-Physical-Access-ID-Value",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 900,
-        vendor: 5535,
-        name: "Access-Network-Physical-Access-ID",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(899, 5535)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(898, 5535)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs",
-    },
-    rt::dictionary::AvpDef {
-        code: 9010,
-        vendor: 5535,
-        name: "3GPP2-BSID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID)",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 20usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            800,
+            5535,
+            "Flow-Operation",
+            Enumerated,
+            May,
+            May,
+            Must,
+            &[(0, "TERMINATION"), (1, "ESTABLISHMENT"), (2, "MODIFICATION")],
+            &[],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            801,
+            5535,
+            "3GPP2-Charging-Rule-Install",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[
+                optional(802, 5535, 0, UNBOUNDED),
+                optional(1005, 10415, 0, UNBOUNDED),
+                optional(1004, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            802,
+            5535,
+            "3GPP2-Charging-Rule-Definition",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[
+                required(1005, 10415, 1, 1),
+                optional(439, 0, 0, 1),
+                optional(432, 0, 0, 1),
+                optional(810, 5535, 0, 1),
+                optional(507, 10415, 0, UNBOUNDED),
+                optional(511, 10415, 0, 1),
+                optional(804, 5535, 0, 1),
+                optional(1011, 10415, 0, 1),
+                optional(1009, 10415, 0, 1),
+                optional(1008, 10415, 0, 1),
+                optional(1007, 10415, 0, 1),
+                optional(1010, 10415, 0, 1),
+                optional(505, 10415, 0, 1),
+                optional(510, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            803,
+            5535,
+            "3GPP2-Event-Trigger",
+            Enumerated,
+            May,
+            May,
+            Must,
+            &[
+                (0, "PCF_CHANGE"),
+                (1, "QOS_CHANGE"),
+                (2, "RAT_CHANGE"),
+                (3, "TFT_CHANGE"),
+                (4, "PLMN_CHANGE"),
+                (5, "LOSS_OF_FLOW"),
+                (6, "RECOVERY_OF_FLOW"),
+                (7, "IP-CAN_CHANGE"),
+                (8, "PCC_RULE_FAILURE"),
+                (9, "ACCESS_NETWORK_PHYSICAL_ACCESS_ID_CHANGE"),
+            ],
+            &[],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            804,
+            5535,
+            "3GPP2-QoS-Information",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1028, 10415, 0, 1),
+                optional(516, 10415, 0, 1),
+                optional(515, 10415, 0, 1),
+                optional(1026, 10415, 0, 1),
+                optional(1025, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            805,
+            5535,
+            "3GPP2-Charging-Rule-Report",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1005, 10415, 0, UNBOUNDED),
+                optional(1004, 10415, 0, UNBOUNDED),
+                optional(1019, 10415, 0, 1),
+                optional(814, 5535, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            806,
+            5535,
+            "AGW-IP-Address",
+            Address,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            807,
+            5535,
+            "AGW-IPv6-Address",
+            Address,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            808,
+            5535,
+            "3GPP2-RAT-Type",
+            Enumerated,
+            May,
+            May,
+            Must,
+            &[(0, "CDMA2000-1X"), (1, "HRPD"), (2, "WLAN"), (3, "UMB")],
+            &[],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            809,
+            5535,
+            "Flow-Info",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[
+                optional(810, 5535, 0, 1),
+                optional(813, 5535, 0, UNBOUNDED),
+                optional(812, 5535, 0, 1),
+                optional(811, 5535, 0, 1),
+                optional(511, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            810,
+            5535,
+            "Flow-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            811,
+            5535,
+            "Granted-QoS",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1028, 10415, 0, 1),
+                optional(1026, 10415, 0, 1),
+                optional(1025, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            812,
+            5535,
+            "Requested-QoS",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1028, 10415, 0, 1),
+                optional(1026, 10415, 0, 1),
+                optional(1025, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            813,
+            5535,
+            "Flow-Description-Info",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[
+                optional(507, 10415, 0, 1),
+                optional(1010, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            814,
+            5535,
+            "Rule-Reason-Code",
+            Enumerated,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            815,
+            5535,
+            "AGW-MCC-MNC",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-014-0 Ty AVPs",
+        ),
+        avp(
+            898,
+            5535,
+            "Access-Network-Physical-Access-ID-Realm",
+            OctetString,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs",
+        ),
+        avp(
+            899,
+            5535,
+            "Access-Network-Physical-Access-ID-Value",
+            OctetString,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs",
+        ),
+        avp(
+            900,
+            5535,
+            "Access-Network-Physical-Access-ID",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[
+                optional(899, 5535, 0, 1),
+                optional(898, 5535, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0013-013-0 Tx AVPs",
+        ),
+        avp(
+            9010,
+            5535,
+            "3GPP2-BSID",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 X.S0057-0 (3GPP2-BSID)",
+        ),
+    ]
+};
 /// Tables of 3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0 (v1.0 (X.S0013-014-0 and X.S0013-013-0, 2008-02)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "tgpp2",
-    spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0",
-    version: "v1.0 (X.S0013-014-0 and X.S0013-013-0, 2008-02)",
-    vendors: &[
-        rt::dictionary::VendorDef {
-            id: 5535,
-            name: "3GPP2",
-        },
-    ],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "tgpp2",
+        spec: "3GPP2 X.S0013-014-0 (Ty), X.S0013-013-0 (Tx), X.S0057-0",
+        version: "v1.0 (X.S0013-014-0 and X.S0013-013-0, 2008-02)",
+        vendors: &[
+            rt::dictionary::VendorDef {
+                id: 5535,
+                name: "3GPP2",
+            },
+        ],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

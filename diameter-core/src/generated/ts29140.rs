@@ -846,7 +846,7 @@ pub struct ServedUserIdentityView<'a> {
 }
 #[cfg(any(feature = "ts29140"))]
 impl<'a> ServedUserIdentityView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServedUserIdentity`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -881,7 +881,10 @@ impl<'a> ServedUserIdentityView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1001,7 +1004,7 @@ pub struct InitialRecipientAddressView<'a> {
 }
 #[cfg(any(feature = "ts29140"))]
 impl<'a> InitialRecipientAddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`InitialRecipientAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1036,7 +1039,10 @@ impl<'a> InitialRecipientAddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1168,7 +1174,7 @@ pub struct ResultRecipientAddressView<'a> {
 }
 #[cfg(any(feature = "ts29140"))]
 impl<'a> ResultRecipientAddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ResultRecipientAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1203,7 +1209,10 @@ impl<'a> ResultRecipientAddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1364,7 +1373,7 @@ pub struct StatusView<'a> {
 }
 #[cfg(any(feature = "ts29140"))]
 impl<'a> StatusView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Status`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1399,7 +1408,10 @@ impl<'a> StatusView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1726,333 +1738,270 @@ impl StatusWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 18usize] = [
-    rt::dictionary::AvpDef {
-        code: 1100,
-        vendor: 10415,
-        name: "Served-User-Identity",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(701, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1101, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1102, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1103,
-        vendor: 10415,
-        name: "Trigger-Event",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1104,
-        vendor: 10415,
-        name: "Sender-Address",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1105,
-        vendor: 10415,
-        name: "Initial-Recipient-Address",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1107, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1108, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1106,
-        vendor: 10415,
-        name: "Result-Recipient-Address",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1107, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1108, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1109, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1119, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1107,
-        vendor: 10415,
-        name: "MM10-Sequence-Number",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1108,
-        vendor: 10415,
-        name: "MM10-Recipient-Address",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1109,
-        vendor: 10415,
-        name: "Routeing-Address",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1110,
-        vendor: 10415,
-        name: "Originating-Interface",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1111,
-        vendor: 10415,
-        name: "Delivery-Report",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1112,
-        vendor: 10415,
-        name: "Read-Reply",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1113,
-        vendor: 10415,
-        name: "Sender-Visibility",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1114,
-        vendor: 10415,
-        name: "Service-Key",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1115,
-        vendor: 10415,
-        name: "Billing-Information",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1116,
-        vendor: 10415,
-        name: "Status",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1117, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1118, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1117,
-        vendor: 10415,
-        name: "Status-Code",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1118,
-        vendor: 10415,
-        name: "Status-Text",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1119,
-        vendor: 10415,
-        name: "Routeing-Address-Resolution",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.140 §6",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 18usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            1100,
+            10415,
+            "Served-User-Identity",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(701, 10415, 0, 1),
+                optional(1101, 10415, 0, 1),
+                optional(1102, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1103,
+            10415,
+            "Trigger-Event",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1104,
+            10415,
+            "Sender-Address",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1105,
+            10415,
+            "Initial-Recipient-Address",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(1107, 10415, 1, 1),
+                required(1108, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1106,
+            10415,
+            "Result-Recipient-Address",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(1107, 10415, 1, 1),
+                required(1108, 10415, 1, 1),
+                optional(1109, 10415, 0, 1),
+                optional(1119, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1107,
+            10415,
+            "MM10-Sequence-Number",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1108,
+            10415,
+            "MM10-Recipient-Address",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1109,
+            10415,
+            "Routeing-Address",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1110,
+            10415,
+            "Originating-Interface",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1111,
+            10415,
+            "Delivery-Report",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1112,
+            10415,
+            "Read-Reply",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1113,
+            10415,
+            "Sender-Visibility",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1114,
+            10415,
+            "Service-Key",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1115,
+            10415,
+            "Billing-Information",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1116,
+            10415,
+            "Status",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1117, 10415, 0, 1),
+                optional(1118, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1117,
+            10415,
+            "Status-Code",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1118,
+            10415,
+            "Status-Text",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+        avp(
+            1119,
+            10415,
+            "Routeing-Address-Resolution",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.140 §6",
+        ),
+    ]
+};
 /// Tables of 3GPP TS 29.140 (V6.x (Release 6)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "ts29140",
-    spec: "3GPP TS 29.140",
-    version: "V6.x (Release 6)",
-    vendors: &[],
-    applications: &[
-        rt::dictionary::ApplicationDef {
-            id: 16777226,
-            name: "3GPP MM10",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "3GPP TS 29.140 §6",
-        },
-    ],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "ts29140",
+        spec: "3GPP TS 29.140",
+        version: "V6.x (Release 6)",
+        vendors: &[],
+        applications: &[
+            rt::dictionary::ApplicationDef {
+                id: 16777226,
+                name: "3GPP MM10",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "3GPP TS 29.140 §6",
+            },
+        ],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -978,7 +978,7 @@ pub struct WlanUserDataView<'a> {
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'a> WlanUserDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`WlanUserData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1013,7 +1013,10 @@ impl<'a> WlanUserDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1181,7 +1184,7 @@ pub struct ChargingDataView<'a> {
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'a> ChargingDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ChargingData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1216,7 +1219,10 @@ impl<'a> ChargingDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1322,7 +1328,7 @@ pub struct ApnAuthorizedView<'a> {
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'a> ApnAuthorizedView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ApnAuthorized`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1357,7 +1363,10 @@ impl<'a> ApnAuthorizedView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1523,7 +1532,7 @@ pub struct ChargingNodesView<'a> {
 }
 #[cfg(any(feature = "ts29234"))]
 impl<'a> ChargingNodesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ChargingNodes`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -1558,7 +1567,10 @@ impl<'a> ChargingNodesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1983,387 +1995,299 @@ impl ChargingNodesWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 20usize] = [
-    rt::dictionary::AvpDef {
-        code: 100,
-        vendor: 10415,
-        name: "3GPP-WLAN-APN-Id",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1.15",
-    },
-    rt::dictionary::AvpDef {
-        code: 300,
-        vendor: 10415,
-        name: "Authentication-Method",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "WLAN_EAP_SIM"), (1, "WLAN_EAP_AKA")],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 301,
-        vendor: 10415,
-        name: "Authentication-Information-SIM",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 302,
-        vendor: 10415,
-        name: "Authorization-Information-SIM",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 303,
-        vendor: 10415,
-        name: "WLAN-User-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(304, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(305, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(306, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(307, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(319, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 304,
-        vendor: 10415,
-        name: "Charging-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(314, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(315, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 305,
-        vendor: 10415,
-        name: "WLAN-Access",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "WLAN_SUBSCRIPTION_ALLOWED"), (1, "WLAN_SUBSCRIPTION_BARRED")],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 306,
-        vendor: 10415,
-        name: "WLAN-3GPP-IP-Access",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "WLAN_APNS_ENABLE"), (1, "WLAN_APNS_DISABLE")],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 307,
-        vendor: 10415,
-        name: "APN-Authorized",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(493, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(309, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(310, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(312, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(313, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 309,
-        vendor: 10415,
-        name: "APN-Barring-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "WLAN_APN_ENABLE"), (1, "WLAN_APN_DISABLE")],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 310,
-        vendor: 10415,
-        name: "WLAN-Direct-IP-Access",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 311,
-        vendor: 10415,
-        name: "Session-Request-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "AUTHORIZATION_REQUEST"), (1, "DEREGISTRATION_REQUEST")],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 312,
-        vendor: 10415,
-        name: "Routing-Policy",
-        ty: rt::dictionary::AvpType::IPFilterRule,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 313,
-        vendor: 10415,
-        name: "Max-Requested-Bandwidth",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 314,
-        vendor: 10415,
-        name: "Charging-Characteristics",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 315,
-        vendor: 10415,
-        name: "Charging-Nodes",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(316, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(317, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(621, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(622, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 316,
-        vendor: 10415,
-        name: "Primary-OCS-Charging-Function-Name",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 317,
-        vendor: 10415,
-        name: "Secondary-OCS-Charging-Function-Name",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 318,
-        vendor: 10415,
-        name: "3GPP-AAA-Server-Name",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 319,
-        vendor: 10415,
-        name: "Maximum-Number-Accesses",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.234 §10.1",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 20usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            100,
+            10415,
+            "3GPP-WLAN-APN-Id",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.234 §10.1.15",
+        ),
+        avp(
+            300,
+            10415,
+            "Authentication-Method",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "WLAN_EAP_SIM"), (1, "WLAN_EAP_AKA")],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            301,
+            10415,
+            "Authentication-Information-SIM",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            302,
+            10415,
+            "Authorization-Information-SIM",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            303,
+            10415,
+            "WLAN-User-Data",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(304, 10415, 0, 1),
+                optional(305, 10415, 0, 1),
+                optional(306, 10415, 0, 1),
+                optional(307, 10415, 0, UNBOUNDED),
+                optional(319, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            304,
+            10415,
+            "Charging-Data",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(314, 10415, 0, 1),
+                optional(315, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            305,
+            10415,
+            "WLAN-Access",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "WLAN_SUBSCRIPTION_ALLOWED"), (1, "WLAN_SUBSCRIPTION_BARRED")],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            306,
+            10415,
+            "WLAN-3GPP-IP-Access",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "WLAN_APNS_ENABLE"), (1, "WLAN_APNS_DISABLE")],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            307,
+            10415,
+            "APN-Authorized",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(493, 0, 1, 1),
+                optional(309, 10415, 0, 1),
+                optional(310, 10415, 0, 1),
+                optional(312, 10415, 0, 1),
+                optional(313, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            309,
+            10415,
+            "APN-Barring-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "WLAN_APN_ENABLE"), (1, "WLAN_APN_DISABLE")],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            310,
+            10415,
+            "WLAN-Direct-IP-Access",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            311,
+            10415,
+            "Session-Request-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "AUTHORIZATION_REQUEST"), (1, "DEREGISTRATION_REQUEST")],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            312,
+            10415,
+            "Routing-Policy",
+            IPFilterRule,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            313,
+            10415,
+            "Max-Requested-Bandwidth",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            314,
+            10415,
+            "Charging-Characteristics",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            315,
+            10415,
+            "Charging-Nodes",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(316, 10415, 0, 1),
+                optional(317, 10415, 0, 1),
+                optional(621, 10415, 0, 1),
+                optional(622, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            316,
+            10415,
+            "Primary-OCS-Charging-Function-Name",
+            DiameterIdentity,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            317,
+            10415,
+            "Secondary-OCS-Charging-Function-Name",
+            DiameterIdentity,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            318,
+            10415,
+            "3GPP-AAA-Server-Name",
+            DiameterIdentity,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+        avp(
+            319,
+            10415,
+            "Maximum-Number-Accesses",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.234 §10.1",
+        ),
+    ]
+};
 /// Tables of 3GPP TS 29.234 (V11.x (Release 11)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "ts29234",
-    spec: "3GPP TS 29.234",
-    version: "V11.x (Release 11)",
-    vendors: &[],
-    applications: &[
-        rt::dictionary::ApplicationDef {
-            id: 16777219,
-            name: "3GPP Wx",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "3GPP TS 29.234 §8",
-        },
-    ],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "ts29234",
+        spec: "3GPP TS 29.234",
+        version: "V11.x (Release 11)",
+        vendors: &[],
+        applications: &[
+            rt::dictionary::ApplicationDef {
+                id: 16777219,
+                name: "3GPP Wx",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "3GPP TS 29.234 §8",
+            },
+        ],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -24806,7 +24806,7 @@ pub struct SubscriptionDataView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> SubscriptionDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SubscriptionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -24840,7 +24840,10 @@ impl<'a> SubscriptionDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -25702,7 +25705,7 @@ pub struct TerminalInformationView<'a> {
     )
 )]
 impl<'a> TerminalInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TerminalInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -25737,7 +25740,10 @@ impl<'a> TerminalInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -25870,7 +25876,7 @@ pub struct RequestedEutranAuthenticationInfoView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> RequestedEutranAuthenticationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RequestedEutranAuthenticationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -25905,7 +25911,10 @@ impl<'a> RequestedEutranAuthenticationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26027,7 +26036,7 @@ pub struct RequestedUtranGeranAuthenticationInfoView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> RequestedUtranGeranAuthenticationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RequestedUtranGeranAuthenticationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26062,7 +26071,10 @@ impl<'a> RequestedUtranGeranAuthenticationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26186,7 +26198,7 @@ pub struct AuthenticationInfoView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> AuthenticationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AuthenticationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26221,7 +26233,10 @@ impl<'a> AuthenticationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26383,7 +26398,7 @@ pub struct EUtranVectorView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> EUtranVectorView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EUtranVector`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26418,7 +26433,10 @@ impl<'a> EUtranVectorView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26595,7 +26613,7 @@ pub struct UtranVectorView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> UtranVectorView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UtranVector`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26630,7 +26648,10 @@ impl<'a> UtranVectorView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26826,7 +26847,7 @@ pub struct GeranVectorView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> GeranVectorView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`GeranVector`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26861,7 +26882,10 @@ impl<'a> GeranVectorView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27020,7 +27044,7 @@ pub struct ApnConfigurationProfileView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> ApnConfigurationProfileView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ApnConfigurationProfile`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27055,7 +27079,10 @@ impl<'a> ApnConfigurationProfileView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27278,7 +27305,7 @@ pub struct ApnConfigurationView<'a> {
     )
 )]
 impl<'a> ApnConfigurationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ApnConfiguration`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27312,7 +27339,10 @@ impl<'a> ApnConfigurationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27844,7 +27874,7 @@ pub struct EpsSubscribedQosProfileView<'a> {
     )
 )]
 impl<'a> EpsSubscribedQosProfileView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EpsSubscribedQosProfile`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27879,7 +27909,10 @@ impl<'a> EpsSubscribedQosProfileView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28059,7 +28092,7 @@ pub struct AmbrView<'a> {
     )
 )]
 impl<'a> AmbrView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Ambr`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28094,7 +28127,10 @@ impl<'a> AmbrView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28294,7 +28330,7 @@ pub struct TraceDataView<'a> {
     )
 )]
 impl<'a> TraceDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TraceData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28328,7 +28364,10 @@ impl<'a> TraceDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28604,7 +28643,7 @@ pub struct GprsSubscriptionDataView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> GprsSubscriptionDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`GprsSubscriptionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28639,7 +28678,10 @@ impl<'a> GprsSubscriptionDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28787,7 +28829,7 @@ pub struct PdpContextView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> PdpContextView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PdpContext`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28821,7 +28863,10 @@ impl<'a> PdpContextView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29161,7 +29206,7 @@ pub struct CsgSubscriptionDataView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> CsgSubscriptionDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CsgSubscriptionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29196,7 +29241,10 @@ impl<'a> CsgSubscriptionDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29381,7 +29429,7 @@ pub struct SpecificApnInfoView<'a> {
     )
 )]
 impl<'a> SpecificApnInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SpecificApnInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29416,7 +29464,10 @@ impl<'a> SpecificApnInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29577,7 +29628,7 @@ pub struct LcsInfoView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> LcsInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LcsInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29612,7 +29663,10 @@ impl<'a> LcsInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29773,7 +29827,7 @@ pub struct LcsPrivacyexceptionView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> LcsPrivacyexceptionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LcsPrivacyexception`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29808,7 +29862,10 @@ impl<'a> LcsPrivacyexceptionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30028,7 +30085,7 @@ pub struct ExternalClientView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> ExternalClientView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ExternalClient`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30063,7 +30120,10 @@ impl<'a> ExternalClientView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30204,7 +30264,7 @@ pub struct TgppServiceTypeView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppServiceTypeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TgppServiceType`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30239,7 +30299,10 @@ impl<'a> TgppServiceTypeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30382,7 +30445,7 @@ pub struct MoLrView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> MoLrView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MoLr`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30417,7 +30480,10 @@ impl<'a> MoLrView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30544,7 +30610,7 @@ pub struct TeleserviceListView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> TeleserviceListView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TeleserviceList`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30579,7 +30645,10 @@ impl<'a> TeleserviceListView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30702,7 +30771,7 @@ pub struct CallBarringInfoView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> CallBarringInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CallBarringInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30737,7 +30806,10 @@ impl<'a> CallBarringInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30865,7 +30937,7 @@ pub struct EpsUserStateView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> EpsUserStateView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EpsUserState`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30900,7 +30972,10 @@ impl<'a> EpsUserStateView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -31030,7 +31105,7 @@ pub struct EpsLocationInformationView<'a> {
     )
 )]
 impl<'a> EpsLocationInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EpsLocationInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -31065,7 +31140,10 @@ impl<'a> EpsLocationInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -31197,7 +31275,7 @@ pub struct MmeUserStateView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> MmeUserStateView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MmeUserState`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -31232,7 +31310,10 @@ impl<'a> MmeUserStateView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -31334,7 +31415,7 @@ pub struct SgsnUserStateView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> SgsnUserStateView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SgsnUserState`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -31369,7 +31450,10 @@ impl<'a> SgsnUserStateView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -31496,7 +31580,7 @@ pub struct MmeLocationInformationView<'a> {
     )
 )]
 impl<'a> MmeLocationInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MmeLocationInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -31530,7 +31614,10 @@ impl<'a> MmeLocationInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -31755,7 +31842,7 @@ pub struct SgsnLocationInformationView<'a> {
     )
 )]
 impl<'a> SgsnLocationInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SgsnLocationInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -31789,7 +31876,10 @@ impl<'a> SgsnLocationInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -31994,7 +32084,7 @@ pub struct ActiveApnView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl<'a> ActiveApnView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ActiveApn`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32029,7 +32119,10 @@ impl<'a> ActiveApnView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32239,7 +32332,7 @@ pub struct MdtConfigurationView<'a> {
     )
 )]
 impl<'a> MdtConfigurationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MdtConfiguration`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32273,7 +32366,10 @@ impl<'a> MdtConfigurationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32721,7 +32817,7 @@ pub struct AreaScopeView<'a> {
     )
 )]
 impl<'a> AreaScopeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AreaScope`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32756,7 +32852,10 @@ impl<'a> AreaScopeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32998,7 +33097,7 @@ pub struct EquivalentPlmnListView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> EquivalentPlmnListView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EquivalentPlmnList`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33033,7 +33132,10 @@ impl<'a> EquivalentPlmnListView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33156,7 +33258,7 @@ pub struct VplmnCsgSubscriptionDataView<'a> {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> VplmnCsgSubscriptionDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`VplmnCsgSubscriptionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33191,7 +33293,10 @@ impl<'a> VplmnCsgSubscriptionDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33334,7 +33439,7 @@ pub struct LocalTimeZoneView<'a> {
     )
 )]
 impl<'a> LocalTimeZoneView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LocalTimeZone`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33369,7 +33474,10 @@ impl<'a> LocalTimeZoneView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33536,7 +33644,7 @@ pub struct WlanOffloadabilityView<'a> {
     )
 )]
 impl<'a> WlanOffloadabilityView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`WlanOffloadability`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33571,7 +33679,10 @@ impl<'a> WlanOffloadabilityView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33695,7 +33806,7 @@ pub struct AdjacentPlmnsView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> AdjacentPlmnsView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AdjacentPlmns`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33730,7 +33841,10 @@ impl<'a> AdjacentPlmnsView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33853,7 +33967,7 @@ pub struct AdjacentAccessRestrictionDataView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> AdjacentAccessRestrictionDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AdjacentAccessRestrictionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33888,7 +34002,10 @@ impl<'a> AdjacentAccessRestrictionDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34040,7 +34157,7 @@ pub struct ImsiGroupIdView<'a> {
     )
 )]
 impl<'a> ImsiGroupIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ImsiGroupId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34075,7 +34192,10 @@ impl<'a> ImsiGroupIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34234,7 +34354,7 @@ pub struct SubscriptionDataDeletionView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> SubscriptionDataDeletionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SubscriptionDataDeletion`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34269,7 +34389,10 @@ impl<'a> SubscriptionDataDeletionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34492,7 +34615,7 @@ pub struct EmergencyInfoView<'a> {
     )
 )]
 impl<'a> EmergencyInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EmergencyInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34527,7 +34650,10 @@ impl<'a> EmergencyInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34642,7 +34768,7 @@ pub struct V2xSubscriptionDataView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> V2xSubscriptionDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`V2xSubscriptionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34677,7 +34803,10 @@ impl<'a> V2xSubscriptionDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34808,7 +34937,7 @@ pub struct EdrxCycleLengthView<'a> {
     )
 )]
 impl<'a> EdrxCycleLengthView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EdrxCycleLength`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34843,7 +34972,10 @@ impl<'a> EdrxCycleLengthView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35024,7 +35156,7 @@ pub struct MbsfnAreaView<'a> {
     )
 )]
 impl<'a> MbsfnAreaView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MbsfnArea`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35059,7 +35191,10 @@ impl<'a> MbsfnAreaView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35185,7 +35320,7 @@ pub struct PagingTimeWindowView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> PagingTimeWindowView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PagingTimeWindow`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35220,7 +35355,10 @@ impl<'a> PagingTimeWindowView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35352,7 +35490,7 @@ pub struct EdrxRelatedRatView<'a> {
 }
 #[cfg(any(feature = "ts29272"))]
 impl<'a> EdrxRelatedRatView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EdrxRelatedRat`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35387,7 +35525,10 @@ impl<'a> EdrxRelatedRatView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35512,7 +35653,7 @@ pub struct V2xSubscriptionDataNrView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> V2xSubscriptionDataNrView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`V2xSubscriptionDataNr`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35547,7 +35688,10 @@ impl<'a> V2xSubscriptionDataNrView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35671,7 +35815,7 @@ pub struct UePc5QosView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> UePc5QosView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UePc5Qos`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35706,7 +35850,10 @@ impl<'a> UePc5QosView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35839,7 +35986,7 @@ pub struct Pc5QosFlowView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> Pc5QosFlowView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Pc5QosFlow`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35874,7 +36021,10 @@ impl<'a> Pc5QosFlowView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36004,7 +36154,7 @@ pub struct Pc5FlowBitratesView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl<'a> Pc5FlowBitratesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Pc5FlowBitrates`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36039,7 +36189,10 @@ impl<'a> Pc5FlowBitratesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36188,7 +36341,7 @@ pub struct MdtConfigurationNrView<'a> {
     )
 )]
 impl<'a> MdtConfigurationNrView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MdtConfigurationNr`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36222,7 +36375,10 @@ impl<'a> MdtConfigurationNrView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36551,14 +36707,14 @@ pub struct UpdateLocationRequestView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> UpdateLocationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`UpdateLocationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -37215,14 +37371,14 @@ pub struct UpdateLocationAnswerView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> UpdateLocationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`UpdateLocationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -37685,14 +37841,14 @@ pub struct AuthenticationInformationRequestView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> AuthenticationInformationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AuthenticationInformationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -38137,14 +38293,14 @@ pub struct AuthenticationInformationAnswerView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> AuthenticationInformationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`AuthenticationInformationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -38586,14 +38742,14 @@ pub struct CancelLocationRequestView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> CancelLocationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`CancelLocationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -38997,14 +39153,14 @@ pub struct CancelLocationAnswerView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> CancelLocationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`CancelLocationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -39352,14 +39508,14 @@ pub struct TgppS6aS6dInsertSubscriberDataRequestView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> TgppS6aS6dInsertSubscriberDataRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`TgppS6aS6dInsertSubscriberDataRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -39784,14 +39940,14 @@ pub struct TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> TgppS6aS6dInsertSubscriberDataAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`TgppS6aS6dInsertSubscriberDataAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -40318,14 +40474,14 @@ pub struct TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> TgppS6aS6dDeleteSubscriberDataRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`TgppS6aS6dDeleteSubscriberDataRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -40806,14 +40962,14 @@ pub struct TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> TgppS6aS6dDeleteSubscriberDataAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`TgppS6aS6dDeleteSubscriberDataAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -41177,14 +41333,14 @@ pub struct PurgeUeRequestView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> PurgeUeRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`PurgeUeRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -41586,14 +41742,14 @@ pub struct PurgeUeAnswerView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> PurgeUeAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`PurgeUeAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -42006,14 +42162,14 @@ pub struct TgppS6aS6dResetRequestView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> TgppS6aS6dResetRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`TgppS6aS6dResetRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -42434,14 +42590,14 @@ pub struct TgppS6aS6dResetAnswerView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> TgppS6aS6dResetAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`TgppS6aS6dResetAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -42789,14 +42945,14 @@ pub struct NotifyRequestView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> NotifyRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`NotifyRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -43348,14 +43504,14 @@ pub struct NotifyAnswerView<'a> {
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl<'a> NotifyAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`NotifyAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -43757,14 +43913,14 @@ pub struct MeIdentityCheckRequestView<'a> {
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl<'a> MeIdentityCheckRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`MeIdentityCheckRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -44105,14 +44261,14 @@ pub struct MeIdentityCheckAnswerView<'a> {
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
 impl<'a> MeIdentityCheckAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`MeIdentityCheckAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -44450,14 +44606,14 @@ pub struct UpdateVcsgLocationRequestView<'a> {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> UpdateVcsgLocationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`UpdateVcsgLocationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -44853,14 +45009,14 @@ pub struct UpdateVcsgLocationAnswerView<'a> {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> UpdateVcsgLocationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`UpdateVcsgLocationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -45262,14 +45418,14 @@ pub struct CancelVcsgLocationRequestView<'a> {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> CancelVcsgLocationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`CancelVcsgLocationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -45662,14 +45818,14 @@ pub struct CancelVcsgLocationAnswerView<'a> {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> CancelVcsgLocationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`CancelVcsgLocationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -46017,14 +46173,14 @@ pub struct TgppS7aS7dInsertSubscriberDataRequestView<'a> {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppS7aS7dInsertSubscriberDataRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`TgppS7aS7dInsertSubscriberDataRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -46449,14 +46605,14 @@ pub struct TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppS7aS7dInsertSubscriberDataAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`TgppS7aS7dInsertSubscriberDataAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -46983,14 +47139,14 @@ pub struct TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppS7aS7dDeleteSubscriberDataRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`TgppS7aS7dDeleteSubscriberDataRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -47471,14 +47627,14 @@ pub struct TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppS7aS7dDeleteSubscriberDataAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`TgppS7aS7dDeleteSubscriberDataAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -47842,14 +47998,14 @@ pub struct TgppS7aS7dResetRequestView<'a> {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppS7aS7dResetRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`TgppS7aS7dResetRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -48270,14 +48426,14 @@ pub struct TgppS7aS7dResetAnswerView<'a> {
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl<'a> TgppS7aS7dResetAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`TgppS7aS7dResetAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -59318,7996 +59474,3944 @@ impl TgppS7aS7dResetAnswerWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 222usize] = [
-    rt::dictionary::AvpDef {
-        code: 1400,
-        vendor: 10415,
-        name: "Subscription-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1424, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(701, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1643, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1433, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1491, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1417, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1425, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1418, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1446, 10415)),
-                min: 0,
-                max: 10,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1426, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1427, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1473, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1486, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1488, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(13, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1435, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1429, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1440, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1458, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1467, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1436, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1457, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1619, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1616, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1617, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1633, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1634, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1636, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3701, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1654, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1673, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1674, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1675, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1680, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3113, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3122, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1687, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1688, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1710, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1691, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3111, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4324, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1698, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1700, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1699, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1704, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1701, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1708, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1709, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1728, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1401,
-        vendor: 10415,
-        name: "Terminal-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1402, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1471, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1403, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 1402,
-        vendor: 10415,
-        name: "IMEI",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 1403,
-        vendor: 10415,
-        name: "Software-Version",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 1404,
-        vendor: 10415,
-        name: "QoS-Subscribed",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.77",
-    },
-    rt::dictionary::AvpDef {
-        code: 1405,
-        vendor: 10415,
-        name: "ULR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 1406,
-        vendor: 10415,
-        name: "ULA-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.8",
-    },
-    rt::dictionary::AvpDef {
-        code: 1407,
-        vendor: 10415,
-        name: "Visited-PLMN-Id",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.9",
-    },
-    rt::dictionary::AvpDef {
-        code: 1408,
-        vendor: 10415,
-        name: "Requested-EUTRAN-Authentication-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1410, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1412, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1411, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.11",
-    },
-    rt::dictionary::AvpDef {
-        code: 1409,
-        vendor: 10415,
-        name: "Requested-UTRAN-GERAN-Authentication-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1410, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1412, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1411, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.12",
-    },
-    rt::dictionary::AvpDef {
-        code: 1410,
-        vendor: 10415,
-        name: "Number-Of-Requested-Vectors",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.14",
-    },
-    rt::dictionary::AvpDef {
-        code: 1411,
-        vendor: 10415,
-        name: "Re-Synchronization-Info",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.15",
-    },
-    rt::dictionary::AvpDef {
-        code: 1412,
-        vendor: 10415,
-        name: "Immediate-Response-Preferred",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.16",
-    },
-    rt::dictionary::AvpDef {
-        code: 1413,
-        vendor: 10415,
-        name: "Authentication-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1414, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1415, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1416, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.17",
-    },
-    rt::dictionary::AvpDef {
-        code: 1414,
-        vendor: 10415,
-        name: "E-UTRAN-Vector",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1419, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1447, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1448, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1449, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1450, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.18",
-    },
-    rt::dictionary::AvpDef {
-        code: 1415,
-        vendor: 10415,
-        name: "UTRAN-Vector",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1419, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1447, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1448, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1449, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(625, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(626, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.19",
-    },
-    rt::dictionary::AvpDef {
-        code: 1416,
-        vendor: 10415,
-        name: "GERAN-Vector",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1419, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1447, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1454, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1453, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.20",
-    },
-    rt::dictionary::AvpDef {
-        code: 1417,
-        vendor: 10415,
-        name: "Network-Access-Mode",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "PACKET_AND_CIRCUIT"), (1, "Reserved"), (2, "ONLY_PACKET")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.21",
-    },
-    rt::dictionary::AvpDef {
-        code: 1418,
-        vendor: 10415,
-        name: "HPLMN-ODB",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.22",
-    },
-    rt::dictionary::AvpDef {
-        code: 1419,
-        vendor: 10415,
-        name: "Item-Number",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.23",
-    },
-    rt::dictionary::AvpDef {
-        code: 1420,
-        vendor: 10415,
-        name: "Cancellation-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "MME_UPDATE_PROCEDURE"),
-            (1, "SGSN_UPDATE_PROCEDURE"),
-            (2, "SUBSCRIPTION_WITHDRAWAL"),
-            (3, "UPDATE_PROCEDURE_IWF"),
-            (4, "INITIAL_ATTACH_PROCEDURE"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.24",
-    },
-    rt::dictionary::AvpDef {
-        code: 1421,
-        vendor: 10415,
-        name: "DSR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.25",
-    },
-    rt::dictionary::AvpDef {
-        code: 1422,
-        vendor: 10415,
-        name: "DSA-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.26",
-    },
-    rt::dictionary::AvpDef {
-        code: 1423,
-        vendor: 10415,
-        name: "Context-Identifier",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.27",
-    },
-    rt::dictionary::AvpDef {
-        code: 1424,
-        vendor: 10415,
-        name: "Subscriber-Status",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "SERVICE_GRANTED"), (1, "OPERATOR_DETERMINED_BARRING")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.29",
-    },
-    rt::dictionary::AvpDef {
-        code: 1425,
-        vendor: 10415,
-        name: "Operator-Determined-Barring",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.30",
-    },
-    rt::dictionary::AvpDef {
-        code: 1426,
-        vendor: 10415,
-        name: "Access-Restriction-Data",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.31",
-    },
-    rt::dictionary::AvpDef {
-        code: 1427,
-        vendor: 10415,
-        name: "APN-OI-Replacement",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.32",
-    },
-    rt::dictionary::AvpDef {
-        code: 1428,
-        vendor: 10415,
-        name: "All-APN-Configurations-Included-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "All_APN_CONFIGURATIONS_INCLUDED"),
-            (1, "MODIFIED_ADDED_APN_CONFIGURATIONS_INCLUDED"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.33",
-    },
-    rt::dictionary::AvpDef {
-        code: 1429,
-        vendor: 10415,
-        name: "APN-Configuration-Profile",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1423, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1683, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1719, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1428, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1430, 10415)),
-                min: 1,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.34",
-    },
-    rt::dictionary::AvpDef {
-        code: 1430,
-        vendor: 10415,
-        name: "APN-Configuration",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1423, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(848, 10415)),
-                min: 0,
-                max: 2,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1456, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(493, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1431, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1432, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(486, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(600, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1438, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(13, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1435, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1472, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1427, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1613, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1618, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1663, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1665, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1667, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1681, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1682, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1684, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1686, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1690, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1697, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1706, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1707, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.35",
-    },
-    rt::dictionary::AvpDef {
-        code: 1431,
-        vendor: 10415,
-        name: "EPS-Subscribed-QoS-Profile",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1028, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1034, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.37",
-    },
-    rt::dictionary::AvpDef {
-        code: 1432,
-        vendor: 10415,
-        name: "VPLMN-Dynamic-Address-Allowed",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "NOTALLOWED"), (1, "ALLOWED")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.38",
-    },
-    rt::dictionary::AvpDef {
-        code: 1433,
-        vendor: 10415,
-        name: "STN-SR",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.39",
-    },
-    rt::dictionary::AvpDef {
-        code: 1434,
-        vendor: 10415,
-        name: "Alert-Reason",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "UE_PRESENT"), (1, "UE_MEMORY_AVAILABLE")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.83",
-    },
-    rt::dictionary::AvpDef {
-        code: 1435,
-        vendor: 10415,
-        name: "AMBR",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(516, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(515, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(555, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(554, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.41",
-    },
-    rt::dictionary::AvpDef {
-        code: 1436,
-        vendor: 10415,
-        name: "CSG-Subscription-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1437, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1439, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(493, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1407, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.78",
-    },
-    rt::dictionary::AvpDef {
-        code: 1437,
-        vendor: 10415,
-        name: "CSG-Id",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.79",
-    },
-    rt::dictionary::AvpDef {
-        code: 1438,
-        vendor: 10415,
-        name: "PDN-GW-Allocation-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "STATIC"), (1, "DYNAMIC")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.44",
-    },
-    rt::dictionary::AvpDef {
-        code: 1439,
-        vendor: 10415,
-        name: "Expiration-Date",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.80",
-    },
-    rt::dictionary::AvpDef {
-        code: 1440,
-        vendor: 10415,
-        name: "RAT-Frequency-Selection-Priority-ID",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.46",
-    },
-    rt::dictionary::AvpDef {
-        code: 1441,
-        vendor: 10415,
-        name: "IDA-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.47",
-    },
-    rt::dictionary::AvpDef {
-        code: 1442,
-        vendor: 10415,
-        name: "PUA-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.48",
-    },
-    rt::dictionary::AvpDef {
-        code: 1443,
-        vendor: 10415,
-        name: "NOR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.49",
-    },
-    rt::dictionary::AvpDef {
-        code: 1444,
-        vendor: 10415,
-        name: "User-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.50",
-    },
-    rt::dictionary::AvpDef {
-        code: 1445,
-        vendor: 10415,
-        name: "Equipment-Status",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "WHITELISTED"), (1, "BLACKLISTED"), (2, "GREYLISTED")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.51",
-    },
-    rt::dictionary::AvpDef {
-        code: 1446,
-        vendor: 10415,
-        name: "Regional-Subscription-Zone-Code",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.52",
-    },
-    rt::dictionary::AvpDef {
-        code: 1447,
-        vendor: 10415,
-        name: "RAND",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.53",
-    },
-    rt::dictionary::AvpDef {
-        code: 1448,
-        vendor: 10415,
-        name: "XRES",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.54",
-    },
-    rt::dictionary::AvpDef {
-        code: 1449,
-        vendor: 10415,
-        name: "AUTN",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.55",
-    },
-    rt::dictionary::AvpDef {
-        code: 1450,
-        vendor: 10415,
-        name: "KASME",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.56",
-    },
-    rt::dictionary::AvpDef {
-        code: 1452,
-        vendor: 10415,
-        name: "Trace-Collection-Entity",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.98",
-    },
-    rt::dictionary::AvpDef {
-        code: 1453,
-        vendor: 10415,
-        name: "Kc",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.59",
-    },
-    rt::dictionary::AvpDef {
-        code: 1454,
-        vendor: 10415,
-        name: "SRES",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.60",
-    },
-    rt::dictionary::AvpDef {
-        code: 1455,
-        vendor: 10415,
-        name: "Requesting-Node-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.61",
-    },
-    rt::dictionary::AvpDef {
-        code: 1456,
-        vendor: 10415,
-        name: "PDN-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "IPv4"), (1, "IPv6"), (2, "IPv4v6"), (3, "IPv4_OR_IPv6")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.62",
-    },
-    rt::dictionary::AvpDef {
-        code: 1457,
-        vendor: 10415,
-        name: "Roaming-Restricted-Due-To-Unsupported-Feature",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Roaming-Restricted-Due-To-Unsupported-Feature")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.81",
-    },
-    rt::dictionary::AvpDef {
-        code: 1458,
-        vendor: 10415,
-        name: "Trace-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1459, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1462, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1463, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1464, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1465, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1466, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1452, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1622, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1720, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1727, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.63",
-    },
-    rt::dictionary::AvpDef {
-        code: 1459,
-        vendor: 10415,
-        name: "Trace-Reference",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.64",
-    },
-    rt::dictionary::AvpDef {
-        code: 1462,
-        vendor: 10415,
-        name: "Trace-Depth",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Minimum"),
-            (1, "Medium"),
-            (2, "Maximum"),
-            (3, "MinimumWithoutVendorSpecificExtension"),
-            (4, "MediumWithoutVendorSpecificExtension"),
-            (5, "MaximumWithoutVendorSpecificExtension"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.67",
-    },
-    rt::dictionary::AvpDef {
-        code: 1463,
-        vendor: 10415,
-        name: "Trace-NE-Type-List",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.68",
-    },
-    rt::dictionary::AvpDef {
-        code: 1464,
-        vendor: 10415,
-        name: "Trace-Interface-List",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.69",
-    },
-    rt::dictionary::AvpDef {
-        code: 1465,
-        vendor: 10415,
-        name: "Trace-Event-List",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.70",
-    },
-    rt::dictionary::AvpDef {
-        code: 1466,
-        vendor: 10415,
-        name: "OMC-Id",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.71",
-    },
-    rt::dictionary::AvpDef {
-        code: 1467,
-        vendor: 10415,
-        name: "GPRS-Subscription-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1468, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1469, 10415)),
-                min: 1,
-                max: 50,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.72",
-    },
-    rt::dictionary::AvpDef {
-        code: 1468,
-        vendor: 10415,
-        name: "Complete-Data-List-Included-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "All_PDP_CONTEXTS_INCLUDED"),
-            (1, "MODIFIED_ADDED_PDP_CONTEXTS_INCLUDED"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.73",
-    },
-    rt::dictionary::AvpDef {
-        code: 1469,
-        vendor: 10415,
-        name: "PDP-Context",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1423, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1470, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1227, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1404, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1432, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(493, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(13, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1620, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1621, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1435, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1427, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1613, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1618, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1663, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1665, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1682, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.74",
-    },
-    rt::dictionary::AvpDef {
-        code: 1470,
-        vendor: 10415,
-        name: "PDP-Type",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.75",
-    },
-    rt::dictionary::AvpDef {
-        code: 1471,
-        vendor: 10415,
-        name: "3GPP2-MEID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 1472,
-        vendor: 10415,
-        name: "Specific-APN-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(493, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(486, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(600, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.82",
-    },
-    rt::dictionary::AvpDef {
-        code: 1473,
-        vendor: 10415,
-        name: "LCS-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1474, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1475, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1485, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.84",
-    },
-    rt::dictionary::AvpDef {
-        code: 1474,
-        vendor: 10415,
-        name: "GMLC-Number",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.85",
-    },
-    rt::dictionary::AvpDef {
-        code: 1475,
-        vendor: 10415,
-        name: "LCS-PrivacyException",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1476, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1477, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1478, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1479, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1482, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1483, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.86",
-    },
-    rt::dictionary::AvpDef {
-        code: 1476,
-        vendor: 10415,
-        name: "SS-Code",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.87",
-    },
-    rt::dictionary::AvpDef {
-        code: 1477,
-        vendor: 10415,
-        name: "SS-Status",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.88",
-    },
-    rt::dictionary::AvpDef {
-        code: 1478,
-        vendor: 10415,
-        name: "Notification-To-UE-User",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "NOTIFY_LOCATION_ALLOWED"),
-            (1, "NOTIFYANDVERIFY_LOCATION_ALLOWED_IF_NO_RESPONSE"),
-            (2, "NOTIFYANDVERIFY_LOCATION_NOT_ALLOWED_IF_NO_RESPONSE"),
-            (3, "LOCATION_NOT_ALLOWED"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.89",
-    },
-    rt::dictionary::AvpDef {
-        code: 1479,
-        vendor: 10415,
-        name: "External-Client",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1480, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1481, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1478, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.90",
-    },
-    rt::dictionary::AvpDef {
-        code: 1480,
-        vendor: 10415,
-        name: "Client-Identity",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.91",
-    },
-    rt::dictionary::AvpDef {
-        code: 1481,
-        vendor: 10415,
-        name: "GMLC-Restriction",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "GMLC_LIST"), (1, "HOME_COUNTRY")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.92",
-    },
-    rt::dictionary::AvpDef {
-        code: 1482,
-        vendor: 10415,
-        name: "PLMN-Client",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "BROADCAST_SERVICE"),
-            (1, "O_AND_M_HPLMN"),
-            (2, "O_AND_M_VPLMN"),
-            (3, "ANONYMOUS_LOCATION"),
-            (4, "TARGET_UE_SUBSCRIBED_SERVICE"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.93",
-    },
-    rt::dictionary::AvpDef {
-        code: 1483,
-        vendor: 10415,
-        name: "3GPP-Service-Type",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1484, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1481, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1478, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.94",
-    },
-    rt::dictionary::AvpDef {
-        code: 1484,
-        vendor: 10415,
-        name: "ServiceTypeIdentity",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.95",
-    },
-    rt::dictionary::AvpDef {
-        code: 1485,
-        vendor: 10415,
-        name: "MO-LR",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1476, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1477, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.96",
-    },
-    rt::dictionary::AvpDef {
-        code: 1486,
-        vendor: 10415,
-        name: "Teleservice-List",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1487, 10415)),
-                min: 1,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.99",
-    },
-    rt::dictionary::AvpDef {
-        code: 1487,
-        vendor: 10415,
-        name: "TS-Code",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.100",
-    },
-    rt::dictionary::AvpDef {
-        code: 1488,
-        vendor: 10415,
-        name: "Call-Barring-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1476, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1477, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.101",
-    },
-    rt::dictionary::AvpDef {
-        code: 1489,
-        vendor: 10415,
-        name: "SGSN-Number",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.102",
-    },
-    rt::dictionary::AvpDef {
-        code: 1490,
-        vendor: 10415,
-        name: "IDR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.103",
-    },
-    rt::dictionary::AvpDef {
-        code: 1491,
-        vendor: 10415,
-        name: "ICS-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "FALSE"), (1, "TRUE")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.104",
-    },
-    rt::dictionary::AvpDef {
-        code: 1492,
-        vendor: 10415,
-        name: "IMS-Voice-Over-PS-Sessions-Supported",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "NOT_SUPPORTED"), (1, "SUPPORTED")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.106",
-    },
-    rt::dictionary::AvpDef {
-        code: 1493,
-        vendor: 10415,
-        name: "Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "NOT_SUPPORTED"), (1, "SUPPORTED")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.107",
-    },
-    rt::dictionary::AvpDef {
-        code: 1494,
-        vendor: 10415,
-        name: "Last-UE-Activity-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.108",
-    },
-    rt::dictionary::AvpDef {
-        code: 1495,
-        vendor: 10415,
-        name: "EPS-User-State",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1497, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1498, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.110",
-    },
-    rt::dictionary::AvpDef {
-        code: 1496,
-        vendor: 10415,
-        name: "EPS-Location-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1600, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1601, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.111",
-    },
-    rt::dictionary::AvpDef {
-        code: 1497,
-        vendor: 10415,
-        name: "MME-User-State",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1499, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.112",
-    },
-    rt::dictionary::AvpDef {
-        code: 1498,
-        vendor: 10415,
-        name: "SGSN-User-State",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1499, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.113",
-    },
-    rt::dictionary::AvpDef {
-        code: 1499,
-        vendor: 10415,
-        name: "User-State",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "DETACHED"),
-            (1, "ATTACHED_NOT_REACHABLE_FOR_PAGING"),
-            (2, "ATTACHED_REACHABLE_FOR_PAGING"),
-            (3, "CONNECTED_NOT_REACHABLE_FOR_PAGING"),
-            (4, "CONNECTED_REACHABLE_FOR_PAGING"),
-            (5, "NETWORK_DETERMINED_NOT_REACHABLE"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.114",
-    },
-    rt::dictionary::AvpDef {
-        code: 1600,
-        vendor: 10415,
-        name: "MME-Location-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1602, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1603, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1608, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1609, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1610, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1611, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2319, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4008, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4013, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.115",
-    },
-    rt::dictionary::AvpDef {
-        code: 1601,
-        vendor: 10415,
-        name: "SGSN-Location-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1604, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1606, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1607, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1605, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1608, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1609, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1610, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1611, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2319, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.116",
-    },
-    rt::dictionary::AvpDef {
-        code: 1602,
-        vendor: 10415,
-        name: "E-UTRAN-Cell-Global-Identity",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.117",
-    },
-    rt::dictionary::AvpDef {
-        code: 1603,
-        vendor: 10415,
-        name: "Tracking-Area-Identity",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.118",
-    },
-    rt::dictionary::AvpDef {
-        code: 1604,
-        vendor: 10415,
-        name: "Cell-Global-Identity",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.119",
-    },
-    rt::dictionary::AvpDef {
-        code: 1605,
-        vendor: 10415,
-        name: "Routing-Area-Identity",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.120",
-    },
-    rt::dictionary::AvpDef {
-        code: 1606,
-        vendor: 10415,
-        name: "Location-Area-Identity",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.121",
-    },
-    rt::dictionary::AvpDef {
-        code: 1607,
-        vendor: 10415,
-        name: "Service-Area-Identity",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.122",
-    },
-    rt::dictionary::AvpDef {
-        code: 1608,
-        vendor: 10415,
-        name: "Geographical-Information",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.123",
-    },
-    rt::dictionary::AvpDef {
-        code: 1609,
-        vendor: 10415,
-        name: "Geodetic-Information",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.124",
-    },
-    rt::dictionary::AvpDef {
-        code: 1610,
-        vendor: 10415,
-        name: "Current-Location-Retrieved",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "ACTIVE-LOCATION-RETRIEVAL")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.125",
-    },
-    rt::dictionary::AvpDef {
-        code: 1611,
-        vendor: 10415,
-        name: "Age-Of-Location-Information",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.126",
-    },
-    rt::dictionary::AvpDef {
-        code: 1612,
-        vendor: 10415,
-        name: "Active-APN",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1423, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(493, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(486, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(600, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1472, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.127",
-    },
-    rt::dictionary::AvpDef {
-        code: 1613,
-        vendor: 10415,
-        name: "SIPTO-Permission",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "SIPTO_ABOVE_RAN_ALLOWED"), (1, "SIPTO_ABOVE_RAN_NOTALLOWED")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.135",
-    },
-    rt::dictionary::AvpDef {
-        code: 1614,
-        vendor: 10415,
-        name: "Error-Diagnostic",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "GPRS_DATA_SUBSCRIBED"),
-            (1, "NO_GPRS_DATA_SUBSCRIBED"),
-            (2, "ODB-ALL-APN"),
-            (3, "ODB-HPLMN-APN"),
-            (4, "ODB-VPLMN-APN"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.128",
-    },
-    rt::dictionary::AvpDef {
-        code: 1615,
-        vendor: 10415,
-        name: "UE-SRVCC-Capability",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "UE-SRVCC-NOT-SUPPORTED"), (1, "UE-SRVCC-SUPPORTED")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.130",
-    },
-    rt::dictionary::AvpDef {
-        code: 1616,
-        vendor: 10415,
-        name: "MPS-Priority",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.131",
-    },
-    rt::dictionary::AvpDef {
-        code: 1617,
-        vendor: 10415,
-        name: "VPLMN-LIPA-Allowed",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "LIPA_NOTALLOWED"), (1, "LIPA_ALLOWED")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.132",
-    },
-    rt::dictionary::AvpDef {
-        code: 1618,
-        vendor: 10415,
-        name: "LIPA-Permission",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "LIPA_PROHIBITED"), (1, "LIPA_ONLY"), (2, "LIPA_CONDITIONAL")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.133",
-    },
-    rt::dictionary::AvpDef {
-        code: 1619,
-        vendor: 10415,
-        name: "Subscribed-Periodic-RAU-TAU-Timer",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.134",
-    },
-    rt::dictionary::AvpDef {
-        code: 1620,
-        vendor: 10415,
-        name: "Ext-PDP-Type",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.75A",
-    },
-    rt::dictionary::AvpDef {
-        code: 1621,
-        vendor: 10415,
-        name: "Ext-PDP-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.129",
-    },
-    rt::dictionary::AvpDef {
-        code: 1622,
-        vendor: 10415,
-        name: "MDT-Configuration",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1623, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1624, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1625, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1626, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1627, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1628, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1629, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1630, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1631, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1632, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1655, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1656, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1657, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1658, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1659, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1660, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1661, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1662, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1671, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1694, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.136",
-    },
-    rt::dictionary::AvpDef {
-        code: 1623,
-        vendor: 10415,
-        name: "Job-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Immediate-MDT-only"),
-            (1, "Logged-MDT-only"),
-            (2, "Trace-only"),
-            (3, "Immediate-MDT-and-Trace"),
-            (4, "RLF-reports-only"),
-            (5, "RCEF-reports-only"),
-            (6, "Logged-MBSFN-MDT"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.137",
-    },
-    rt::dictionary::AvpDef {
-        code: 1624,
-        vendor: 10415,
-        name: "Area-Scope",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1604, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1602, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1605, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1606, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1603, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1726, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.138",
-    },
-    rt::dictionary::AvpDef {
-        code: 1625,
-        vendor: 10415,
-        name: "List-Of-Measurements",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.139",
-    },
-    rt::dictionary::AvpDef {
-        code: 1626,
-        vendor: 10415,
-        name: "Reporting-Trigger",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.140",
-    },
-    rt::dictionary::AvpDef {
-        code: 1627,
-        vendor: 10415,
-        name: "Report-Interval",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "UMTS_250_ms"),
-            (1, "UMTS_500_ms"),
-            (2, "UMTS_1000_ms"),
-            (3, "UMTS_2000_ms"),
-            (4, "UMTS_3000_ms"),
-            (5, "UMTS_4000_ms"),
-            (6, "UMTS_6000_ms"),
-            (7, "UMTS_8000_ms"),
-            (8, "UMTS_12000_ms"),
-            (9, "UMTS_16000_ms"),
-            (10, "UMTS_20000_ms"),
-            (11, "UMTS_24000_ms"),
-            (12, "UMTS_28000_ms"),
-            (13, "UMTS_32000_ms"),
-            (14, "UMTS_64000_ms"),
-            (15, "LTE_120_ms"),
-            (16, "LTE_240_ms"),
-            (17, "LTE_480_ms"),
-            (18, "LTE_640_ms"),
-            (19, "LTE_1024_ms"),
-            (20, "LTE_2048_ms"),
-            (21, "LTE_5120_ms"),
-            (22, "LTE_10240_ms"),
-            (23, "LTE_60000_ms"),
-            (24, "LTE_360000_ms"),
-            (25, "LTE_720000_ms"),
-            (26, "LTE_1800000_ms"),
-            (27, "LTE_3600000_ms"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.141",
-    },
-    rt::dictionary::AvpDef {
-        code: 1628,
-        vendor: 10415,
-        name: "Report-Amount",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "1"),
-            (1, "2"),
-            (2, "4"),
-            (3, "8"),
-            (4, "16"),
-            (5, "32"),
-            (6, "64"),
-            (7, "infinity"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.142",
-    },
-    rt::dictionary::AvpDef {
-        code: 1629,
-        vendor: 10415,
-        name: "Event-Threshold-RSRP",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.143",
-    },
-    rt::dictionary::AvpDef {
-        code: 1630,
-        vendor: 10415,
-        name: "Event-Threshold-RSRQ",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.144",
-    },
-    rt::dictionary::AvpDef {
-        code: 1631,
-        vendor: 10415,
-        name: "Logging-Interval",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "1.28"),
-            (1, "2.56"),
-            (2, "5.12"),
-            (3, "10.24"),
-            (4, "20.48"),
-            (5, "30.72"),
-            (6, "40.96"),
-            (7, "61.44"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.145",
-    },
-    rt::dictionary::AvpDef {
-        code: 1632,
-        vendor: 10415,
-        name: "Logging-Duration",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "600_sec"),
-            (1, "1200_sec"),
-            (2, "2400_sec"),
-            (3, "3600_sec"),
-            (4, "5400_sec"),
-            (5, "7200_sec"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.146",
-    },
-    rt::dictionary::AvpDef {
-        code: 1633,
-        vendor: 10415,
-        name: "Relay-Node-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "NOT_RELAY_NODE"), (1, "RELAY_NODE")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.147",
-    },
-    rt::dictionary::AvpDef {
-        code: 1634,
-        vendor: 10415,
-        name: "MDT-User-Consent",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "CONSENT_NOT_GIVEN"), (1, "CONSENT_GIVEN")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.148",
-    },
-    rt::dictionary::AvpDef {
-        code: 1635,
-        vendor: 10415,
-        name: "PUR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.149",
-    },
-    rt::dictionary::AvpDef {
-        code: 1636,
-        vendor: 10415,
-        name: "Subscribed-VSRVCC",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "VSRVCC_SUBSCRIBED")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.150",
-    },
-    rt::dictionary::AvpDef {
-        code: 1637,
-        vendor: 10415,
-        name: "Equivalent-PLMN-List",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1407, 10415)),
-                min: 1,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.151",
-    },
-    rt::dictionary::AvpDef {
-        code: 1638,
-        vendor: 10415,
-        name: "CLR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.152",
-    },
-    rt::dictionary::AvpDef {
-        code: 1639,
-        vendor: 10415,
-        name: "UVR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.153",
-    },
-    rt::dictionary::AvpDef {
-        code: 1640,
-        vendor: 10415,
-        name: "UVA-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.154",
-    },
-    rt::dictionary::AvpDef {
-        code: 1641,
-        vendor: 10415,
-        name: "VPLMN-CSG-Subscription-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1437, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1439, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.155",
-    },
-    rt::dictionary::AvpDef {
-        code: 1642,
-        vendor: 10415,
-        name: "Time-Zone",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.163",
-    },
-    rt::dictionary::AvpDef {
-        code: 1643,
-        vendor: 10415,
-        name: "A-MSISDN",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.157",
-    },
-    rt::dictionary::AvpDef {
-        code: 1645,
-        vendor: 10415,
-        name: "MME-Number-for-MT-SMS",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.159",
-    },
-    rt::dictionary::AvpDef {
-        code: 1648,
-        vendor: 10415,
-        name: "SMS-Register-Request",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "SMS_REGISTRATION_REQUIRED"),
-            (1, "SMS_REGISTRATION_NOT_PREFERRED"),
-            (2, "NO_PREFERENCE"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.162",
-    },
-    rt::dictionary::AvpDef {
-        code: 1649,
-        vendor: 10415,
-        name: "Local-Time-Zone",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1642, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1650, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.156",
-    },
-    rt::dictionary::AvpDef {
-        code: 1650,
-        vendor: 10415,
-        name: "Daylight-Saving-Time",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "NO_ADJUSTMENT"),
-            (1, "PLUS_ONE_HOUR_ADJUSTMENT"),
-            (2, "PLUS_TWO_HOURS_ADJUSTMENT"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.164",
-    },
-    rt::dictionary::AvpDef {
-        code: 1654,
-        vendor: 10415,
-        name: "Subscription-Data-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.165",
-    },
-    rt::dictionary::AvpDef {
-        code: 1655,
-        vendor: 10415,
-        name: "Measurement-Period-LTE",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "1024_ms"),
-            (1, "1280_ms"),
-            (2, "2048_ms"),
-            (3, "2560_ms"),
-            (4, "5120_ms"),
-            (5, "10240_ms"),
-            (6, "1_min"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.166",
-    },
-    rt::dictionary::AvpDef {
-        code: 1656,
-        vendor: 10415,
-        name: "Measurement-Period-UMTS",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "250_ms"),
-            (1, "500_ms"),
-            (2, "1000_ms"),
-            (3, "2000_ms"),
-            (4, "3000_ms"),
-            (5, "4000_ms"),
-            (6, "6000_ms"),
-            (7, "8000_ms"),
-            (8, "12000_ms"),
-            (9, "16000_ms"),
-            (10, "20000_ms"),
-            (11, "24000_ms"),
-            (12, "28000_ms"),
-            (13, "32000_ms"),
-            (14, "64000_ms"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.167",
-    },
-    rt::dictionary::AvpDef {
-        code: 1657,
-        vendor: 10415,
-        name: "Collection-Period-RRM-LTE",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "1024_ms"),
-            (1, "1280_ms"),
-            (2, "2048_ms"),
-            (3, "2560_ms"),
-            (4, "5120_ms"),
-            (5, "10240_ms"),
-            (6, "1_min"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.168",
-    },
-    rt::dictionary::AvpDef {
-        code: 1658,
-        vendor: 10415,
-        name: "Collection-Period-RRM-UMTS",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "250_ms"),
-            (1, "500_ms"),
-            (2, "1000_ms"),
-            (3, "2000_ms"),
-            (4, "3000_ms"),
-            (5, "4000_ms"),
-            (6, "6000_ms"),
-            (7, "8000_ms"),
-            (8, "12000_ms"),
-            (9, "16000_ms"),
-            (10, "20000_ms"),
-            (11, "24000_ms"),
-            (12, "28000_ms"),
-            (13, "32000_ms"),
-            (14, "64000_ms"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.169",
-    },
-    rt::dictionary::AvpDef {
-        code: 1659,
-        vendor: 10415,
-        name: "Positioning-Method",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.170",
-    },
-    rt::dictionary::AvpDef {
-        code: 1660,
-        vendor: 10415,
-        name: "Measurement-Quantity",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.171",
-    },
-    rt::dictionary::AvpDef {
-        code: 1661,
-        vendor: 10415,
-        name: "Event-Threshold-Event-1F",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.172",
-    },
-    rt::dictionary::AvpDef {
-        code: 1662,
-        vendor: 10415,
-        name: "Event-Threshold-Event-1I",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.173",
-    },
-    rt::dictionary::AvpDef {
-        code: 1663,
-        vendor: 10415,
-        name: "Restoration-Priority",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.174",
-    },
-    rt::dictionary::AvpDef {
-        code: 1664,
-        vendor: 10415,
-        name: "SGs-MME-Identity",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.175",
-    },
-    rt::dictionary::AvpDef {
-        code: 1665,
-        vendor: 10415,
-        name: "SIPTO-Local-Network-Permission",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.176",
-    },
-    rt::dictionary::AvpDef {
-        code: 1666,
-        vendor: 10415,
-        name: "Coupled-Node-Diameter-ID",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.177",
-    },
-    rt::dictionary::AvpDef {
-        code: 1667,
-        vendor: 10415,
-        name: "WLAN-offloadability",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1668, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1669, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.181",
-    },
-    rt::dictionary::AvpDef {
-        code: 1668,
-        vendor: 10415,
-        name: "WLAN-offloadability-EUTRAN",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.182",
-    },
-    rt::dictionary::AvpDef {
-        code: 1669,
-        vendor: 10415,
-        name: "WLAN-offloadability-UTRAN",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.183",
-    },
-    rt::dictionary::AvpDef {
-        code: 1670,
-        vendor: 10415,
-        name: "Reset-ID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.184",
-    },
-    rt::dictionary::AvpDef {
-        code: 1671,
-        vendor: 10415,
-        name: "MDT-Allowed-PLMN-Id",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.185",
-    },
-    rt::dictionary::AvpDef {
-        code: 1672,
-        vendor: 10415,
-        name: "Adjacent-PLMNs",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1407, 10415)),
-                min: 1,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.186",
-    },
-    rt::dictionary::AvpDef {
-        code: 1673,
-        vendor: 10415,
-        name: "Adjacent-Access-Restriction-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1407, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1426, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.187",
-    },
-    rt::dictionary::AvpDef {
-        code: 1674,
-        vendor: 10415,
-        name: "DL-Buffering-Suggested-Packet-Count",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.188",
-    },
-    rt::dictionary::AvpDef {
-        code: 1675,
-        vendor: 10415,
-        name: "IMSI-Group-Id",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1676, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1677, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1678, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.189",
-    },
-    rt::dictionary::AvpDef {
-        code: 1676,
-        vendor: 10415,
-        name: "Group-Service-Id",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.190",
-    },
-    rt::dictionary::AvpDef {
-        code: 1677,
-        vendor: 10415,
-        name: "Group-PLMN-Id",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.191",
-    },
-    rt::dictionary::AvpDef {
-        code: 1678,
-        vendor: 10415,
-        name: "Local-Group-Id",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.192",
-    },
-    rt::dictionary::AvpDef {
-        code: 1679,
-        vendor: 10415,
-        name: "AIR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.201",
-    },
-    rt::dictionary::AvpDef {
-        code: 1680,
-        vendor: 10415,
-        name: "UE-Usage-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.202",
-    },
-    rt::dictionary::AvpDef {
-        code: 1681,
-        vendor: 10415,
-        name: "Non-IP-PDN-Type-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "FALSE"), (1, "TRUE")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.204",
-    },
-    rt::dictionary::AvpDef {
-        code: 1682,
-        vendor: 10415,
-        name: "Non-IP-Data-Delivery-Mechanism",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.205",
-    },
-    rt::dictionary::AvpDef {
-        code: 1683,
-        vendor: 10415,
-        name: "Additional-Context-Identifier",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.206",
-    },
-    rt::dictionary::AvpDef {
-        code: 1684,
-        vendor: 10415,
-        name: "SCEF-Realm",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.207",
-    },
-    rt::dictionary::AvpDef {
-        code: 1685,
-        vendor: 10415,
-        name: "Subscription-Data-Deletion",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1421, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1423, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1459, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1487, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1476, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.208",
-    },
-    rt::dictionary::AvpDef {
-        code: 1686,
-        vendor: 10415,
-        name: "Preferred-Data-Mode",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.209",
-    },
-    rt::dictionary::AvpDef {
-        code: 1687,
-        vendor: 10415,
-        name: "Emergency-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(486, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.210",
-    },
-    rt::dictionary::AvpDef {
-        code: 1688,
-        vendor: 10415,
-        name: "V2X-Subscription-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1689, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1693, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.212",
-    },
-    rt::dictionary::AvpDef {
-        code: 1689,
-        vendor: 10415,
-        name: "V2X-Permission",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.213",
-    },
-    rt::dictionary::AvpDef {
-        code: 1690,
-        vendor: 10415,
-        name: "PDN-Connection-Continuity",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.214",
-    },
-    rt::dictionary::AvpDef {
-        code: 1691,
-        vendor: 10415,
-        name: "eDRX-Cycle-Length",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1032, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1692, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.215",
-    },
-    rt::dictionary::AvpDef {
-        code: 1692,
-        vendor: 10415,
-        name: "eDRX-Cycle-Length-Value",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.216",
-    },
-    rt::dictionary::AvpDef {
-        code: 1693,
-        vendor: 10415,
-        name: "UE-PC5-AMBR",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.217",
-    },
-    rt::dictionary::AvpDef {
-        code: 1694,
-        vendor: 10415,
-        name: "MBSFN-Area",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1695, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1696, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.219",
-    },
-    rt::dictionary::AvpDef {
-        code: 1695,
-        vendor: 10415,
-        name: "MBSFN-Area-ID",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.220",
-    },
-    rt::dictionary::AvpDef {
-        code: 1696,
-        vendor: 10415,
-        name: "Carrier-Frequency",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.221",
-    },
-    rt::dictionary::AvpDef {
-        code: 1697,
-        vendor: 10415,
-        name: "RDS-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "DISABLED"), (1, "ENABLED")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.222",
-    },
-    rt::dictionary::AvpDef {
-        code: 1698,
-        vendor: 10415,
-        name: "Service-Gap-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.223",
-    },
-    rt::dictionary::AvpDef {
-        code: 1699,
-        vendor: 10415,
-        name: "Aerial-UE-Subscription-Information",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.224",
-    },
-    rt::dictionary::AvpDef {
-        code: 1700,
-        vendor: 10415,
-        name: "Broadcast-Location-Assistance-Data-Types",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.225",
-    },
-    rt::dictionary::AvpDef {
-        code: 1701,
-        vendor: 10415,
-        name: "Paging-Time-Window",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1702, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1703, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.226",
-    },
-    rt::dictionary::AvpDef {
-        code: 1702,
-        vendor: 10415,
-        name: "Operation-Mode",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.227",
-    },
-    rt::dictionary::AvpDef {
-        code: 1703,
-        vendor: 10415,
-        name: "Paging-Time-Window-Length",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.228",
-    },
-    rt::dictionary::AvpDef {
-        code: 1704,
-        vendor: 10415,
-        name: "Core-Network-Restrictions",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.230",
-    },
-    rt::dictionary::AvpDef {
-        code: 1705,
-        vendor: 10415,
-        name: "eDRX-Related-RAT",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1032, 10415)),
-                min: 1,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.229",
-    },
-    rt::dictionary::AvpDef {
-        code: 1706,
-        vendor: 10415,
-        name: "Interworking-5GS-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "NOT-SUBSCRIBED"), (1, "SUBSCRIBED")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.231",
-    },
-    rt::dictionary::AvpDef {
-        code: 1707,
-        vendor: 10415,
-        name: "Ethernet-PDN-Type-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "FALSE"), (1, "TRUE")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.232",
-    },
-    rt::dictionary::AvpDef {
-        code: 1708,
-        vendor: 10415,
-        name: "Subscribed-ARPI",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.233",
-    },
-    rt::dictionary::AvpDef {
-        code: 1709,
-        vendor: 10415,
-        name: "IAB-Operation-Permission",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "IAB_OPERATION_NOT_ALLOWED"), (1, "IAB_OPERATION_ALLOWED")],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.234",
-    },
-    rt::dictionary::AvpDef {
-        code: 1710,
-        vendor: 10415,
-        name: "V2X-Subscription-Data-Nr",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1689, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1693, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1711, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.235",
-    },
-    rt::dictionary::AvpDef {
-        code: 1711,
-        vendor: 10415,
-        name: "UE-PC5-QoS",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1712, 10415)),
-                min: 1,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1718, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.236",
-    },
-    rt::dictionary::AvpDef {
-        code: 1712,
-        vendor: 10415,
-        name: "PC5-QoS-Flow",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1713, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1714, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1717, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.237",
-    },
-    rt::dictionary::AvpDef {
-        code: 1713,
-        vendor: 10415,
-        name: "5QI",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.238",
-    },
-    rt::dictionary::AvpDef {
-        code: 1714,
-        vendor: 10415,
-        name: "PC5-Flow-Bitrates",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1715, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1716, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.239",
-    },
-    rt::dictionary::AvpDef {
-        code: 1715,
-        vendor: 10415,
-        name: "Guaranteed-Flow-Bitrates",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.240",
-    },
-    rt::dictionary::AvpDef {
-        code: 1716,
-        vendor: 10415,
-        name: "Maximum-Flow-Bitrates",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.241",
-    },
-    rt::dictionary::AvpDef {
-        code: 1717,
-        vendor: 10415,
-        name: "PC5-Range",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.242",
-    },
-    rt::dictionary::AvpDef {
-        code: 1718,
-        vendor: 10415,
-        name: "PC5-Link-AMBR",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.243",
-    },
-    rt::dictionary::AvpDef {
-        code: 1719,
-        vendor: 10415,
-        name: "Third-Context-Identifier",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.244",
-    },
-    rt::dictionary::AvpDef {
-        code: 1720,
-        vendor: 10415,
-        name: "MDT-Configuration-NR",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1623, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1624, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1625, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1626, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1627, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1628, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1629, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1630, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1721, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1722, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1723, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1724, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1659, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1725, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1671, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.272 §7.3.245",
-    },
-    rt::dictionary::AvpDef {
-        code: 1721,
-        vendor: 10415,
-        name: "Event-Threshold-SINR",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.246",
-    },
-    rt::dictionary::AvpDef {
-        code: 1722,
-        vendor: 10415,
-        name: "Collection-Period-RRM-NR",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.247",
-    },
-    rt::dictionary::AvpDef {
-        code: 1723,
-        vendor: 10415,
-        name: "Collection-Period-M6-NR",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.248",
-    },
-    rt::dictionary::AvpDef {
-        code: 1724,
-        vendor: 10415,
-        name: "Collection-Period-M7-NR",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.249",
-    },
-    rt::dictionary::AvpDef {
-        code: 1725,
-        vendor: 10415,
-        name: "Sensor-Measurement",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.250",
-    },
-    rt::dictionary::AvpDef {
-        code: 1726,
-        vendor: 10415,
-        name: "NR-Cell-Global-Identity",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.251",
-    },
-    rt::dictionary::AvpDef {
-        code: 1727,
-        vendor: 10415,
-        name: "Trace-Reporting-Consumer-Uri",
-        ty: rt::dictionary::AvpType::DiameterURI,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.252",
-    },
-    rt::dictionary::AvpDef {
-        code: 1728,
-        vendor: 10415,
-        name: "PLMN-RAT-Usage-Control",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.253",
-    },
-    rt::dictionary::AvpDef {
-        code: 1729,
-        vendor: 10415,
-        name: "SF-ULR-Timestamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.254",
-    },
-    rt::dictionary::AvpDef {
-        code: 1730,
-        vendor: 10415,
-        name: "SF-Provisional-Indication",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.272 §7.3.255",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 222usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            1400,
+            10415,
+            "Subscription-Data",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1424, 10415, 0, 1),
+                optional(701, 10415, 0, 1),
+                optional(1643, 10415, 0, 1),
+                optional(1433, 10415, 0, 1),
+                optional(1491, 10415, 0, 1),
+                optional(1417, 10415, 0, 1),
+                optional(1425, 10415, 0, 1),
+                optional(1418, 10415, 0, 1),
+                optional(1446, 10415, 0, 10),
+                optional(1426, 10415, 0, 1),
+                optional(1427, 10415, 0, 1),
+                optional(1473, 10415, 0, 1),
+                optional(1486, 10415, 0, 1),
+                optional(1488, 10415, 0, UNBOUNDED),
+                optional(13, 10415, 0, 1),
+                optional(1435, 10415, 0, 1),
+                optional(1429, 10415, 0, 1),
+                optional(1440, 10415, 0, 1),
+                optional(1458, 10415, 0, 1),
+                optional(1467, 10415, 0, 1),
+                optional(1436, 10415, 0, UNBOUNDED),
+                optional(1457, 10415, 0, 1),
+                optional(1619, 10415, 0, 1),
+                optional(1616, 10415, 0, 1),
+                optional(1617, 10415, 0, 1),
+                optional(1633, 10415, 0, 1),
+                optional(1634, 10415, 0, 1),
+                optional(1636, 10415, 0, 1),
+                optional(3701, 10415, 0, 1),
+                optional(1654, 10415, 0, 1),
+                optional(1673, 10415, 0, UNBOUNDED),
+                optional(1674, 10415, 0, 1),
+                optional(1675, 10415, 0, UNBOUNDED),
+                optional(1680, 10415, 0, 1),
+                optional(3113, 10415, 0, UNBOUNDED),
+                optional(3122, 10415, 0, UNBOUNDED),
+                optional(1687, 10415, 0, 1),
+                optional(1688, 10415, 0, 1),
+                optional(1710, 10415, 0, 1),
+                optional(1691, 10415, 0, UNBOUNDED),
+                optional(3111, 10415, 0, 1),
+                optional(4324, 10415, 0, 1),
+                optional(1698, 10415, 0, 1),
+                optional(1700, 10415, 0, 1),
+                optional(1699, 10415, 0, 1),
+                optional(1704, 10415, 0, 1),
+                optional(1701, 10415, 0, UNBOUNDED),
+                optional(1708, 10415, 0, 1),
+                optional(1709, 10415, 0, 1),
+                optional(1728, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.2",
+        ),
+        avp(
+            1401,
+            10415,
+            "Terminal-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1402, 10415, 0, 1),
+                optional(1471, 10415, 0, 1),
+                optional(1403, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.3",
+        ),
+        avp(
+            1402,
+            10415,
+            "IMEI",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.4",
+        ),
+        avp(
+            1403,
+            10415,
+            "Software-Version",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.5",
+        ),
+        avp(
+            1404,
+            10415,
+            "QoS-Subscribed",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.77",
+        ),
+        avp(
+            1405,
+            10415,
+            "ULR-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.7",
+        ),
+        avp(
+            1406,
+            10415,
+            "ULA-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.8",
+        ),
+        avp(
+            1407,
+            10415,
+            "Visited-PLMN-Id",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.9",
+        ),
+        avp(
+            1408,
+            10415,
+            "Requested-EUTRAN-Authentication-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1410, 10415, 0, 1),
+                optional(1412, 10415, 0, 1),
+                optional(1411, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.11",
+        ),
+        avp(
+            1409,
+            10415,
+            "Requested-UTRAN-GERAN-Authentication-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1410, 10415, 0, 1),
+                optional(1412, 10415, 0, 1),
+                optional(1411, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.12",
+        ),
+        avp(
+            1410,
+            10415,
+            "Number-Of-Requested-Vectors",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.14",
+        ),
+        avp(
+            1411,
+            10415,
+            "Re-Synchronization-Info",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.15",
+        ),
+        avp(
+            1412,
+            10415,
+            "Immediate-Response-Preferred",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.16",
+        ),
+        avp(
+            1413,
+            10415,
+            "Authentication-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1414, 10415, 0, UNBOUNDED),
+                optional(1415, 10415, 0, UNBOUNDED),
+                optional(1416, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.17",
+        ),
+        avp(
+            1414,
+            10415,
+            "E-UTRAN-Vector",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1419, 10415, 0, 1),
+                required(1447, 10415, 1, 1),
+                required(1448, 10415, 1, 1),
+                required(1449, 10415, 1, 1),
+                required(1450, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.18",
+        ),
+        avp(
+            1415,
+            10415,
+            "UTRAN-Vector",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1419, 10415, 0, 1),
+                required(1447, 10415, 1, 1),
+                required(1448, 10415, 1, 1),
+                required(1449, 10415, 1, 1),
+                required(625, 10415, 1, 1),
+                required(626, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.19",
+        ),
+        avp(
+            1416,
+            10415,
+            "GERAN-Vector",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1419, 10415, 0, 1),
+                required(1447, 10415, 1, 1),
+                required(1454, 10415, 1, 1),
+                required(1453, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.20",
+        ),
+        avp(
+            1417,
+            10415,
+            "Network-Access-Mode",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "PACKET_AND_CIRCUIT"), (1, "Reserved"), (2, "ONLY_PACKET")],
+            &[],
+            "3GPP TS 29.272 §7.3.21",
+        ),
+        avp(
+            1418,
+            10415,
+            "HPLMN-ODB",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.22",
+        ),
+        avp(
+            1419,
+            10415,
+            "Item-Number",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.23",
+        ),
+        avp(
+            1420,
+            10415,
+            "Cancellation-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "MME_UPDATE_PROCEDURE"),
+                (1, "SGSN_UPDATE_PROCEDURE"),
+                (2, "SUBSCRIPTION_WITHDRAWAL"),
+                (3, "UPDATE_PROCEDURE_IWF"),
+                (4, "INITIAL_ATTACH_PROCEDURE"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.24",
+        ),
+        avp(
+            1421,
+            10415,
+            "DSR-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.25",
+        ),
+        avp(
+            1422,
+            10415,
+            "DSA-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.26",
+        ),
+        avp(
+            1423,
+            10415,
+            "Context-Identifier",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.27",
+        ),
+        avp(
+            1424,
+            10415,
+            "Subscriber-Status",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "SERVICE_GRANTED"), (1, "OPERATOR_DETERMINED_BARRING")],
+            &[],
+            "3GPP TS 29.272 §7.3.29",
+        ),
+        avp(
+            1425,
+            10415,
+            "Operator-Determined-Barring",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.30",
+        ),
+        avp(
+            1426,
+            10415,
+            "Access-Restriction-Data",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.31",
+        ),
+        avp(
+            1427,
+            10415,
+            "APN-OI-Replacement",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.32",
+        ),
+        avp(
+            1428,
+            10415,
+            "All-APN-Configurations-Included-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "All_APN_CONFIGURATIONS_INCLUDED"),
+                (1, "MODIFIED_ADDED_APN_CONFIGURATIONS_INCLUDED"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.33",
+        ),
+        avp(
+            1429,
+            10415,
+            "APN-Configuration-Profile",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1423, 10415, 1, 1),
+                optional(1683, 10415, 0, 1),
+                optional(1719, 10415, 0, 1),
+                required(1428, 10415, 1, 1),
+                required(1430, 10415, 1, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.34",
+        ),
+        avp(
+            1430,
+            10415,
+            "APN-Configuration",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1423, 10415, 1, 1),
+                optional(848, 10415, 0, 2),
+                required(1456, 10415, 1, 1),
+                required(493, 0, 1, 1),
+                optional(1431, 10415, 0, 1),
+                optional(1432, 10415, 0, 1),
+                optional(486, 0, 0, 1),
+                optional(600, 10415, 0, 1),
+                optional(1438, 10415, 0, 1),
+                optional(13, 10415, 0, 1),
+                optional(1435, 10415, 0, 1),
+                optional(1472, 10415, 0, UNBOUNDED),
+                optional(1427, 10415, 0, 1),
+                optional(1613, 10415, 0, 1),
+                optional(1618, 10415, 0, 1),
+                optional(1663, 10415, 0, 1),
+                optional(1665, 10415, 0, 1),
+                optional(1667, 10415, 0, 1),
+                optional(1681, 10415, 0, 1),
+                optional(1682, 10415, 0, 1),
+                optional(3125, 10415, 0, 1),
+                optional(1684, 10415, 0, 1),
+                optional(1686, 10415, 0, 1),
+                optional(1690, 10415, 0, 1),
+                optional(1697, 10415, 0, 1),
+                optional(1706, 10415, 0, 1),
+                optional(1707, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.35",
+        ),
+        avp(
+            1431,
+            10415,
+            "EPS-Subscribed-QoS-Profile",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1028, 10415, 1, 1),
+                required(1034, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.37",
+        ),
+        avp(
+            1432,
+            10415,
+            "VPLMN-Dynamic-Address-Allowed",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "NOTALLOWED"), (1, "ALLOWED")],
+            &[],
+            "3GPP TS 29.272 §7.3.38",
+        ),
+        avp(
+            1433,
+            10415,
+            "STN-SR",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.39",
+        ),
+        avp(
+            1434,
+            10415,
+            "Alert-Reason",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "UE_PRESENT"), (1, "UE_MEMORY_AVAILABLE")],
+            &[],
+            "3GPP TS 29.272 §7.3.83",
+        ),
+        avp(
+            1435,
+            10415,
+            "AMBR",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(516, 10415, 1, 1),
+                required(515, 10415, 1, 1),
+                optional(555, 10415, 0, 1),
+                optional(554, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.41",
+        ),
+        avp(
+            1436,
+            10415,
+            "CSG-Subscription-Data",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1437, 10415, 1, 1),
+                optional(1439, 10415, 0, 1),
+                optional(493, 0, 0, UNBOUNDED),
+                optional(1407, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.78",
+        ),
+        avp(
+            1437,
+            10415,
+            "CSG-Id",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.79",
+        ),
+        avp(
+            1438,
+            10415,
+            "PDN-GW-Allocation-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "STATIC"), (1, "DYNAMIC")],
+            &[],
+            "3GPP TS 29.272 §7.3.44",
+        ),
+        avp(
+            1439,
+            10415,
+            "Expiration-Date",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.80",
+        ),
+        avp(
+            1440,
+            10415,
+            "RAT-Frequency-Selection-Priority-ID",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.46",
+        ),
+        avp(
+            1441,
+            10415,
+            "IDA-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.47",
+        ),
+        avp(
+            1442,
+            10415,
+            "PUA-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.48",
+        ),
+        avp(
+            1443,
+            10415,
+            "NOR-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.49",
+        ),
+        avp(
+            1444,
+            10415,
+            "User-Id",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.50",
+        ),
+        avp(
+            1445,
+            10415,
+            "Equipment-Status",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "WHITELISTED"), (1, "BLACKLISTED"), (2, "GREYLISTED")],
+            &[],
+            "3GPP TS 29.272 §7.3.51",
+        ),
+        avp(
+            1446,
+            10415,
+            "Regional-Subscription-Zone-Code",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.52",
+        ),
+        avp(
+            1447,
+            10415,
+            "RAND",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.53",
+        ),
+        avp(
+            1448,
+            10415,
+            "XRES",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.54",
+        ),
+        avp(
+            1449,
+            10415,
+            "AUTN",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.55",
+        ),
+        avp(
+            1450,
+            10415,
+            "KASME",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.56",
+        ),
+        avp(
+            1452,
+            10415,
+            "Trace-Collection-Entity",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.98",
+        ),
+        avp(
+            1453,
+            10415,
+            "Kc",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.59",
+        ),
+        avp(
+            1454,
+            10415,
+            "SRES",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.60",
+        ),
+        avp(
+            1455,
+            10415,
+            "Requesting-Node-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.61",
+        ),
+        avp(
+            1456,
+            10415,
+            "PDN-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "IPv4"), (1, "IPv6"), (2, "IPv4v6"), (3, "IPv4_OR_IPv6")],
+            &[],
+            "3GPP TS 29.272 §7.3.62",
+        ),
+        avp(
+            1457,
+            10415,
+            "Roaming-Restricted-Due-To-Unsupported-Feature",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Roaming-Restricted-Due-To-Unsupported-Feature")],
+            &[],
+            "3GPP TS 29.272 §7.3.81",
+        ),
+        avp(
+            1458,
+            10415,
+            "Trace-Data",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1459, 10415, 1, 1),
+                required(1462, 10415, 1, 1),
+                required(1463, 10415, 1, 1),
+                optional(1464, 10415, 0, 1),
+                required(1465, 10415, 1, 1),
+                optional(1466, 10415, 0, 1),
+                required(1452, 10415, 1, 1),
+                optional(1622, 10415, 0, 1),
+                optional(1720, 10415, 0, 1),
+                optional(1727, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.63",
+        ),
+        avp(
+            1459,
+            10415,
+            "Trace-Reference",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.64",
+        ),
+        avp(
+            1462,
+            10415,
+            "Trace-Depth",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "Minimum"),
+                (1, "Medium"),
+                (2, "Maximum"),
+                (3, "MinimumWithoutVendorSpecificExtension"),
+                (4, "MediumWithoutVendorSpecificExtension"),
+                (5, "MaximumWithoutVendorSpecificExtension"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.67",
+        ),
+        avp(
+            1463,
+            10415,
+            "Trace-NE-Type-List",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.68",
+        ),
+        avp(
+            1464,
+            10415,
+            "Trace-Interface-List",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.69",
+        ),
+        avp(
+            1465,
+            10415,
+            "Trace-Event-List",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.70",
+        ),
+        avp(
+            1466,
+            10415,
+            "OMC-Id",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.71",
+        ),
+        avp(
+            1467,
+            10415,
+            "GPRS-Subscription-Data",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1468, 10415, 1, 1),
+                required(1469, 10415, 1, 50),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.72",
+        ),
+        avp(
+            1468,
+            10415,
+            "Complete-Data-List-Included-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "All_PDP_CONTEXTS_INCLUDED"),
+                (1, "MODIFIED_ADDED_PDP_CONTEXTS_INCLUDED"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.73",
+        ),
+        avp(
+            1469,
+            10415,
+            "PDP-Context",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1423, 10415, 1, 1),
+                required(1470, 10415, 1, 1),
+                optional(1227, 10415, 0, 1),
+                required(1404, 10415, 1, 1),
+                optional(1432, 10415, 0, 1),
+                required(493, 0, 1, 1),
+                optional(13, 10415, 0, 1),
+                optional(1620, 10415, 0, 1),
+                optional(1621, 10415, 0, 1),
+                optional(1435, 10415, 0, 1),
+                optional(1427, 10415, 0, 1),
+                optional(1613, 10415, 0, 1),
+                optional(1618, 10415, 0, 1),
+                optional(1663, 10415, 0, 1),
+                optional(1665, 10415, 0, 1),
+                optional(1682, 10415, 0, 1),
+                optional(3125, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.74",
+        ),
+        avp(
+            1470,
+            10415,
+            "PDP-Type",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.75",
+        ),
+        avp(
+            1471,
+            10415,
+            "3GPP2-MEID",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.6",
+        ),
+        avp(
+            1472,
+            10415,
+            "Specific-APN-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(493, 0, 1, 1),
+                required(486, 0, 1, 1),
+                optional(600, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.82",
+        ),
+        avp(
+            1473,
+            10415,
+            "LCS-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1474, 10415, 0, UNBOUNDED),
+                optional(1475, 10415, 0, UNBOUNDED),
+                optional(1485, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.84",
+        ),
+        avp(
+            1474,
+            10415,
+            "GMLC-Number",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.85",
+        ),
+        avp(
+            1475,
+            10415,
+            "LCS-PrivacyException",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1476, 10415, 1, 1),
+                required(1477, 10415, 1, 1),
+                optional(1478, 10415, 0, 1),
+                optional(1479, 10415, 0, UNBOUNDED),
+                optional(1482, 10415, 0, UNBOUNDED),
+                optional(1483, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.86",
+        ),
+        avp(
+            1476,
+            10415,
+            "SS-Code",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.87",
+        ),
+        avp(
+            1477,
+            10415,
+            "SS-Status",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.88",
+        ),
+        avp(
+            1478,
+            10415,
+            "Notification-To-UE-User",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "NOTIFY_LOCATION_ALLOWED"),
+                (1, "NOTIFYANDVERIFY_LOCATION_ALLOWED_IF_NO_RESPONSE"),
+                (2, "NOTIFYANDVERIFY_LOCATION_NOT_ALLOWED_IF_NO_RESPONSE"),
+                (3, "LOCATION_NOT_ALLOWED"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.89",
+        ),
+        avp(
+            1479,
+            10415,
+            "External-Client",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1480, 10415, 1, 1),
+                optional(1481, 10415, 0, 1),
+                optional(1478, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.90",
+        ),
+        avp(
+            1480,
+            10415,
+            "Client-Identity",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.91",
+        ),
+        avp(
+            1481,
+            10415,
+            "GMLC-Restriction",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "GMLC_LIST"), (1, "HOME_COUNTRY")],
+            &[],
+            "3GPP TS 29.272 §7.3.92",
+        ),
+        avp(
+            1482,
+            10415,
+            "PLMN-Client",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "BROADCAST_SERVICE"),
+                (1, "O_AND_M_HPLMN"),
+                (2, "O_AND_M_VPLMN"),
+                (3, "ANONYMOUS_LOCATION"),
+                (4, "TARGET_UE_SUBSCRIBED_SERVICE"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.93",
+        ),
+        avp(
+            1483,
+            10415,
+            "3GPP-Service-Type",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1484, 10415, 1, 1),
+                optional(1481, 10415, 0, 1),
+                optional(1478, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.94",
+        ),
+        avp(
+            1484,
+            10415,
+            "ServiceTypeIdentity",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.95",
+        ),
+        avp(
+            1485,
+            10415,
+            "MO-LR",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1476, 10415, 1, 1),
+                required(1477, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.96",
+        ),
+        avp(
+            1486,
+            10415,
+            "Teleservice-List",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1487, 10415, 1, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.99",
+        ),
+        avp(
+            1487,
+            10415,
+            "TS-Code",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.100",
+        ),
+        avp(
+            1488,
+            10415,
+            "Call-Barring-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1476, 10415, 1, 1),
+                required(1477, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.101",
+        ),
+        avp(
+            1489,
+            10415,
+            "SGSN-Number",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.102",
+        ),
+        avp(
+            1490,
+            10415,
+            "IDR-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.103",
+        ),
+        avp(
+            1491,
+            10415,
+            "ICS-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "FALSE"), (1, "TRUE")],
+            &[],
+            "3GPP TS 29.272 §7.3.104",
+        ),
+        avp(
+            1492,
+            10415,
+            "IMS-Voice-Over-PS-Sessions-Supported",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "NOT_SUPPORTED"), (1, "SUPPORTED")],
+            &[],
+            "3GPP TS 29.272 §7.3.106",
+        ),
+        avp(
+            1493,
+            10415,
+            "Homogeneous-Support-of-IMS-Voice-Over-PS-Sessions",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "NOT_SUPPORTED"), (1, "SUPPORTED")],
+            &[],
+            "3GPP TS 29.272 §7.3.107",
+        ),
+        avp(
+            1494,
+            10415,
+            "Last-UE-Activity-Time",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.108",
+        ),
+        avp(
+            1495,
+            10415,
+            "EPS-User-State",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1497, 10415, 0, 1),
+                optional(1498, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.110",
+        ),
+        avp(
+            1496,
+            10415,
+            "EPS-Location-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1600, 10415, 0, 1),
+                optional(1601, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.111",
+        ),
+        avp(
+            1497,
+            10415,
+            "MME-User-State",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[optional(1499, 10415, 0, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "3GPP TS 29.272 §7.3.112",
+        ),
+        avp(
+            1498,
+            10415,
+            "SGSN-User-State",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[optional(1499, 10415, 0, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "3GPP TS 29.272 §7.3.113",
+        ),
+        avp(
+            1499,
+            10415,
+            "User-State",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "DETACHED"),
+                (1, "ATTACHED_NOT_REACHABLE_FOR_PAGING"),
+                (2, "ATTACHED_REACHABLE_FOR_PAGING"),
+                (3, "CONNECTED_NOT_REACHABLE_FOR_PAGING"),
+                (4, "CONNECTED_REACHABLE_FOR_PAGING"),
+                (5, "NETWORK_DETERMINED_NOT_REACHABLE"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.114",
+        ),
+        avp(
+            1600,
+            10415,
+            "MME-Location-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1602, 10415, 0, 1),
+                optional(1603, 10415, 0, 1),
+                optional(1608, 10415, 0, 1),
+                optional(1609, 10415, 0, 1),
+                optional(1610, 10415, 0, 1),
+                optional(1611, 10415, 0, 1),
+                optional(2319, 10415, 0, 1),
+                optional(4008, 10415, 0, 1),
+                optional(4013, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.115",
+        ),
+        avp(
+            1601,
+            10415,
+            "SGSN-Location-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1604, 10415, 0, 1),
+                optional(1606, 10415, 0, 1),
+                optional(1607, 10415, 0, 1),
+                optional(1605, 10415, 0, 1),
+                optional(1608, 10415, 0, 1),
+                optional(1609, 10415, 0, 1),
+                optional(1610, 10415, 0, 1),
+                optional(1611, 10415, 0, 1),
+                optional(2319, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.116",
+        ),
+        avp(
+            1602,
+            10415,
+            "E-UTRAN-Cell-Global-Identity",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.117",
+        ),
+        avp(
+            1603,
+            10415,
+            "Tracking-Area-Identity",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.118",
+        ),
+        avp(
+            1604,
+            10415,
+            "Cell-Global-Identity",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.119",
+        ),
+        avp(
+            1605,
+            10415,
+            "Routing-Area-Identity",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.120",
+        ),
+        avp(
+            1606,
+            10415,
+            "Location-Area-Identity",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.121",
+        ),
+        avp(
+            1607,
+            10415,
+            "Service-Area-Identity",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.122",
+        ),
+        avp(
+            1608,
+            10415,
+            "Geographical-Information",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.123",
+        ),
+        avp(
+            1609,
+            10415,
+            "Geodetic-Information",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.124",
+        ),
+        avp(
+            1610,
+            10415,
+            "Current-Location-Retrieved",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "ACTIVE-LOCATION-RETRIEVAL")],
+            &[],
+            "3GPP TS 29.272 §7.3.125",
+        ),
+        avp(
+            1611,
+            10415,
+            "Age-Of-Location-Information",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.126",
+        ),
+        avp(
+            1612,
+            10415,
+            "Active-APN",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1423, 10415, 1, 1),
+                optional(493, 0, 0, 1),
+                optional(486, 0, 0, 1),
+                optional(600, 10415, 0, 1),
+                optional(1472, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.127",
+        ),
+        avp(
+            1613,
+            10415,
+            "SIPTO-Permission",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "SIPTO_ABOVE_RAN_ALLOWED"), (1, "SIPTO_ABOVE_RAN_NOTALLOWED")],
+            &[],
+            "3GPP TS 29.272 §7.3.135",
+        ),
+        avp(
+            1614,
+            10415,
+            "Error-Diagnostic",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "GPRS_DATA_SUBSCRIBED"),
+                (1, "NO_GPRS_DATA_SUBSCRIBED"),
+                (2, "ODB-ALL-APN"),
+                (3, "ODB-HPLMN-APN"),
+                (4, "ODB-VPLMN-APN"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.128",
+        ),
+        avp(
+            1615,
+            10415,
+            "UE-SRVCC-Capability",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "UE-SRVCC-NOT-SUPPORTED"), (1, "UE-SRVCC-SUPPORTED")],
+            &[],
+            "3GPP TS 29.272 §7.3.130",
+        ),
+        avp(
+            1616,
+            10415,
+            "MPS-Priority",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.131",
+        ),
+        avp(
+            1617,
+            10415,
+            "VPLMN-LIPA-Allowed",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "LIPA_NOTALLOWED"), (1, "LIPA_ALLOWED")],
+            &[],
+            "3GPP TS 29.272 §7.3.132",
+        ),
+        avp(
+            1618,
+            10415,
+            "LIPA-Permission",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "LIPA_PROHIBITED"), (1, "LIPA_ONLY"), (2, "LIPA_CONDITIONAL")],
+            &[],
+            "3GPP TS 29.272 §7.3.133",
+        ),
+        avp(
+            1619,
+            10415,
+            "Subscribed-Periodic-RAU-TAU-Timer",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.134",
+        ),
+        avp(
+            1620,
+            10415,
+            "Ext-PDP-Type",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.75A",
+        ),
+        avp(
+            1621,
+            10415,
+            "Ext-PDP-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.129",
+        ),
+        avp(
+            1622,
+            10415,
+            "MDT-Configuration",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1623, 10415, 1, 1),
+                optional(1624, 10415, 0, 1),
+                optional(1625, 10415, 0, 1),
+                optional(1626, 10415, 0, 1),
+                optional(1627, 10415, 0, 1),
+                optional(1628, 10415, 0, 1),
+                optional(1629, 10415, 0, 1),
+                optional(1630, 10415, 0, 1),
+                optional(1631, 10415, 0, 1),
+                optional(1632, 10415, 0, 1),
+                optional(1655, 10415, 0, 1),
+                optional(1656, 10415, 0, 1),
+                optional(1657, 10415, 0, 1),
+                optional(1658, 10415, 0, 1),
+                optional(1659, 10415, 0, 1),
+                optional(1660, 10415, 0, 1),
+                optional(1661, 10415, 0, 1),
+                optional(1662, 10415, 0, 1),
+                optional(1671, 10415, 0, UNBOUNDED),
+                optional(1694, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.136",
+        ),
+        avp(
+            1623,
+            10415,
+            "Job-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "Immediate-MDT-only"),
+                (1, "Logged-MDT-only"),
+                (2, "Trace-only"),
+                (3, "Immediate-MDT-and-Trace"),
+                (4, "RLF-reports-only"),
+                (5, "RCEF-reports-only"),
+                (6, "Logged-MBSFN-MDT"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.137",
+        ),
+        avp(
+            1624,
+            10415,
+            "Area-Scope",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1604, 10415, 0, UNBOUNDED),
+                optional(1602, 10415, 0, UNBOUNDED),
+                optional(1605, 10415, 0, UNBOUNDED),
+                optional(1606, 10415, 0, UNBOUNDED),
+                optional(1603, 10415, 0, UNBOUNDED),
+                optional(1726, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.138",
+        ),
+        avp(
+            1625,
+            10415,
+            "List-Of-Measurements",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.139",
+        ),
+        avp(
+            1626,
+            10415,
+            "Reporting-Trigger",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.140",
+        ),
+        avp(
+            1627,
+            10415,
+            "Report-Interval",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "UMTS_250_ms"),
+                (1, "UMTS_500_ms"),
+                (2, "UMTS_1000_ms"),
+                (3, "UMTS_2000_ms"),
+                (4, "UMTS_3000_ms"),
+                (5, "UMTS_4000_ms"),
+                (6, "UMTS_6000_ms"),
+                (7, "UMTS_8000_ms"),
+                (8, "UMTS_12000_ms"),
+                (9, "UMTS_16000_ms"),
+                (10, "UMTS_20000_ms"),
+                (11, "UMTS_24000_ms"),
+                (12, "UMTS_28000_ms"),
+                (13, "UMTS_32000_ms"),
+                (14, "UMTS_64000_ms"),
+                (15, "LTE_120_ms"),
+                (16, "LTE_240_ms"),
+                (17, "LTE_480_ms"),
+                (18, "LTE_640_ms"),
+                (19, "LTE_1024_ms"),
+                (20, "LTE_2048_ms"),
+                (21, "LTE_5120_ms"),
+                (22, "LTE_10240_ms"),
+                (23, "LTE_60000_ms"),
+                (24, "LTE_360000_ms"),
+                (25, "LTE_720000_ms"),
+                (26, "LTE_1800000_ms"),
+                (27, "LTE_3600000_ms"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.141",
+        ),
+        avp(
+            1628,
+            10415,
+            "Report-Amount",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "1"),
+                (1, "2"),
+                (2, "4"),
+                (3, "8"),
+                (4, "16"),
+                (5, "32"),
+                (6, "64"),
+                (7, "infinity"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.142",
+        ),
+        avp(
+            1629,
+            10415,
+            "Event-Threshold-RSRP",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.143",
+        ),
+        avp(
+            1630,
+            10415,
+            "Event-Threshold-RSRQ",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.144",
+        ),
+        avp(
+            1631,
+            10415,
+            "Logging-Interval",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "1.28"),
+                (1, "2.56"),
+                (2, "5.12"),
+                (3, "10.24"),
+                (4, "20.48"),
+                (5, "30.72"),
+                (6, "40.96"),
+                (7, "61.44"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.145",
+        ),
+        avp(
+            1632,
+            10415,
+            "Logging-Duration",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "600_sec"),
+                (1, "1200_sec"),
+                (2, "2400_sec"),
+                (3, "3600_sec"),
+                (4, "5400_sec"),
+                (5, "7200_sec"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.146",
+        ),
+        avp(
+            1633,
+            10415,
+            "Relay-Node-Indicator",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "NOT_RELAY_NODE"), (1, "RELAY_NODE")],
+            &[],
+            "3GPP TS 29.272 §7.3.147",
+        ),
+        avp(
+            1634,
+            10415,
+            "MDT-User-Consent",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "CONSENT_NOT_GIVEN"), (1, "CONSENT_GIVEN")],
+            &[],
+            "3GPP TS 29.272 §7.3.148",
+        ),
+        avp(
+            1635,
+            10415,
+            "PUR-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.149",
+        ),
+        avp(
+            1636,
+            10415,
+            "Subscribed-VSRVCC",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "VSRVCC_SUBSCRIBED")],
+            &[],
+            "3GPP TS 29.272 §7.3.150",
+        ),
+        avp(
+            1637,
+            10415,
+            "Equivalent-PLMN-List",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1407, 10415, 1, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.151",
+        ),
+        avp(
+            1638,
+            10415,
+            "CLR-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.152",
+        ),
+        avp(
+            1639,
+            10415,
+            "UVR-Flags",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.153",
+        ),
+        avp(
+            1640,
+            10415,
+            "UVA-Flags",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.154",
+        ),
+        avp(
+            1641,
+            10415,
+            "VPLMN-CSG-Subscription-Data",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(1437, 10415, 1, 1),
+                optional(1439, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.155",
+        ),
+        avp(
+            1642,
+            10415,
+            "Time-Zone",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.163",
+        ),
+        avp(
+            1643,
+            10415,
+            "A-MSISDN",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.157",
+        ),
+        avp(
+            1645,
+            10415,
+            "MME-Number-for-MT-SMS",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.159",
+        ),
+        avp(
+            1648,
+            10415,
+            "SMS-Register-Request",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "SMS_REGISTRATION_REQUIRED"),
+                (1, "SMS_REGISTRATION_NOT_PREFERRED"),
+                (2, "NO_PREFERENCE"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.162",
+        ),
+        avp(
+            1649,
+            10415,
+            "Local-Time-Zone",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(1642, 10415, 1, 1),
+                required(1650, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.156",
+        ),
+        avp(
+            1650,
+            10415,
+            "Daylight-Saving-Time",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "NO_ADJUSTMENT"),
+                (1, "PLUS_ONE_HOUR_ADJUSTMENT"),
+                (2, "PLUS_TWO_HOURS_ADJUSTMENT"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.164",
+        ),
+        avp(
+            1654,
+            10415,
+            "Subscription-Data-Flags",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.165",
+        ),
+        avp(
+            1655,
+            10415,
+            "Measurement-Period-LTE",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "1024_ms"),
+                (1, "1280_ms"),
+                (2, "2048_ms"),
+                (3, "2560_ms"),
+                (4, "5120_ms"),
+                (5, "10240_ms"),
+                (6, "1_min"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.166",
+        ),
+        avp(
+            1656,
+            10415,
+            "Measurement-Period-UMTS",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "250_ms"),
+                (1, "500_ms"),
+                (2, "1000_ms"),
+                (3, "2000_ms"),
+                (4, "3000_ms"),
+                (5, "4000_ms"),
+                (6, "6000_ms"),
+                (7, "8000_ms"),
+                (8, "12000_ms"),
+                (9, "16000_ms"),
+                (10, "20000_ms"),
+                (11, "24000_ms"),
+                (12, "28000_ms"),
+                (13, "32000_ms"),
+                (14, "64000_ms"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.167",
+        ),
+        avp(
+            1657,
+            10415,
+            "Collection-Period-RRM-LTE",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "1024_ms"),
+                (1, "1280_ms"),
+                (2, "2048_ms"),
+                (3, "2560_ms"),
+                (4, "5120_ms"),
+                (5, "10240_ms"),
+                (6, "1_min"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.168",
+        ),
+        avp(
+            1658,
+            10415,
+            "Collection-Period-RRM-UMTS",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "250_ms"),
+                (1, "500_ms"),
+                (2, "1000_ms"),
+                (3, "2000_ms"),
+                (4, "3000_ms"),
+                (5, "4000_ms"),
+                (6, "6000_ms"),
+                (7, "8000_ms"),
+                (8, "12000_ms"),
+                (9, "16000_ms"),
+                (10, "20000_ms"),
+                (11, "24000_ms"),
+                (12, "28000_ms"),
+                (13, "32000_ms"),
+                (14, "64000_ms"),
+            ],
+            &[],
+            "3GPP TS 29.272 §7.3.169",
+        ),
+        avp(
+            1659,
+            10415,
+            "Positioning-Method",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.170",
+        ),
+        avp(
+            1660,
+            10415,
+            "Measurement-Quantity",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.171",
+        ),
+        avp(
+            1661,
+            10415,
+            "Event-Threshold-Event-1F",
+            Integer32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.172",
+        ),
+        avp(
+            1662,
+            10415,
+            "Event-Threshold-Event-1I",
+            Integer32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.173",
+        ),
+        avp(
+            1663,
+            10415,
+            "Restoration-Priority",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.174",
+        ),
+        avp(
+            1664,
+            10415,
+            "SGs-MME-Identity",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.175",
+        ),
+        avp(
+            1665,
+            10415,
+            "SIPTO-Local-Network-Permission",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.176",
+        ),
+        avp(
+            1666,
+            10415,
+            "Coupled-Node-Diameter-ID",
+            DiameterIdentity,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.177",
+        ),
+        avp(
+            1667,
+            10415,
+            "WLAN-offloadability",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1668, 10415, 0, 1),
+                optional(1669, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.181",
+        ),
+        avp(
+            1668,
+            10415,
+            "WLAN-offloadability-EUTRAN",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.182",
+        ),
+        avp(
+            1669,
+            10415,
+            "WLAN-offloadability-UTRAN",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.183",
+        ),
+        avp(
+            1670,
+            10415,
+            "Reset-ID",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.184",
+        ),
+        avp(
+            1671,
+            10415,
+            "MDT-Allowed-PLMN-Id",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.185",
+        ),
+        avp(
+            1672,
+            10415,
+            "Adjacent-PLMNs",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(1407, 10415, 1, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.186",
+        ),
+        avp(
+            1673,
+            10415,
+            "Adjacent-Access-Restriction-Data",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(1407, 10415, 1, 1),
+                required(1426, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.187",
+        ),
+        avp(
+            1674,
+            10415,
+            "DL-Buffering-Suggested-Packet-Count",
+            Integer32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.188",
+        ),
+        avp(
+            1675,
+            10415,
+            "IMSI-Group-Id",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(1676, 10415, 1, 1),
+                required(1677, 10415, 1, 1),
+                required(1678, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.189",
+        ),
+        avp(
+            1676,
+            10415,
+            "Group-Service-Id",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.190",
+        ),
+        avp(
+            1677,
+            10415,
+            "Group-PLMN-Id",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.191",
+        ),
+        avp(
+            1678,
+            10415,
+            "Local-Group-Id",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.192",
+        ),
+        avp(
+            1679,
+            10415,
+            "AIR-Flags",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.201",
+        ),
+        avp(
+            1680,
+            10415,
+            "UE-Usage-Type",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.202",
+        ),
+        avp(
+            1681,
+            10415,
+            "Non-IP-PDN-Type-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "FALSE"), (1, "TRUE")],
+            &[],
+            "3GPP TS 29.272 §7.3.204",
+        ),
+        avp(
+            1682,
+            10415,
+            "Non-IP-Data-Delivery-Mechanism",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.205",
+        ),
+        avp(
+            1683,
+            10415,
+            "Additional-Context-Identifier",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.206",
+        ),
+        avp(
+            1684,
+            10415,
+            "SCEF-Realm",
+            DiameterIdentity,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.207",
+        ),
+        avp(
+            1685,
+            10415,
+            "Subscription-Data-Deletion",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1421, 10415, 1, 1),
+                optional(3125, 10415, 0, 1),
+                optional(1423, 10415, 0, UNBOUNDED),
+                optional(1459, 10415, 0, 1),
+                optional(1487, 10415, 0, UNBOUNDED),
+                optional(1476, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.208",
+        ),
+        avp(
+            1686,
+            10415,
+            "Preferred-Data-Mode",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.209",
+        ),
+        avp(
+            1687,
+            10415,
+            "Emergency-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[optional(486, 0, 0, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "3GPP TS 29.272 §7.3.210",
+        ),
+        avp(
+            1688,
+            10415,
+            "V2X-Subscription-Data",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1689, 10415, 0, 1),
+                optional(1693, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.212",
+        ),
+        avp(
+            1689,
+            10415,
+            "V2X-Permission",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.213",
+        ),
+        avp(
+            1690,
+            10415,
+            "PDN-Connection-Continuity",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.214",
+        ),
+        avp(
+            1691,
+            10415,
+            "eDRX-Cycle-Length",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1032, 10415, 1, 1),
+                required(1692, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.215",
+        ),
+        avp(
+            1692,
+            10415,
+            "eDRX-Cycle-Length-Value",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.216",
+        ),
+        avp(
+            1693,
+            10415,
+            "UE-PC5-AMBR",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.217",
+        ),
+        avp(
+            1694,
+            10415,
+            "MBSFN-Area",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1695, 10415, 0, 1),
+                optional(1696, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.219",
+        ),
+        avp(
+            1695,
+            10415,
+            "MBSFN-Area-ID",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.220",
+        ),
+        avp(
+            1696,
+            10415,
+            "Carrier-Frequency",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.221",
+        ),
+        avp(
+            1697,
+            10415,
+            "RDS-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "DISABLED"), (1, "ENABLED")],
+            &[],
+            "3GPP TS 29.272 §7.3.222",
+        ),
+        avp(
+            1698,
+            10415,
+            "Service-Gap-Time",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.223",
+        ),
+        avp(
+            1699,
+            10415,
+            "Aerial-UE-Subscription-Information",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.224",
+        ),
+        avp(
+            1700,
+            10415,
+            "Broadcast-Location-Assistance-Data-Types",
+            Unsigned64,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.225",
+        ),
+        avp(
+            1701,
+            10415,
+            "Paging-Time-Window",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1702, 10415, 1, 1),
+                required(1703, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.226",
+        ),
+        avp(
+            1702,
+            10415,
+            "Operation-Mode",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.227",
+        ),
+        avp(
+            1703,
+            10415,
+            "Paging-Time-Window-Length",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.228",
+        ),
+        avp(
+            1704,
+            10415,
+            "Core-Network-Restrictions",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.230",
+        ),
+        avp(
+            1705,
+            10415,
+            "eDRX-Related-RAT",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1032, 10415, 1, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.229",
+        ),
+        avp(
+            1706,
+            10415,
+            "Interworking-5GS-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "NOT-SUBSCRIBED"), (1, "SUBSCRIBED")],
+            &[],
+            "3GPP TS 29.272 §7.3.231",
+        ),
+        avp(
+            1707,
+            10415,
+            "Ethernet-PDN-Type-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "FALSE"), (1, "TRUE")],
+            &[],
+            "3GPP TS 29.272 §7.3.232",
+        ),
+        avp(
+            1708,
+            10415,
+            "Subscribed-ARPI",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.233",
+        ),
+        avp(
+            1709,
+            10415,
+            "IAB-Operation-Permission",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "IAB_OPERATION_NOT_ALLOWED"), (1, "IAB_OPERATION_ALLOWED")],
+            &[],
+            "3GPP TS 29.272 §7.3.234",
+        ),
+        avp(
+            1710,
+            10415,
+            "V2X-Subscription-Data-Nr",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1689, 10415, 0, 1),
+                optional(1693, 10415, 0, 1),
+                optional(1711, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.235",
+        ),
+        avp(
+            1711,
+            10415,
+            "UE-PC5-QoS",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1712, 10415, 1, UNBOUNDED),
+                optional(1718, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.236",
+        ),
+        avp(
+            1712,
+            10415,
+            "PC5-QoS-Flow",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1713, 10415, 1, 1),
+                optional(1714, 10415, 0, 1),
+                optional(1717, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.237",
+        ),
+        avp(
+            1713,
+            10415,
+            "5QI",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.238",
+        ),
+        avp(
+            1714,
+            10415,
+            "PC5-Flow-Bitrates",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1715, 10415, 0, 1),
+                optional(1716, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.239",
+        ),
+        avp(
+            1715,
+            10415,
+            "Guaranteed-Flow-Bitrates",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.240",
+        ),
+        avp(
+            1716,
+            10415,
+            "Maximum-Flow-Bitrates",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.241",
+        ),
+        avp(
+            1717,
+            10415,
+            "PC5-Range",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.242",
+        ),
+        avp(
+            1718,
+            10415,
+            "PC5-Link-AMBR",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.243",
+        ),
+        avp(
+            1719,
+            10415,
+            "Third-Context-Identifier",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.244",
+        ),
+        avp(
+            1720,
+            10415,
+            "MDT-Configuration-NR",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1623, 10415, 1, 1),
+                optional(1624, 10415, 0, 1),
+                optional(1625, 10415, 0, 1),
+                optional(1626, 10415, 0, 1),
+                optional(1627, 10415, 0, 1),
+                optional(1628, 10415, 0, 1),
+                optional(1629, 10415, 0, 1),
+                optional(1630, 10415, 0, 1),
+                optional(1721, 10415, 0, 1),
+                optional(1722, 10415, 0, 1),
+                optional(1723, 10415, 0, 1),
+                optional(1724, 10415, 0, 1),
+                optional(1659, 10415, 0, 1),
+                optional(1725, 10415, 0, 1),
+                optional(1671, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.272 §7.3.245",
+        ),
+        avp(
+            1721,
+            10415,
+            "Event-Threshold-SINR",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.246",
+        ),
+        avp(
+            1722,
+            10415,
+            "Collection-Period-RRM-NR",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.247",
+        ),
+        avp(
+            1723,
+            10415,
+            "Collection-Period-M6-NR",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.248",
+        ),
+        avp(
+            1724,
+            10415,
+            "Collection-Period-M7-NR",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.249",
+        ),
+        avp(
+            1725,
+            10415,
+            "Sensor-Measurement",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.250",
+        ),
+        avp(
+            1726,
+            10415,
+            "NR-Cell-Global-Identity",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.251",
+        ),
+        avp(
+            1727,
+            10415,
+            "Trace-Reporting-Consumer-Uri",
+            DiameterURI,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.252",
+        ),
+        avp(
+            1728,
+            10415,
+            "PLMN-RAT-Usage-Control",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.253",
+        ),
+        avp(
+            1729,
+            10415,
+            "SF-ULR-Timestamp",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.254",
+        ),
+        avp(
+            1730,
+            10415,
+            "SF-Provisional-Indication",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.272 §7.3.255",
+        ),
+    ]
+};
 /// Tables of 3GPP TS 29.272 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "ts29272",
-    spec: "3GPP TS 29.272",
-    version: "V17.x (Release 17)",
-    vendors: &[],
-    applications: &[
-        rt::dictionary::ApplicationDef {
-            id: 16777251,
-            name: "3GPP S6a/S6d",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "3GPP TS 29.272 §7.1.8",
-        },
-        rt::dictionary::ApplicationDef {
-            id: 16777252,
-            name: "3GPP S13/S13'",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "3GPP TS 29.272 §7.1.8",
-        },
-        rt::dictionary::ApplicationDef {
-            id: 16777308,
-            name: "3GPP S7a/S7d",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "3GPP TS 29.272 §7.1.8",
-        },
-    ],
-    avps: &AVPS,
-    commands: &[
-        rt::dictionary::CommandDef {
-            code: 316,
-            application: 16777251,
-            name: "Update-Location",
-            short: "UL",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1401, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1032, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1405, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1615, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1407, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1489, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1493, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(2405, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1612, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1637, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1645, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1648, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1664, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1666, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1672, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3143, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1729, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1730, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1614, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(623, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1406, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1400, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1670, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.3",
-        },
-        rt::dictionary::CommandDef {
-            code: 318,
-            application: 16777251,
-            name: "Authentication-Information",
-            short: "AI",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1408, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1409, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1407, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1679, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1614, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(623, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1413, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1680, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.5",
-        },
-        rt::dictionary::CommandDef {
-            code: 317,
-            application: 16777251,
-            name: "Cancel-Location",
-            short: "CL",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1420, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1638, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.7",
-        },
-        rt::dictionary::CommandDef {
-            code: 319,
-            application: 16777251,
-            name: "Insert-Subscriber-Data",
-            short: "ID",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1400, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1490, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1670, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1492, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1494, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1032, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1441, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1495, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1496, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1649, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3143, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3123, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3142, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.9",
-        },
-        rt::dictionary::CommandDef {
-            code: 320,
-            application: 16777251,
-            name: "Delete-Subscriber-Data",
-            short: "DS",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1421, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3125, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1423, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1459, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1487, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1476, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1422, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.11",
-        },
-        rt::dictionary::CommandDef {
-            code: 321,
-            application: 16777251,
-            name: "Purge-UE",
-            short: "PU",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1635, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1496, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(623, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1442, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.13",
-        },
-        rt::dictionary::CommandDef {
-            code: 322,
-            application: 16777251,
-            name: "Reset",
-            short: "RS",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1444, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1670, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1400, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1685, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.15",
-        },
-        rt::dictionary::CommandDef {
-            code: 323,
-            application: 16777251,
-            name: "Notify",
-            short: "NO",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1401, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(486, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(600, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1423, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(493, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1434, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1615, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1443, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1493, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3329, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3142, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1538, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(623, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.17",
-        },
-        rt::dictionary::CommandDef {
-            code: 324,
-            application: 16777252,
-            name: "ME-Identity-Check",
-            short: "EC",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1401, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1445, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.19",
-        },
-        rt::dictionary::CommandDef {
-            code: 8388638,
-            application: 16777308,
-            name: "Update-VCSG-Location",
-            short: "UVL",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(701, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1489, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1639, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1614, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1641, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1640, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.21",
-        },
-        rt::dictionary::CommandDef {
-            code: 8388642,
-            application: 16777308,
-            name: "Cancel-VCSG-Location",
-            short: "CVL",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1420, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.23",
-        },
-        rt::dictionary::CommandDef {
-            code: 319,
-            application: 16777308,
-            name: "Insert-Subscriber-Data",
-            short: "ID",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1400, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1490, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1670, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1492, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1494, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1032, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1441, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1495, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1496, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1649, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3143, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3123, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3142, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.9",
-        },
-        rt::dictionary::CommandDef {
-            code: 320,
-            application: 16777308,
-            name: "Delete-Subscriber-Data",
-            short: "DS",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(1421, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3125, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1423, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1459, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1487, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1476, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1422, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.11",
-        },
-        rt::dictionary::CommandDef {
-            code: 322,
-            application: 16777308,
-            name: "Reset",
-            short: "RS",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1444, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1670, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1400, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1685, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.272 §7.2.15",
-        },
-    ],
-    result_codes: &[
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 4181,
-            name: "DIAMETER_AUTHENTICATION_DATA_UNAVAILABLE",
-            spec: "3GPP TS 29.272 §7.4.4",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 4182,
-            name: "DIAMETER_ERROR_CAMEL_SUBSCRIPTION_PRESENT",
-            spec: "3GPP TS 29.272 §7.4.4",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5001,
-            name: "DIAMETER_ERROR_USER_UNKNOWN",
-            spec: "3GPP TS 29.272 §7.4.3.1",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5004,
-            name: "DIAMETER_ERROR_ROAMING_NOT_ALLOWED",
-            spec: "3GPP TS 29.272 §7.4.3.4",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5420,
-            name: "DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION",
-            spec: "3GPP TS 29.272 §7.4.3.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5421,
-            name: "DIAMETER_ERROR_RAT_NOT_ALLOWED",
-            spec: "3GPP TS 29.272 §7.4.3.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5422,
-            name: "DIAMETER_ERROR_EQUIPMENT_UNKNOWN",
-            spec: "3GPP TS 29.272 §7.4.3.5",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5423,
-            name: "DIAMETER_ERROR_UNKNOWN_SERVING_NODE",
-            spec: "3GPP TS 29.272 §7.4.3.6",
-        },
-    ],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "ts29272",
+        spec: "3GPP TS 29.272",
+        version: "V17.x (Release 17)",
+        vendors: &[],
+        applications: &[
+            rt::dictionary::ApplicationDef {
+                id: 16777251,
+                name: "3GPP S6a/S6d",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "3GPP TS 29.272 §7.1.8",
+            },
+            rt::dictionary::ApplicationDef {
+                id: 16777252,
+                name: "3GPP S13/S13'",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "3GPP TS 29.272 §7.1.8",
+            },
+            rt::dictionary::ApplicationDef {
+                id: 16777308,
+                name: "3GPP S7a/S7d",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "3GPP TS 29.272 §7.1.8",
+            },
+        ],
+        avps: &AVPS,
+        commands: &[
+            command(
+                316,
+                16777251,
+                "Update-Location",
+                "UL",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    required(283, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(1401, 10415, 0, 1),
+                    required(1032, 10415, 1, 1),
+                    required(1405, 10415, 1, 1),
+                    optional(1615, 10415, 0, 1),
+                    required(1407, 10415, 1, 1),
+                    optional(1489, 10415, 0, 1),
+                    optional(1493, 10415, 0, 1),
+                    optional(2405, 10415, 0, 1),
+                    optional(1612, 10415, 0, UNBOUNDED),
+                    optional(1637, 10415, 0, 1),
+                    optional(1645, 10415, 0, 1),
+                    optional(1648, 10415, 0, 1),
+                    optional(1664, 10415, 0, 1),
+                    optional(1666, 10415, 0, 1),
+                    optional(1672, 10415, 0, 1),
+                    optional(3143, 10415, 0, 1),
+                    optional(1729, 10415, 0, 1),
+                    optional(1730, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    optional(1614, 10415, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(623, 0, 0, 1),
+                    optional(650, 0, 0, UNBOUNDED),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(1406, 10415, 0, 1),
+                    optional(1400, 10415, 0, 1),
+                    optional(1670, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.3",
+            ),
+            command(
+                318,
+                16777251,
+                "Authentication-Information",
+                "AI",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    required(283, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(1408, 10415, 0, 1),
+                    optional(1409, 10415, 0, 1),
+                    required(1407, 10415, 1, 1),
+                    optional(1679, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    optional(1614, 10415, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(623, 0, 0, 1),
+                    optional(650, 0, 0, UNBOUNDED),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(1413, 10415, 0, 1),
+                    optional(1680, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.5",
+            ),
+            command(
+                317,
+                16777251,
+                "Cancel-Location",
+                "CL",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    required(1420, 10415, 1, 1),
+                    optional(1638, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.7",
+            ),
+            command(
+                319,
+                16777251,
+                "Insert-Subscriber-Data",
+                "ID",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    required(1400, 10415, 1, 1),
+                    optional(1490, 10415, 0, 1),
+                    optional(1670, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(1492, 10415, 0, 1),
+                    optional(1494, 10415, 0, 1),
+                    optional(1032, 10415, 0, 1),
+                    optional(1441, 10415, 0, 1),
+                    optional(1495, 10415, 0, 1),
+                    optional(1496, 10415, 0, 1),
+                    optional(1649, 10415, 0, 1),
+                    optional(3143, 10415, 0, 1),
+                    optional(3123, 10415, 0, UNBOUNDED),
+                    optional(3142, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.9",
+            ),
+            command(
+                320,
+                16777251,
+                "Delete-Subscriber-Data",
+                "DS",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    required(1421, 10415, 1, 1),
+                    optional(3125, 10415, 0, 1),
+                    optional(1423, 10415, 0, UNBOUNDED),
+                    optional(1459, 10415, 0, 1),
+                    optional(1487, 10415, 0, UNBOUNDED),
+                    optional(1476, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(1422, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.11",
+            ),
+            command(
+                321,
+                16777251,
+                "Purge-UE",
+                "PU",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    required(283, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(1635, 10415, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(1496, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(623, 0, 0, 1),
+                    optional(650, 0, 0, UNBOUNDED),
+                    optional(1442, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.13",
+            ),
+            command(
+                322,
+                16777251,
+                "Reset",
+                "RS",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(1444, 10415, 0, UNBOUNDED),
+                    optional(1670, 10415, 0, UNBOUNDED),
+                    optional(1400, 10415, 0, 1),
+                    optional(1685, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.15",
+            ),
+            command(
+                323,
+                16777251,
+                "Notify",
+                "NO",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    required(283, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(1401, 10415, 0, 1),
+                    optional(486, 0, 0, 1),
+                    optional(600, 10415, 0, 1),
+                    optional(1423, 10415, 0, 1),
+                    optional(493, 0, 0, 1),
+                    optional(1434, 10415, 0, 1),
+                    optional(1615, 10415, 0, 1),
+                    optional(1443, 10415, 0, 1),
+                    optional(1493, 10415, 0, 1),
+                    optional(3329, 10415, 0, 1),
+                    optional(3142, 10415, 0, UNBOUNDED),
+                    optional(1538, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(623, 0, 0, 1),
+                    optional(650, 0, 0, UNBOUNDED),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.17",
+            ),
+            command(
+                324,
+                16777252,
+                "ME-Identity-Check",
+                "EC",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    required(283, 0, 1, 1),
+                    required(1401, 10415, 1, 1),
+                    optional(1, 0, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(1445, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.19",
+            ),
+            command(
+                8388638,
+                16777308,
+                "Update-VCSG-Location",
+                "UVL",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    required(283, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    optional(701, 10415, 0, 1),
+                    optional(1489, 10415, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    required(1639, 10415, 1, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    optional(1614, 10415, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(1641, 10415, 0, UNBOUNDED),
+                    optional(1640, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.21",
+            ),
+            command(
+                8388642,
+                16777308,
+                "Cancel-VCSG-Location",
+                "CVL",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    required(1420, 10415, 1, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.23",
+            ),
+            command(
+                319,
+                16777308,
+                "Insert-Subscriber-Data",
+                "ID",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    required(1400, 10415, 1, 1),
+                    optional(1490, 10415, 0, 1),
+                    optional(1670, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(1492, 10415, 0, 1),
+                    optional(1494, 10415, 0, 1),
+                    optional(1032, 10415, 0, 1),
+                    optional(1441, 10415, 0, 1),
+                    optional(1495, 10415, 0, 1),
+                    optional(1496, 10415, 0, 1),
+                    optional(1649, 10415, 0, 1),
+                    optional(3143, 10415, 0, 1),
+                    optional(3123, 10415, 0, UNBOUNDED),
+                    optional(3142, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.9",
+            ),
+            command(
+                320,
+                16777308,
+                "Delete-Subscriber-Data",
+                "DS",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(1, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    required(1421, 10415, 1, 1),
+                    optional(3125, 10415, 0, 1),
+                    optional(1423, 10415, 0, UNBOUNDED),
+                    optional(1459, 10415, 0, 1),
+                    optional(1487, 10415, 0, UNBOUNDED),
+                    optional(1476, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(1422, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.11",
+            ),
+            command(
+                322,
+                16777308,
+                "Reset",
+                "RS",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(1444, 10415, 0, UNBOUNDED),
+                    optional(1670, 10415, 0, UNBOUNDED),
+                    optional(1400, 10415, 0, 1),
+                    optional(1685, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.272 §7.2.15",
+            ),
+        ],
+        result_codes: &[
+            result_code(
+                10415,
+                4181,
+                "DIAMETER_AUTHENTICATION_DATA_UNAVAILABLE",
+                "3GPP TS 29.272 §7.4.4",
+            ),
+            result_code(
+                10415,
+                4182,
+                "DIAMETER_ERROR_CAMEL_SUBSCRIPTION_PRESENT",
+                "3GPP TS 29.272 §7.4.4",
+            ),
+            result_code(
+                10415,
+                5001,
+                "DIAMETER_ERROR_USER_UNKNOWN",
+                "3GPP TS 29.272 §7.4.3.1",
+            ),
+            result_code(
+                10415,
+                5004,
+                "DIAMETER_ERROR_ROAMING_NOT_ALLOWED",
+                "3GPP TS 29.272 §7.4.3.4",
+            ),
+            result_code(
+                10415,
+                5420,
+                "DIAMETER_ERROR_UNKNOWN_EPS_SUBSCRIPTION",
+                "3GPP TS 29.272 §7.4.3.2",
+            ),
+            result_code(
+                10415,
+                5421,
+                "DIAMETER_ERROR_RAT_NOT_ALLOWED",
+                "3GPP TS 29.272 §7.4.3.3",
+            ),
+            result_code(
+                10415,
+                5422,
+                "DIAMETER_ERROR_EQUIPMENT_UNKNOWN",
+                "3GPP TS 29.272 §7.4.3.5",
+            ),
+            result_code(
+                10415,
+                5423,
+                "DIAMETER_ERROR_UNKNOWN_SERVING_NODE",
+                "3GPP TS 29.272 §7.4.3.6",
+            ),
+        ],
+    }
 };

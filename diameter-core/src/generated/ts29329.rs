@@ -4229,7 +4229,7 @@ pub struct UserIdentityView<'a> {
 }
 #[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
 impl<'a> UserIdentityView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UserIdentity`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -4264,7 +4264,10 @@ impl<'a> UserIdentityView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4381,7 +4384,7 @@ pub struct RepositoryDataIdView<'a> {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> RepositoryDataIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RepositoryDataId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -4416,7 +4419,10 @@ impl<'a> RepositoryDataIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4546,7 +4552,7 @@ pub struct CallReferenceInfoView<'a> {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> CallReferenceInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CallReferenceInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -4581,7 +4587,10 @@ impl<'a> CallReferenceInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -4710,14 +4719,14 @@ pub struct UserDataRequestView<'a> {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> UserDataRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`UserDataRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -5380,14 +5389,14 @@ pub struct UserDataAnswerView<'a> {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> UserDataAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`UserDataAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -5830,14 +5839,14 @@ pub struct ProfileUpdateRequestView<'a> {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> ProfileUpdateRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ProfileUpdateRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -6309,14 +6318,14 @@ pub struct ProfileUpdateAnswerView<'a> {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> ProfileUpdateAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ProfileUpdateAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -6778,14 +6787,14 @@ pub struct SubscribeNotificationsRequestView<'a> {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> SubscribeNotificationsRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`SubscribeNotificationsRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -7394,14 +7403,14 @@ pub struct SubscribeNotificationsAnswerView<'a> {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> SubscribeNotificationsAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`SubscribeNotificationsAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -7863,14 +7872,14 @@ pub struct PushNotificationRequestView<'a> {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> PushNotificationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`PushNotificationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -8299,14 +8308,14 @@ pub struct PushNotificationAnswerView<'a> {
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
 impl<'a> PushNotificationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`PushNotificationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -10612,1506 +10621,643 @@ impl PushNotificationAnswerWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 23usize] = [
-    rt::dictionary::AvpDef {
-        code: 700,
-        vendor: 10415,
-        name: "User-Identity",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(601, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(701, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3111, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.329 §6.3.1",
-    },
-    rt::dictionary::AvpDef {
-        code: 701,
-        vendor: 10415,
-        name: "MSISDN",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 702,
-        vendor: 10415,
-        name: "Sh-User-Data",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 703,
-        vendor: 10415,
-        name: "Data-Reference",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "RepositoryData"),
-            (10, "IMSPublicIdentity"),
-            (11, "IMSUserState"),
-            (12, "S-CSCFName"),
-            (13, "InitialFilterCriteria"),
-            (14, "LocationInformation"),
-            (15, "UserState"),
-            (16, "ChargingInformation"),
-            (17, "MSISDN"),
-            (18, "PSIActivation"),
-            (19, "DSAI"),
-            (21, "ServiceLevelTraceInfo"),
-            (22, "IPAddressSecureBindingInformation"),
-            (23, "ServicePriorityLevel"),
-            (24, "SMSRegistrationInfo"),
-            (25, "UEReachabilityForIP"),
-            (26, "TADSinformation"),
-            (27, "STN-SR"),
-            (28, "UE-SRVCC-Capability"),
-            (29, "ExtendedPriority"),
-            (30, "CSRN"),
-            (31, "ReferenceLocationInformation"),
-            (32, "IMSI"),
-            (33, "IMSPrivateUserIdentity"),
-            (34, "IMEISV"),
-            (35, "UE-5G-SRVCC-Capability"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 704,
-        vendor: 10415,
-        name: "Service-Indication",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 705,
-        vendor: 10415,
-        name: "Subs-Req-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Subscribe"), (1, "Unsubscribe")],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 706,
-        vendor: 10415,
-        name: "Requested-Domain",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "CS-Domain"), (1, "PS-Domain")],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 707,
-        vendor: 10415,
-        name: "Current-Location",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "DoNotNeedInitiateActiveLocationRetrieval"),
-            (1, "InitiateActiveLocationRetrieval"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.8",
-    },
-    rt::dictionary::AvpDef {
-        code: 708,
-        vendor: 10415,
-        name: "Identity-Set",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "ALL_IDENTITIES"),
-            (1, "REGISTERED_IDENTITIES"),
-            (2, "IMPLICIT_IDENTITIES"),
-            (3, "ALIAS_IDENTITIES"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.10",
-    },
-    rt::dictionary::AvpDef {
-        code: 709,
-        vendor: 10415,
-        name: "Expiry-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.16",
-    },
-    rt::dictionary::AvpDef {
-        code: 710,
-        vendor: 10415,
-        name: "Send-Data-Indication",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "USER_DATA_NOT_REQUESTED"), (1, "USER_DATA_REQUESTED")],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.17",
-    },
-    rt::dictionary::AvpDef {
-        code: 711,
-        vendor: 10415,
-        name: "DSAI-Tag",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.18",
-    },
-    rt::dictionary::AvpDef {
-        code: 712,
-        vendor: 10415,
-        name: "One-Time-Notification",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "ONE_TIME_NOTIFICATION_REQUESTED")],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.22",
-    },
-    rt::dictionary::AvpDef {
-        code: 713,
-        vendor: 10415,
-        name: "Requested-Nodes",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.7A",
-    },
-    rt::dictionary::AvpDef {
-        code: 714,
-        vendor: 10415,
-        name: "Serving-Node-Indication",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "ONLY_SERVING_NODES_REQUIRED")],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.23",
-    },
-    rt::dictionary::AvpDef {
-        code: 715,
-        vendor: 10415,
-        name: "Repository-Data-ID",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(704, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(716, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.329 §6.3.24",
-    },
-    rt::dictionary::AvpDef {
-        code: 716,
-        vendor: 10415,
-        name: "Sequence-Number",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.25",
-    },
-    rt::dictionary::AvpDef {
-        code: 717,
-        vendor: 10415,
-        name: "Pre-paging-Supported",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "PREPAGING_NOT_SUPPORTED"), (1, "PREPAGING_SUPPORTED")],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.26",
-    },
-    rt::dictionary::AvpDef {
-        code: 718,
-        vendor: 10415,
-        name: "Local-Time-Zone-Indication",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "ONLY_LOCAL_TIME_ZONE_REQUESTED"),
-            (1, "LOCAL_TIME_ZONE_WITH_LOCATION_INFO_REQUESTED"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.27",
-    },
-    rt::dictionary::AvpDef {
-        code: 719,
-        vendor: 10415,
-        name: "UDR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.28",
-    },
-    rt::dictionary::AvpDef {
-        code: 720,
-        vendor: 10415,
-        name: "Call-Reference-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(721, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(722, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.329 §6.3.29",
-    },
-    rt::dictionary::AvpDef {
-        code: 721,
-        vendor: 10415,
-        name: "Call-Reference-Number",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.30",
-    },
-    rt::dictionary::AvpDef {
-        code: 722,
-        vendor: 10415,
-        name: "AS-Number",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.329 §6.3.31",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 23usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            700,
+            10415,
+            "User-Identity",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(601, 10415, 0, 1),
+                optional(701, 10415, 0, 1),
+                optional(3111, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.329 §6.3.1",
+        ),
+        avp(
+            701,
+            10415,
+            "MSISDN",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.329 §6.3.2",
+        ),
+        avp(
+            702,
+            10415,
+            "Sh-User-Data",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.329 §6.3.3",
+        ),
+        avp(
+            703,
+            10415,
+            "Data-Reference",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "RepositoryData"),
+                (10, "IMSPublicIdentity"),
+                (11, "IMSUserState"),
+                (12, "S-CSCFName"),
+                (13, "InitialFilterCriteria"),
+                (14, "LocationInformation"),
+                (15, "UserState"),
+                (16, "ChargingInformation"),
+                (17, "MSISDN"),
+                (18, "PSIActivation"),
+                (19, "DSAI"),
+                (21, "ServiceLevelTraceInfo"),
+                (22, "IPAddressSecureBindingInformation"),
+                (23, "ServicePriorityLevel"),
+                (24, "SMSRegistrationInfo"),
+                (25, "UEReachabilityForIP"),
+                (26, "TADSinformation"),
+                (27, "STN-SR"),
+                (28, "UE-SRVCC-Capability"),
+                (29, "ExtendedPriority"),
+                (30, "CSRN"),
+                (31, "ReferenceLocationInformation"),
+                (32, "IMSI"),
+                (33, "IMSPrivateUserIdentity"),
+                (34, "IMEISV"),
+                (35, "UE-5G-SRVCC-Capability"),
+            ],
+            &[],
+            "3GPP TS 29.329 §6.3.4",
+        ),
+        avp(
+            704,
+            10415,
+            "Service-Indication",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.329 §6.3.5",
+        ),
+        avp(
+            705,
+            10415,
+            "Subs-Req-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Subscribe"), (1, "Unsubscribe")],
+            &[],
+            "3GPP TS 29.329 §6.3.6",
+        ),
+        avp(
+            706,
+            10415,
+            "Requested-Domain",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "CS-Domain"), (1, "PS-Domain")],
+            &[],
+            "3GPP TS 29.329 §6.3.7",
+        ),
+        avp(
+            707,
+            10415,
+            "Current-Location",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "DoNotNeedInitiateActiveLocationRetrieval"),
+                (1, "InitiateActiveLocationRetrieval"),
+            ],
+            &[],
+            "3GPP TS 29.329 §6.3.8",
+        ),
+        avp(
+            708,
+            10415,
+            "Identity-Set",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "ALL_IDENTITIES"),
+                (1, "REGISTERED_IDENTITIES"),
+                (2, "IMPLICIT_IDENTITIES"),
+                (3, "ALIAS_IDENTITIES"),
+            ],
+            &[],
+            "3GPP TS 29.329 §6.3.10",
+        ),
+        avp(
+            709,
+            10415,
+            "Expiry-Time",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.329 §6.3.16",
+        ),
+        avp(
+            710,
+            10415,
+            "Send-Data-Indication",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "USER_DATA_NOT_REQUESTED"), (1, "USER_DATA_REQUESTED")],
+            &[],
+            "3GPP TS 29.329 §6.3.17",
+        ),
+        avp(
+            711,
+            10415,
+            "DSAI-Tag",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.329 §6.3.18",
+        ),
+        avp(
+            712,
+            10415,
+            "One-Time-Notification",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "ONE_TIME_NOTIFICATION_REQUESTED")],
+            &[],
+            "3GPP TS 29.329 §6.3.22",
+        ),
+        avp(
+            713,
+            10415,
+            "Requested-Nodes",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.329 §6.3.7A",
+        ),
+        avp(
+            714,
+            10415,
+            "Serving-Node-Indication",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "ONLY_SERVING_NODES_REQUIRED")],
+            &[],
+            "3GPP TS 29.329 §6.3.23",
+        ),
+        avp(
+            715,
+            10415,
+            "Repository-Data-ID",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(704, 10415, 1, 1),
+                required(716, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.329 §6.3.24",
+        ),
+        avp(
+            716,
+            10415,
+            "Sequence-Number",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.329 §6.3.25",
+        ),
+        avp(
+            717,
+            10415,
+            "Pre-paging-Supported",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "PREPAGING_NOT_SUPPORTED"), (1, "PREPAGING_SUPPORTED")],
+            &[],
+            "3GPP TS 29.329 §6.3.26",
+        ),
+        avp(
+            718,
+            10415,
+            "Local-Time-Zone-Indication",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "ONLY_LOCAL_TIME_ZONE_REQUESTED"),
+                (1, "LOCAL_TIME_ZONE_WITH_LOCATION_INFO_REQUESTED"),
+            ],
+            &[],
+            "3GPP TS 29.329 §6.3.27",
+        ),
+        avp(
+            719,
+            10415,
+            "UDR-Flags",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.329 §6.3.28",
+        ),
+        avp(
+            720,
+            10415,
+            "Call-Reference-Info",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(721, 10415, 1, 1),
+                required(722, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.329 §6.3.29",
+        ),
+        avp(
+            721,
+            10415,
+            "Call-Reference-Number",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.329 §6.3.30",
+        ),
+        avp(
+            722,
+            10415,
+            "AS-Number",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.329 §6.3.31",
+        ),
+    ]
+};
 /// Tables of 3GPP TS 29.329 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "ts29329",
-    spec: "3GPP TS 29.329",
-    version: "V17.x (Release 17)",
-    vendors: &[],
-    applications: &[
-        rt::dictionary::ApplicationDef {
-            id: 16777217,
-            name: "3GPP Sh",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "3GPP TS 29.329 §6.1",
-        },
-    ],
-    avps: &AVPS,
-    commands: &[
-        rt::dictionary::CommandDef {
-            code: 306,
-            application: 16777217,
-            name: "User-Data",
-            short: "UD",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(700, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(634, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(636, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(602, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(704, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(703, 10415)),
-                    min: 1,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(708, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(706, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(707, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(711, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(713, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(714, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(717, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(718, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(719, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(720, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(634, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(636, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(702, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(623, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.329 §6.1.1",
-        },
-        rt::dictionary::CommandDef {
-            code: 307,
-            application: 16777217,
-            name: "Profile-Update",
-            short: "PU",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(700, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(634, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(636, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(703, 10415)),
-                    min: 1,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(702, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(634, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(636, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(715, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(703, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(623, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.329 §6.1.3",
-        },
-        rt::dictionary::CommandDef {
-            code: 308,
-            application: 16777217,
-            name: "Subscribe-Notifications",
-            short: "SN",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(700, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(634, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(636, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(704, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(710, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(602, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(705, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(703, 10415)),
-                    min: 1,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(708, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(709, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(711, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(712, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(634, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(636, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(702, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(709, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(623, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.329 §6.1.5",
-        },
-        rt::dictionary::CommandDef {
-            code: 309,
-            application: 16777217,
-            name: "Push-Notification",
-            short: "PN",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(700, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(634, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(636, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(702, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.329 §6.1.7",
-        },
-    ],
-    result_codes: &[
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 4100,
-            name: "DIAMETER_USER_DATA_NOT_AVAILABLE",
-            spec: "3GPP TS 29.329 §6.2.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 4101,
-            name: "DIAMETER_PRIOR_UPDATE_IN_PROGRESS",
-            spec: "3GPP TS 29.329 §6.2.3",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5100,
-            name: "DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED",
-            spec: "3GPP TS 29.329 §6.2.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5101,
-            name: "DIAMETER_ERROR_OPERATION_NOT_ALLOWED",
-            spec: "3GPP TS 29.329 §6.2.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5102,
-            name: "DIAMETER_ERROR_USER_DATA_CANNOT_BE_READ",
-            spec: "3GPP TS 29.329 §6.2.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5103,
-            name: "DIAMETER_ERROR_USER_DATA_CANNOT_BE_MODIFIED",
-            spec: "3GPP TS 29.329 §6.2.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5104,
-            name: "DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED",
-            spec: "3GPP TS 29.329 §6.2.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5105,
-            name: "DIAMETER_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC",
-            spec: "3GPP TS 29.329 §6.2.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5106,
-            name: "DIAMETER_ERROR_SUBS_DATA_ABSENT",
-            spec: "3GPP TS 29.329 §6.2.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5107,
-            name: "DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA",
-            spec: "3GPP TS 29.329 §6.2.2",
-        },
-        rt::dictionary::ResultCodeDef {
-            vendor: 10415,
-            code: 5108,
-            name: "DIAMETER_ERROR_DSAI_NOT_AVAILABLE",
-            spec: "3GPP TS 29.329 §6.2.2",
-        },
-    ],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "ts29329",
+        spec: "3GPP TS 29.329",
+        version: "V17.x (Release 17)",
+        vendors: &[],
+        applications: &[
+            rt::dictionary::ApplicationDef {
+                id: 16777217,
+                name: "3GPP Sh",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "3GPP TS 29.329 §6.1",
+            },
+        ],
+        avps: &AVPS,
+        commands: &[
+            command(
+                306,
+                16777217,
+                "User-Data",
+                "UD",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(260, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    required(283, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    required(700, 10415, 1, 1),
+                    optional(634, 10415, 0, 1),
+                    optional(636, 10415, 0, 1),
+                    optional(602, 10415, 0, 1),
+                    optional(704, 10415, 0, UNBOUNDED),
+                    required(703, 10415, 1, UNBOUNDED),
+                    optional(708, 10415, 0, UNBOUNDED),
+                    optional(706, 10415, 0, 1),
+                    optional(707, 10415, 0, 1),
+                    optional(711, 10415, 0, UNBOUNDED),
+                    optional(650, 10415, 0, 1),
+                    optional(1, 0, 0, 1),
+                    optional(713, 10415, 0, 1),
+                    optional(714, 10415, 0, 1),
+                    optional(717, 10415, 0, 1),
+                    optional(718, 10415, 0, 1),
+                    optional(719, 10415, 0, 1),
+                    optional(720, 10415, 0, 1),
+                    optional(621, 0, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(260, 0, 1, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(634, 10415, 0, 1),
+                    optional(636, 10415, 0, 1),
+                    optional(702, 10415, 0, 1),
+                    optional(621, 0, 0, 1),
+                    optional(623, 0, 0, 1),
+                    optional(650, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.329 §6.1.1",
+            ),
+            command(
+                307,
+                16777217,
+                "Profile-Update",
+                "PU",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(260, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    required(283, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    required(700, 10415, 1, 1),
+                    optional(634, 10415, 0, 1),
+                    optional(636, 10415, 0, 1),
+                    optional(1, 0, 0, 1),
+                    required(703, 10415, 1, UNBOUNDED),
+                    required(702, 10415, 1, 1),
+                    optional(621, 0, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(260, 0, 1, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(634, 10415, 0, 1),
+                    optional(636, 10415, 0, 1),
+                    optional(715, 10415, 0, 1),
+                    optional(703, 10415, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(621, 0, 0, 1),
+                    optional(623, 0, 0, 1),
+                    optional(650, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.329 §6.1.3",
+            ),
+            command(
+                308,
+                16777217,
+                "Subscribe-Notifications",
+                "SN",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(260, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    required(283, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    required(700, 10415, 1, 1),
+                    optional(634, 10415, 0, 1),
+                    optional(636, 10415, 0, 1),
+                    optional(704, 10415, 0, UNBOUNDED),
+                    optional(710, 10415, 0, 1),
+                    optional(602, 10415, 0, 1),
+                    required(705, 10415, 1, 1),
+                    required(703, 10415, 1, UNBOUNDED),
+                    optional(708, 10415, 0, UNBOUNDED),
+                    optional(709, 10415, 0, 1),
+                    optional(711, 10415, 0, UNBOUNDED),
+                    optional(712, 10415, 0, 1),
+                    optional(1, 0, 0, 1),
+                    optional(621, 0, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(260, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(634, 10415, 0, 1),
+                    optional(636, 10415, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(702, 10415, 0, 1),
+                    optional(709, 10415, 0, 1),
+                    optional(621, 0, 0, 1),
+                    optional(623, 0, 0, 1),
+                    optional(650, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.329 §6.1.5",
+            ),
+            command(
+                309,
+                16777217,
+                "Push-Notification",
+                "PN",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(260, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    required(700, 10415, 1, 1),
+                    optional(634, 10415, 0, 1),
+                    optional(636, 10415, 0, 1),
+                    optional(1, 0, 0, 1),
+                    required(702, 10415, 1, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(260, 0, 1, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.329 §6.1.7",
+            ),
+        ],
+        result_codes: &[
+            result_code(
+                10415,
+                4100,
+                "DIAMETER_USER_DATA_NOT_AVAILABLE",
+                "3GPP TS 29.329 §6.2.3",
+            ),
+            result_code(
+                10415,
+                4101,
+                "DIAMETER_PRIOR_UPDATE_IN_PROGRESS",
+                "3GPP TS 29.329 §6.2.3",
+            ),
+            result_code(
+                10415,
+                5100,
+                "DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED",
+                "3GPP TS 29.329 §6.2.2",
+            ),
+            result_code(
+                10415,
+                5101,
+                "DIAMETER_ERROR_OPERATION_NOT_ALLOWED",
+                "3GPP TS 29.329 §6.2.2",
+            ),
+            result_code(
+                10415,
+                5102,
+                "DIAMETER_ERROR_USER_DATA_CANNOT_BE_READ",
+                "3GPP TS 29.329 §6.2.2",
+            ),
+            result_code(
+                10415,
+                5103,
+                "DIAMETER_ERROR_USER_DATA_CANNOT_BE_MODIFIED",
+                "3GPP TS 29.329 §6.2.2",
+            ),
+            result_code(
+                10415,
+                5104,
+                "DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED",
+                "3GPP TS 29.329 §6.2.2",
+            ),
+            result_code(
+                10415,
+                5105,
+                "DIAMETER_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC",
+                "3GPP TS 29.329 §6.2.2",
+            ),
+            result_code(
+                10415,
+                5106,
+                "DIAMETER_ERROR_SUBS_DATA_ABSENT",
+                "3GPP TS 29.329 §6.2.2",
+            ),
+            result_code(
+                10415,
+                5107,
+                "DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA",
+                "3GPP TS 29.329 §6.2.2",
+            ),
+            result_code(
+                10415,
+                5108,
+                "DIAMETER_ERROR_DSAI_NOT_AVAILABLE",
+                "3GPP TS 29.329 §6.2.2",
+            ),
+        ],
+    }
 };

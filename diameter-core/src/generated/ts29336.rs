@@ -8689,7 +8689,7 @@ pub struct UserIdentifierView<'a> {
     )
 )]
 impl<'a> UserIdentifierView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UserIdentifier`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8724,7 +8724,10 @@ impl<'a> UserIdentifierView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -8866,7 +8869,7 @@ pub struct ServiceParametersView<'a> {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> ServiceParametersView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceParameters`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -8901,7 +8904,10 @@ impl<'a> ServiceParametersView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9012,7 +9018,7 @@ pub struct T4ParametersView<'a> {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> T4ParametersView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`T4Parameters`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9047,7 +9053,10 @@ impl<'a> T4ParametersView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9158,7 +9167,7 @@ pub struct ServiceDataView<'a> {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> ServiceDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9193,7 +9202,10 @@ impl<'a> ServiceDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9292,7 +9304,7 @@ pub struct T4DataView<'a> {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> T4DataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`T4Data`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9327,7 +9339,10 @@ impl<'a> T4DataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9485,7 +9500,7 @@ pub struct AeseCommunicationPatternView<'a> {
     )
 )]
 impl<'a> AeseCommunicationPatternView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AeseCommunicationPattern`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9520,7 +9535,10 @@ impl<'a> AeseCommunicationPatternView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -9768,7 +9786,7 @@ pub struct CommunicationPatternSetView<'a> {
     )
 )]
 impl<'a> CommunicationPatternSetView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CommunicationPatternSet`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -9803,7 +9821,10 @@ impl<'a> CommunicationPatternSetView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10028,7 +10049,7 @@ pub struct ScheduledCommunicationTimeView<'a> {
     )
 )]
 impl<'a> ScheduledCommunicationTimeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ScheduledCommunicationTime`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10063,7 +10084,10 @@ impl<'a> ScheduledCommunicationTimeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10193,7 +10217,7 @@ pub struct AeseCommunicationPatternConfigStatusView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> AeseCommunicationPatternConfigStatusView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AeseCommunicationPatternConfigStatus`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10228,7 +10252,10 @@ impl<'a> AeseCommunicationPatternConfigStatusView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10376,7 +10403,7 @@ pub struct AeseErrorReportView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> AeseErrorReportView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AeseErrorReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10411,7 +10438,10 @@ impl<'a> AeseErrorReportView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10533,7 +10563,7 @@ pub struct MonitoringEventConfigurationView<'a> {
     )
 )]
 impl<'a> MonitoringEventConfigurationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MonitoringEventConfiguration`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -10567,7 +10597,10 @@ impl<'a> MonitoringEventConfigurationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -10999,7 +11032,7 @@ pub struct MonitoringEventReportView<'a> {
     )
 )]
 impl<'a> MonitoringEventReportView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MonitoringEventReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -11033,7 +11066,10 @@ impl<'a> MonitoringEventReportView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -11367,7 +11403,7 @@ pub struct UeReachabilityConfigurationView<'a> {
     )
 )]
 impl<'a> UeReachabilityConfigurationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UeReachabilityConfiguration`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -11402,7 +11438,10 @@ impl<'a> UeReachabilityConfigurationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -11559,7 +11598,7 @@ pub struct LocationInformationConfigurationView<'a> {
     )
 )]
 impl<'a> LocationInformationConfigurationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LocationInformationConfiguration`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -11594,7 +11633,10 @@ impl<'a> LocationInformationConfigurationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -11752,7 +11794,7 @@ pub struct MonitoringEventConfigStatusView<'a> {
     )
 )]
 impl<'a> MonitoringEventConfigStatusView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MonitoringEventConfigStatus`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -11787,7 +11829,10 @@ impl<'a> MonitoringEventConfigStatusView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -11973,7 +12018,7 @@ pub struct SupportedServicesView<'a> {
     )
 )]
 impl<'a> SupportedServicesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SupportedServices`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -12008,7 +12053,10 @@ impl<'a> SupportedServicesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -12151,7 +12199,7 @@ pub struct ServiceResultView<'a> {
     )
 )]
 impl<'a> ServiceResultView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceResult`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -12186,7 +12234,10 @@ impl<'a> ServiceResultView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -12309,7 +12360,7 @@ pub struct NiddAuthorizationRequestView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> NiddAuthorizationRequestView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`NiddAuthorizationRequest`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -12344,7 +12395,10 @@ impl<'a> NiddAuthorizationRequestView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -12460,7 +12514,7 @@ pub struct NiddAuthorizationResponseView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> NiddAuthorizationResponseView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`NiddAuthorizationResponse`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -12495,7 +12549,10 @@ impl<'a> NiddAuthorizationResponseView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -12651,7 +12708,7 @@ pub struct ServiceReportView<'a> {
     )
 )]
 impl<'a> ServiceReportView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -12686,7 +12743,10 @@ impl<'a> ServiceReportView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -12807,7 +12867,7 @@ pub struct EnhancedCoverageRestrictionView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> EnhancedCoverageRestrictionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EnhancedCoverageRestriction`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -12842,7 +12902,10 @@ impl<'a> EnhancedCoverageRestrictionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -12953,7 +13016,7 @@ pub struct EnhancedCoverageRestrictionDataView<'a> {
 }
 #[cfg(any(feature = "ts29336"))]
 impl<'a> EnhancedCoverageRestrictionDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EnhancedCoverageRestrictionData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -12988,7 +13051,10 @@ impl<'a> EnhancedCoverageRestrictionDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -13117,7 +13183,7 @@ pub struct RestrictedPlmnListView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> RestrictedPlmnListView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RestrictedPlmnList`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -13152,7 +13218,10 @@ impl<'a> RestrictedPlmnListView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -13266,7 +13335,7 @@ pub struct AllowedPlmnListView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> AllowedPlmnListView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AllowedPlmnList`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -13301,7 +13370,10 @@ impl<'a> AllowedPlmnListView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -13415,7 +13487,7 @@ pub struct NiddAuthorizationUpdateView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> NiddAuthorizationUpdateView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`NiddAuthorizationUpdate`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -13450,7 +13522,10 @@ impl<'a> NiddAuthorizationUpdateView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -13566,7 +13641,7 @@ pub struct GroupMonitoringEventReportView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> GroupMonitoringEventReportView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`GroupMonitoringEventReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -13601,7 +13676,10 @@ impl<'a> GroupMonitoringEventReportView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -13763,7 +13841,7 @@ pub struct GroupMonitoringEventReportItemView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> GroupMonitoringEventReportItemView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`GroupMonitoringEventReportItem`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -13797,7 +13875,10 @@ impl<'a> GroupMonitoringEventReportItemView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -14010,7 +14091,7 @@ pub struct ApnValidityTimeView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> ApnValidityTimeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ApnValidityTime`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -14045,7 +14126,10 @@ impl<'a> ApnValidityTimeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -14163,7 +14247,7 @@ pub struct SuggestedNetworkConfigurationView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> SuggestedNetworkConfigurationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SuggestedNetworkConfiguration`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -14198,7 +14282,10 @@ impl<'a> SuggestedNetworkConfigurationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -14416,7 +14503,7 @@ pub struct MonitoringEventReportStatusView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> MonitoringEventReportStatusView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MonitoringEventReportStatus`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -14451,7 +14538,10 @@ impl<'a> MonitoringEventReportStatusView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -14588,7 +14678,7 @@ pub struct AdditionalidentifiersView<'a> {
 }
 #[cfg(any(feature = "ts29336"))]
 impl<'a> AdditionalidentifiersView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Additionalidentifiers`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -14623,7 +14713,10 @@ impl<'a> AdditionalidentifiersView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -14737,7 +14830,7 @@ pub struct GroupUserIdentifierView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> GroupUserIdentifierView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`GroupUserIdentifier`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -14772,7 +14865,10 @@ impl<'a> GroupUserIdentifierView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -14912,7 +15008,7 @@ pub struct MtcProviderInfoView<'a> {
     )
 )]
 impl<'a> MtcProviderInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MtcProviderInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -14947,7 +15043,10 @@ impl<'a> MtcProviderInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -15077,7 +15176,7 @@ pub struct PdnConnectivityStatusConfigurationView<'a> {
     )
 )]
 impl<'a> PdnConnectivityStatusConfigurationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PdnConnectivityStatusConfiguration`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -15112,7 +15211,10 @@ impl<'a> PdnConnectivityStatusConfigurationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -15246,7 +15348,7 @@ pub struct PdnConnectivityStatusReportView<'a> {
     )
 )]
 impl<'a> PdnConnectivityStatusReportView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PdnConnectivityStatusReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -15281,7 +15383,10 @@ impl<'a> PdnConnectivityStatusReportView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -15481,14 +15586,14 @@ pub struct SubscriberInformationRequestView<'a> {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> SubscriberInformationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`SubscriberInformationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -15922,14 +16027,14 @@ pub struct SubscriberInformationAnswerView<'a> {
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
 impl<'a> SubscriberInformationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`SubscriberInformationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -16355,14 +16460,14 @@ pub struct ConfigurationInformationRequestView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> ConfigurationInformationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ConfigurationInformationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -16840,14 +16945,14 @@ pub struct ConfigurationInformationAnswerView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> ConfigurationInformationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ConfigurationInformationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -17371,14 +17476,14 @@ pub struct ReportingInformationRequestView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> ReportingInformationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ReportingInformationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -17789,14 +17894,14 @@ pub struct ReportingInformationAnswerView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> ReportingInformationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ReportingInformationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -18206,14 +18311,14 @@ pub struct NiddInformationRequestView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> NiddInformationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`NiddInformationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -18631,14 +18736,14 @@ pub struct NiddInformationAnswerView<'a> {
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
 impl<'a> NiddInformationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`NiddInformationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -23833,3029 +23938,1469 @@ impl NiddInformationAnswerWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 87usize] = [
-    rt::dictionary::AvpDef {
-        code: 3100,
-        vendor: 10415,
-        name: "IP-SM-GW-Number",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3101,
-        vendor: 10415,
-        name: "IP-SM-GW-Name",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3102,
-        vendor: 10415,
-        name: "User-Identifier",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(701, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3111, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3168, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3103,
-        vendor: 10415,
-        name: "S6-Service-ID",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "DEVICE_TRIGGER"), (1, "SMS_MO")],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3104,
-        vendor: 10415,
-        name: "SCS-Identity",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3105,
-        vendor: 10415,
-        name: "Service-Parameters",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3106, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3010, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3106,
-        vendor: 10415,
-        name: "T4-Parameters",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3006, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3309, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3107,
-        vendor: 10415,
-        name: "Service-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3108, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3108,
-        vendor: 10415,
-        name: "T4-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3109, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2401, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2406, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3109,
-        vendor: 10415,
-        name: "HSS-Cause",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3110,
-        vendor: 10415,
-        name: "SIR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3111,
-        vendor: 10415,
-        name: "External-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3112,
-        vendor: 10415,
-        name: "IP-SM-GW-Realm",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §6.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3113,
-        vendor: 10415,
-        name: "AESE-Communication-Pattern",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3124, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3186, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3126, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3187, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3114, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3178, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3114,
-        vendor: 10415,
-        name: "Communication-Pattern-Set",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3115, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3116, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3117, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3118, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3119, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3148, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3183, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3185, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3115,
-        vendor: 10415,
-        name: "Periodic-Communication-Indicator",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3116,
-        vendor: 10415,
-        name: "Communication-Duration-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3117,
-        vendor: 10415,
-        name: "Periodic-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3118,
-        vendor: 10415,
-        name: "Scheduled-Communication-Time",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(563, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(561, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(562, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3119,
-        vendor: 10415,
-        name: "Stationary-Indication",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3120,
-        vendor: 10415,
-        name: "AESE-Communication-Pattern-Config-Status",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3124, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3186, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3121, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3121,
-        vendor: 10415,
-        name: "AESE-Error-Report",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3146, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3122,
-        vendor: 10415,
-        name: "Monitoring-Event-Configuration",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3124, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3186, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3127, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3126, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3187, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3128, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3130, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(857, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3131, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3129, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3135, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3138, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1674, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3172, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3178, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3180, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4306, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3123,
-        vendor: 10415,
-        name: "Monitoring-Event-Report",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3124, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3186, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3140, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4325, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1496, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3127, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3162, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4322, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3329, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4300, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4307, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3181, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3124,
-        vendor: 10415,
-        name: "SCEF-Reference-ID",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3125,
-        vendor: 10415,
-        name: "SCEF-ID",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3126,
-        vendor: 10415,
-        name: "SCEF-Reference-ID-for-Deletion",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3127,
-        vendor: 10415,
-        name: "Monitoring-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3128,
-        vendor: 10415,
-        name: "Maximum-Number-of-Reports",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3129,
-        vendor: 10415,
-        name: "UE-Reachability-Configuration",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3132, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3133, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3134, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3130,
-        vendor: 10415,
-        name: "Monitoring-Duration",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3131,
-        vendor: 10415,
-        name: "Maximum-Detection-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3132,
-        vendor: 10415,
-        name: "Reachability-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3133,
-        vendor: 10415,
-        name: "Maximum-Latency",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3134,
-        vendor: 10415,
-        name: "Maximum-Response-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3135,
-        vendor: 10415,
-        name: "Location-Information-Configuration",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3136, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3137, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3117, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3136,
-        vendor: 10415,
-        name: "MONTE-Location-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3137,
-        vendor: 10415,
-        name: "Accuracy",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3138,
-        vendor: 10415,
-        name: "Association-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3139,
-        vendor: 10415,
-        name: "Roaming-Information",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3140,
-        vendor: 10415,
-        name: "Reachability-Information",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3141,
-        vendor: 10415,
-        name: "IMEI-Change",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3142,
-        vendor: 10415,
-        name: "Monitoring-Event-Config-Status",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3152, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3124, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3186, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3143,
-        vendor: 10415,
-        name: "Supported-Services",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3144, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3153, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3144,
-        vendor: 10415,
-        name: "Supported-Monitoring-Events",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3145,
-        vendor: 10415,
-        name: "CIR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3146,
-        vendor: 10415,
-        name: "Service-Result",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(266, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3147, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3147,
-        vendor: 10415,
-        name: "Service-Result-Code",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3148,
-        vendor: 10415,
-        name: "Reference-ID-Validity-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3149,
-        vendor: 10415,
-        name: "Event-Handling",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3150,
-        vendor: 10415,
-        name: "NIDD-Authorization-Request",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(493, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3159, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3151,
-        vendor: 10415,
-        name: "NIDD-Authorization-Response",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(701, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3111, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3160, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3152,
-        vendor: 10415,
-        name: "Service-Report",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3146, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3153, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3153,
-        vendor: 10415,
-        name: "Node-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3154,
-        vendor: 10415,
-        name: "S6t-HSS-Cause",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3155,
-        vendor: 10415,
-        name: "Enhanced-Coverage-Restriction",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3157, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3158, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3156,
-        vendor: 10415,
-        name: "Enhanced-Coverage-Restriction-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3155, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1407, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3157,
-        vendor: 10415,
-        name: "Restricted-PLMN-List",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1407, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3158,
-        vendor: 10415,
-        name: "Allowed-PLMN-List",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1407, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3159,
-        vendor: 10415,
-        name: "Requested-Validity-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3160,
-        vendor: 10415,
-        name: "Granted-Validity-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3161,
-        vendor: 10415,
-        name: "NIDD-Authorization-Update",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3169, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3162,
-        vendor: 10415,
-        name: "Loss-Of-Connectivity-Reason",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3163,
-        vendor: 10415,
-        name: "Group-Reporting-Guard-Timer",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3164,
-        vendor: 10415,
-        name: "CIA-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3165,
-        vendor: 10415,
-        name: "Group-Monitoring-Event-Report",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3124, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3186, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3166, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3166,
-        vendor: 10415,
-        name: "Group-Monitoring-Event-Report-Item",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3102, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1407, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3139, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3141, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3140, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3329, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1496, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3127, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3152, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3154, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3167,
-        vendor: 10415,
-        name: "RIR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3168,
-        vendor: 10415,
-        name: "Type-Of-External-Identifier",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3169,
-        vendor: 10415,
-        name: "APN-Validity-Time",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3160, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(493, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3170,
-        vendor: 10415,
-        name: "Suggested-Network-Configuration",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3124, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3186, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3126, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3187, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1619, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4324, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1674, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3171,
-        vendor: 10415,
-        name: "Monitoring-Event-Report-Status",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3124, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3186, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3152, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3172,
-        vendor: 10415,
-        name: "PLMN-ID-Requested",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "FALSE"), (1, "TRUE")],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3173,
-        vendor: 10415,
-        name: "AdditionalIdentifiers",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3111, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3174,
-        vendor: 10415,
-        name: "NIR-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3175,
-        vendor: 10415,
-        name: "Reporting-Time-Stamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3176,
-        vendor: 10415,
-        name: "NIA-Flags",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3177,
-        vendor: 10415,
-        name: "Group-User-Identifier",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(701, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3111, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3178,
-        vendor: 10415,
-        name: "MTC-Provider-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3179, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3179,
-        vendor: 10415,
-        name: "MTC-Provider-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3180,
-        vendor: 10415,
-        name: "PDN-Connectivity-Status-Configuration",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(493, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3181,
-        vendor: 10415,
-        name: "PDN-Connectivity-Status-Report",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(493, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3182, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1456, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1681, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(848, 10415)),
-                min: 0,
-                max: 2,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3182,
-        vendor: 10415,
-        name: "PDN-Connectivity-Status-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3183,
-        vendor: 10415,
-        name: "Traffic-Profile",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3185,
-        vendor: 10415,
-        name: "Battery-Indicator",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3186,
-        vendor: 10415,
-        name: "SCEF-Reference-ID-Ext",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3187,
-        vendor: 10415,
-        name: "SCEF-Reference-ID-for-Deletion-Ext",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.336 §8.4",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 87usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            3100,
+            10415,
+            "IP-SM-GW-Number",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3101,
+            10415,
+            "IP-SM-GW-Name",
+            DiameterIdentity,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3102,
+            10415,
+            "User-Identifier",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1, 0, 0, 1),
+                optional(701, 10415, 0, 1),
+                optional(3111, 10415, 0, 1),
+                optional(3168, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3103,
+            10415,
+            "S6-Service-ID",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "DEVICE_TRIGGER"), (1, "SMS_MO")],
+            &[],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3104,
+            10415,
+            "SCS-Identity",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3105,
+            10415,
+            "Service-Parameters",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3106, 10415, 0, 1),
+                optional(3010, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3106,
+            10415,
+            "T4-Parameters",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3006, 10415, 0, 1),
+                optional(3309, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3107,
+            10415,
+            "Service-Data",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[optional(3108, 10415, 0, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3108,
+            10415,
+            "T4-Data",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3109, 10415, 0, 1),
+                optional(2401, 10415, 0, 1),
+                optional(2406, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3109,
+            10415,
+            "HSS-Cause",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3110,
+            10415,
+            "SIR-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3111,
+            10415,
+            "External-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3112,
+            10415,
+            "IP-SM-GW-Realm",
+            DiameterIdentity,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §6.4",
+        ),
+        avp(
+            3113,
+            10415,
+            "AESE-Communication-Pattern",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3124, 10415, 0, 1),
+                optional(3186, 10415, 0, 1),
+                required(3125, 10415, 1, 1),
+                optional(3126, 10415, 0, UNBOUNDED),
+                optional(3187, 10415, 0, UNBOUNDED),
+                optional(3114, 10415, 0, UNBOUNDED),
+                optional(3178, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3114,
+            10415,
+            "Communication-Pattern-Set",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3115, 10415, 0, 1),
+                optional(3116, 10415, 0, 1),
+                optional(3117, 10415, 0, 1),
+                optional(3118, 10415, 0, UNBOUNDED),
+                optional(3119, 10415, 0, 1),
+                optional(3148, 10415, 0, 1),
+                optional(3183, 10415, 0, 1),
+                optional(3185, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3115,
+            10415,
+            "Periodic-Communication-Indicator",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3116,
+            10415,
+            "Communication-Duration-Time",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3117,
+            10415,
+            "Periodic-Time",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3118,
+            10415,
+            "Scheduled-Communication-Time",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(563, 0, 0, 1),
+                optional(561, 0, 0, 1),
+                optional(562, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3119,
+            10415,
+            "Stationary-Indication",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3120,
+            10415,
+            "AESE-Communication-Pattern-Config-Status",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(3124, 10415, 1, 1),
+                optional(3186, 10415, 0, 1),
+                optional(3125, 10415, 0, 1),
+                optional(3121, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3121,
+            10415,
+            "AESE-Error-Report",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[optional(3146, 10415, 0, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3122,
+            10415,
+            "Monitoring-Event-Configuration",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3124, 10415, 0, 1),
+                optional(3186, 10415, 0, 1),
+                required(3125, 10415, 1, 1),
+                required(3127, 10415, 1, 1),
+                optional(3126, 10415, 0, UNBOUNDED),
+                optional(3187, 10415, 0, UNBOUNDED),
+                optional(3128, 10415, 0, 1),
+                optional(3130, 10415, 0, 1),
+                optional(857, 10415, 0, 1),
+                optional(3131, 10415, 0, 1),
+                optional(3129, 10415, 0, 1),
+                optional(3135, 10415, 0, 1),
+                optional(3138, 10415, 0, 1),
+                optional(1674, 10415, 0, 1),
+                optional(3172, 10415, 0, UNBOUNDED),
+                optional(3178, 10415, 0, 1),
+                optional(3180, 10415, 0, 1),
+                optional(4306, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3123,
+            10415,
+            "Monitoring-Event-Report",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(3124, 10415, 1, 1),
+                optional(3186, 10415, 0, 1),
+                optional(3125, 10415, 0, 1),
+                optional(3140, 10415, 0, 1),
+                optional(4325, 10415, 0, 1),
+                optional(1496, 10415, 0, 1),
+                optional(3127, 10415, 0, 1),
+                optional(3162, 10415, 0, 1),
+                optional(4322, 10415, 0, 1),
+                optional(3329, 10415, 0, 1),
+                optional(4300, 10415, 0, 1),
+                optional(4307, 10415, 0, UNBOUNDED),
+                optional(3181, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3124,
+            10415,
+            "SCEF-Reference-ID",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3125,
+            10415,
+            "SCEF-ID",
+            DiameterIdentity,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3126,
+            10415,
+            "SCEF-Reference-ID-for-Deletion",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3127,
+            10415,
+            "Monitoring-Type",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3128,
+            10415,
+            "Maximum-Number-of-Reports",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3129,
+            10415,
+            "UE-Reachability-Configuration",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3132, 10415, 0, 1),
+                optional(3133, 10415, 0, 1),
+                optional(3134, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3130,
+            10415,
+            "Monitoring-Duration",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3131,
+            10415,
+            "Maximum-Detection-Time",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3132,
+            10415,
+            "Reachability-Type",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3133,
+            10415,
+            "Maximum-Latency",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3134,
+            10415,
+            "Maximum-Response-Time",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3135,
+            10415,
+            "Location-Information-Configuration",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3136, 10415, 0, 1),
+                optional(3137, 10415, 0, 1),
+                optional(3117, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3136,
+            10415,
+            "MONTE-Location-Type",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3137,
+            10415,
+            "Accuracy",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3138,
+            10415,
+            "Association-Type",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3139,
+            10415,
+            "Roaming-Information",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3140,
+            10415,
+            "Reachability-Information",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3141,
+            10415,
+            "IMEI-Change",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3142,
+            10415,
+            "Monitoring-Event-Config-Status",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3152, 10415, 0, UNBOUNDED),
+                required(3124, 10415, 1, 1),
+                optional(3186, 10415, 0, 1),
+                optional(3125, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3143,
+            10415,
+            "Supported-Services",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3144, 10415, 0, 1),
+                optional(3153, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3144,
+            10415,
+            "Supported-Monitoring-Events",
+            Unsigned64,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3145,
+            10415,
+            "CIR-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3146,
+            10415,
+            "Service-Result",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(266, 0, 0, 1),
+                optional(3147, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3147,
+            10415,
+            "Service-Result-Code",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3148,
+            10415,
+            "Reference-ID-Validity-Time",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3149,
+            10415,
+            "Event-Handling",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3150,
+            10415,
+            "NIDD-Authorization-Request",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(493, 0, 0, 1),
+                optional(3159, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3151,
+            10415,
+            "NIDD-Authorization-Response",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(701, 10415, 0, 1),
+                optional(1, 0, 0, 1),
+                optional(3111, 10415, 0, 1),
+                optional(3160, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3152,
+            10415,
+            "Service-Report",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3146, 10415, 0, 1),
+                optional(3153, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3153,
+            10415,
+            "Node-Type",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3154,
+            10415,
+            "S6t-HSS-Cause",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3155,
+            10415,
+            "Enhanced-Coverage-Restriction",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3157, 10415, 0, 1),
+                optional(3158, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3156,
+            10415,
+            "Enhanced-Coverage-Restriction-Data",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(3155, 10415, 1, 1),
+                optional(1407, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3157,
+            10415,
+            "Restricted-PLMN-List",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1407, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3158,
+            10415,
+            "Allowed-PLMN-List",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1407, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3159,
+            10415,
+            "Requested-Validity-Time",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3160,
+            10415,
+            "Granted-Validity-Time",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3161,
+            10415,
+            "NIDD-Authorization-Update",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3169, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3162,
+            10415,
+            "Loss-Of-Connectivity-Reason",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3163,
+            10415,
+            "Group-Reporting-Guard-Timer",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3164,
+            10415,
+            "CIA-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3165,
+            10415,
+            "Group-Monitoring-Event-Report",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(3124, 10415, 1, 1),
+                optional(3186, 10415, 0, 1),
+                optional(3125, 10415, 0, 1),
+                optional(3166, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3166,
+            10415,
+            "Group-Monitoring-Event-Report-Item",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3102, 10415, 0, 1),
+                optional(1407, 10415, 0, 1),
+                optional(3139, 10415, 0, 1),
+                optional(3141, 10415, 0, 1),
+                optional(3140, 10415, 0, 1),
+                optional(3329, 10415, 0, 1),
+                optional(1496, 10415, 0, 1),
+                optional(3127, 10415, 0, 1),
+                optional(3152, 10415, 0, 1),
+                optional(3154, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3167,
+            10415,
+            "RIR-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3168,
+            10415,
+            "Type-Of-External-Identifier",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3169,
+            10415,
+            "APN-Validity-Time",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3160, 10415, 0, 1),
+                optional(493, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3170,
+            10415,
+            "Suggested-Network-Configuration",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3124, 10415, 0, 1),
+                optional(3186, 10415, 0, 1),
+                required(3125, 10415, 1, 1),
+                optional(3126, 10415, 0, UNBOUNDED),
+                optional(3187, 10415, 0, UNBOUNDED),
+                optional(1619, 10415, 0, 1),
+                optional(4324, 10415, 0, 1),
+                optional(1674, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3171,
+            10415,
+            "Monitoring-Event-Report-Status",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3124, 10415, 0, 1),
+                optional(3186, 10415, 0, 1),
+                optional(3125, 10415, 0, 1),
+                optional(3152, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3172,
+            10415,
+            "PLMN-ID-Requested",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "FALSE"), (1, "TRUE")],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3173,
+            10415,
+            "AdditionalIdentifiers",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3111, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3174,
+            10415,
+            "NIR-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3175,
+            10415,
+            "Reporting-Time-Stamp",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3176,
+            10415,
+            "NIA-Flags",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3177,
+            10415,
+            "Group-User-Identifier",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1, 0, 0, 1),
+                optional(701, 10415, 0, 1),
+                optional(3111, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3178,
+            10415,
+            "MTC-Provider-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[optional(3179, 10415, 0, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3179,
+            10415,
+            "MTC-Provider-ID",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3180,
+            10415,
+            "PDN-Connectivity-Status-Configuration",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[optional(493, 0, 0, 1), any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3181,
+            10415,
+            "PDN-Connectivity-Status-Report",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(493, 0, 1, 1),
+                required(3182, 10415, 1, 1),
+                optional(1456, 10415, 0, 1),
+                optional(1681, 10415, 0, 1),
+                optional(848, 10415, 0, 2),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3182,
+            10415,
+            "PDN-Connectivity-Status-Type",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3183,
+            10415,
+            "Traffic-Profile",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3185,
+            10415,
+            "Battery-Indicator",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3186,
+            10415,
+            "SCEF-Reference-ID-Ext",
+            Unsigned64,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+        avp(
+            3187,
+            10415,
+            "SCEF-Reference-ID-for-Deletion-Ext",
+            Unsigned64,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.336 §8.4",
+        ),
+    ]
+};
 /// Tables of 3GPP TS 29.336 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "ts29336",
-    spec: "3GPP TS 29.336",
-    version: "V17.x (Release 17)",
-    vendors: &[],
-    applications: &[
-        rt::dictionary::ApplicationDef {
-            id: 16777310,
-            name: "3GPP S6m",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "3GPP TS 29.336 §6.1",
-        },
-        rt::dictionary::ApplicationDef {
-            id: 16777345,
-            name: "3GPP S6t",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "3GPP TS 29.336 §8.1",
-        },
-    ],
-    avps: &AVPS,
-    commands: &[
-        rt::dictionary::CommandDef {
-            code: 8388641,
-            application: 16777310,
-            name: "Subscriber-Information",
-            short: "SI",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(3102, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3103, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3104, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3105, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(3110, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(260, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3102, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3107, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(623, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.336 §6.2",
-        },
-        rt::dictionary::CommandDef {
-            code: 8388718,
-            application: 16777345,
-            name: "Configuration-Information",
-            short: "CI",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(3102, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3122, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3145, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3113, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3155, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3163, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3170, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(623, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3102, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3123, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3142, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3120, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3143, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3154, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3164, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.336 §8.2",
-        },
-        rt::dictionary::CommandDef {
-            code: 8388719,
-            application: 16777345,
-            name: "Reporting-Information",
-            short: "RI",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3167, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3123, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3165, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(623, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3171, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.336 §8.2",
-        },
-        rt::dictionary::CommandDef {
-            code: 8388726,
-            application: 16777345,
-            name: "NIDD-Information",
-            short: "NI",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3102, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3150, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3161, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3174, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3177, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(623, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3151, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3176, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3177, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.336 §8.2",
-        },
-    ],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "ts29336",
+        spec: "3GPP TS 29.336",
+        version: "V17.x (Release 17)",
+        vendors: &[],
+        applications: &[
+            rt::dictionary::ApplicationDef {
+                id: 16777310,
+                name: "3GPP S6m",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "3GPP TS 29.336 §6.1",
+            },
+            rt::dictionary::ApplicationDef {
+                id: 16777345,
+                name: "3GPP S6t",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "3GPP TS 29.336 §8.1",
+            },
+        ],
+        avps: &AVPS,
+        commands: &[
+            command(
+                8388641,
+                16777310,
+                "Subscriber-Information",
+                "SI",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    required(283, 0, 1, 1),
+                    required(3102, 10415, 1, 1),
+                    optional(3103, 10415, 0, 1),
+                    optional(3104, 10415, 0, 1),
+                    optional(3105, 10415, 0, 1),
+                    required(3110, 10415, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(260, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(3102, 10415, 0, 1),
+                    optional(3107, 10415, 0, 1),
+                    optional(621, 0, 0, 1),
+                    optional(623, 0, 0, 1),
+                    optional(650, 0, 0, UNBOUNDED),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.336 §6.2",
+            ),
+            command(
+                8388718,
+                16777345,
+                "Configuration-Information",
+                "CI",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    required(283, 0, 1, 1),
+                    required(3102, 10415, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(3122, 10415, 0, UNBOUNDED),
+                    optional(3145, 10415, 0, 1),
+                    optional(3113, 10415, 0, UNBOUNDED),
+                    optional(3155, 10415, 0, 1),
+                    optional(3163, 10415, 0, 1),
+                    optional(3170, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(623, 0, 0, 1),
+                    optional(650, 0, 0, UNBOUNDED),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(3102, 10415, 0, 1),
+                    optional(3123, 10415, 0, UNBOUNDED),
+                    optional(3142, 10415, 0, UNBOUNDED),
+                    optional(3120, 10415, 0, UNBOUNDED),
+                    optional(3143, 10415, 0, UNBOUNDED),
+                    optional(3154, 10415, 0, 1),
+                    optional(3164, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.336 §8.2",
+            ),
+            command(
+                8388719,
+                16777345,
+                "Reporting-Information",
+                "RI",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(293, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(3167, 10415, 0, 1),
+                    optional(3123, 10415, 0, UNBOUNDED),
+                    optional(3165, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(623, 0, 0, 1),
+                    optional(650, 0, 0, UNBOUNDED),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(3171, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.336 §8.2",
+            ),
+            command(
+                8388726,
+                16777345,
+                "NIDD-Information",
+                "NI",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    required(283, 0, 1, 1),
+                    optional(3102, 10415, 0, 1),
+                    optional(621, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(3150, 10415, 0, 1),
+                    optional(3161, 10415, 0, 1),
+                    optional(3174, 10415, 0, 1),
+                    optional(3177, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(621, 0, 0, 1),
+                    optional(623, 0, 0, 1),
+                    optional(650, 0, 0, UNBOUNDED),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(3151, 10415, 0, 1),
+                    optional(3176, 10415, 0, 1),
+                    optional(3177, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                    optional(279, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.336 §8.2",
+            ),
+        ],
+        result_codes: &[],
+    }
 };

@@ -118,71 +118,83 @@ impl rt::AvpData for AbsentSubscriberDiagnosticT4 {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 4usize] = [
-    rt::dictionary::AvpDef {
-        code: 3200,
-        vendor: 10415,
-        name: "SM-Delivery-Outcome-T4",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.337 §6.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 3201,
-        vendor: 10415,
-        name: "Absent-Subscriber-Diagnostic-T4",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.337 §6.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 3202,
-        vendor: 10415,
-        name: "Trigger-Action",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.337 §6.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 3203,
-        vendor: 10415,
-        name: "MTC-Error-Diagnostic",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.337 §6.3",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 4usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            3200,
+            10415,
+            "SM-Delivery-Outcome-T4",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.337 §6.3",
+        ),
+        avp(
+            3201,
+            10415,
+            "Absent-Subscriber-Diagnostic-T4",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.337 §6.3",
+        ),
+        avp(
+            3202,
+            10415,
+            "Trigger-Action",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.337 §6.3",
+        ),
+        avp(
+            3203,
+            10415,
+            "MTC-Error-Diagnostic",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.337 §6.3",
+        ),
+    ]
+};
 /// Tables of 3GPP TS 29.337 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "ts29337",
-    spec: "3GPP TS 29.337",
-    version: "V17.x (Release 17)",
-    vendors: &[],
-    applications: &[
-        rt::dictionary::ApplicationDef {
-            id: 16777311,
-            name: "3GPP T4",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "3GPP TS 29.337 §6.1",
-        },
-    ],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "ts29337",
+        spec: "3GPP TS 29.337",
+        version: "V17.x (Release 17)",
+        vendors: &[],
+        applications: &[
+            rt::dictionary::ApplicationDef {
+                id: 16777311,
+                name: "3GPP T4",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "3GPP TS 29.337 §6.1",
+            },
+        ],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -1985,7 +1985,7 @@ pub struct MonitorTargetView<'a> {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> MonitorTargetView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MonitorTarget`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -2020,7 +2020,10 @@ impl<'a> MonitorTargetView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2192,7 +2195,7 @@ pub struct ProseCodeSuffixMaskView<'a> {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProseCodeSuffixMaskView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ProseCodeSuffixMask`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -2227,7 +2230,10 @@ impl<'a> ProseCodeSuffixMaskView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2369,7 +2375,7 @@ pub struct BannedUserTargetView<'a> {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> BannedUserTargetView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`BannedUserTarget`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -2404,7 +2410,10 @@ impl<'a> BannedUserTargetView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -2535,14 +2544,14 @@ pub struct ProximityActionRequestView<'a> {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProximityActionRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ProximityActionRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -2993,14 +3002,14 @@ pub struct ProximityActionAnswerView<'a> {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProximityActionAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ProximityActionAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -3597,14 +3606,14 @@ pub struct ProximityApplicationRequestView<'a> {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProximityApplicationRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ProximityApplicationRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -3970,14 +3979,14 @@ pub struct ProximityApplicationAnswerView<'a> {
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
 impl<'a> ProximityApplicationAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`ProximityApplicationAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -5340,759 +5349,311 @@ impl ProximityApplicationAnswerWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 13usize] = [
-    rt::dictionary::AvpDef {
-        code: 3600,
-        vendor: 10415,
-        name: "Origin-App-Layer-User-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.343 §6.4.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3601,
-        vendor: 10415,
-        name: "Target-App-Layer-User-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.343 §6.4.3",
-    },
-    rt::dictionary::AvpDef {
-        code: 3602,
-        vendor: 10415,
-        name: "ProSe-Function-ID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.343 §6.4.4",
-    },
-    rt::dictionary::AvpDef {
-        code: 3603,
-        vendor: 10415,
-        name: "ProSe-Request-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.343 §6.4.5",
-    },
-    rt::dictionary::AvpDef {
-        code: 3604,
-        vendor: 10415,
-        name: "PDUID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.343 §6.4.6",
-    },
-    rt::dictionary::AvpDef {
-        code: 3605,
-        vendor: 10415,
-        name: "Application-Data",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.343 §6.4.7",
-    },
-    rt::dictionary::AvpDef {
-        code: 3606,
-        vendor: 10415,
-        name: "Allowed-Suffixes-Number",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.343 §6.4.8",
-    },
-    rt::dictionary::AvpDef {
-        code: 3607,
-        vendor: 10415,
-        name: "Monitor-Target",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3844, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3604, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3612, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3608, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.343 §6.4.9",
-    },
-    rt::dictionary::AvpDef {
-        code: 3608,
-        vendor: 10415,
-        name: "ProSe-Code-Suffix-Mask",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3609, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3610, 10415)),
-                min: 1,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.343 §6.4.10",
-    },
-    rt::dictionary::AvpDef {
-        code: 3609,
-        vendor: 10415,
-        name: "Suffix-Code",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.343 §6.4.11",
-    },
-    rt::dictionary::AvpDef {
-        code: 3610,
-        vendor: 10415,
-        name: "Suffix-Mask",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.343 §6.4.12",
-    },
-    rt::dictionary::AvpDef {
-        code: 3611,
-        vendor: 10415,
-        name: "Banned-User-Target",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3844, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3845, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 29.343 §6.4.17",
-    },
-    rt::dictionary::AvpDef {
-        code: 3612,
-        vendor: 10415,
-        name: "Metadata-Indicator",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 29.343 §6.4.18",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 13usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            3600,
+            10415,
+            "Origin-App-Layer-User-Id",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.343 §6.4.2",
+        ),
+        avp(
+            3601,
+            10415,
+            "Target-App-Layer-User-Id",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.343 §6.4.3",
+        ),
+        avp(
+            3602,
+            10415,
+            "ProSe-Function-ID",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.343 §6.4.4",
+        ),
+        avp(
+            3603,
+            10415,
+            "ProSe-Request-Type",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.343 §6.4.5",
+        ),
+        avp(
+            3604,
+            10415,
+            "PDUID",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.343 §6.4.6",
+        ),
+        avp(
+            3605,
+            10415,
+            "Application-Data",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.343 §6.4.7",
+        ),
+        avp(
+            3606,
+            10415,
+            "Allowed-Suffixes-Number",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.343 §6.4.8",
+        ),
+        avp(
+            3607,
+            10415,
+            "Monitor-Target",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(3844, 10415, 1, 1),
+                required(3604, 10415, 1, 1),
+                optional(3612, 10415, 0, 1),
+                optional(3608, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.343 §6.4.9",
+        ),
+        avp(
+            3608,
+            10415,
+            "ProSe-Code-Suffix-Mask",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(3609, 10415, 1, 1),
+                required(3610, 10415, 1, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.343 §6.4.10",
+        ),
+        avp(
+            3609,
+            10415,
+            "Suffix-Code",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.343 §6.4.11",
+        ),
+        avp(
+            3610,
+            10415,
+            "Suffix-Mask",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.343 §6.4.12",
+        ),
+        avp(
+            3611,
+            10415,
+            "Banned-User-Target",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(3844, 10415, 1, 1),
+                required(3845, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 29.343 §6.4.17",
+        ),
+        avp(
+            3612,
+            10415,
+            "Metadata-Indicator",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 29.343 §6.4.18",
+        ),
+    ]
+};
 /// Tables of 3GPP TS 29.343 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "ts29343",
-    spec: "3GPP TS 29.343",
-    version: "V17.x (Release 17)",
-    vendors: &[],
-    applications: &[
-        rt::dictionary::ApplicationDef {
-            id: 16777350,
-            name: "3GPP PC2",
-            kind: rt::dictionary::ApplicationKind::Auth,
-            spec: "3GPP TS 29.343 §6.1",
-        },
-    ],
-    avps: &AVPS,
-    commands: &[
-        rt::dictionary::CommandDef {
-            code: 8388676,
-            application: 16777350,
-            name: "ProXimity-Action",
-            short: "PX",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(3603, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3600, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3601, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3816, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3602, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3843, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3811, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3605, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3606, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3844, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3611, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(281, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(294, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(3603, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3817, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3602, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3604, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3847, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3867, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3608, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3607, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3845, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3853, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3605, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(650, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.343 §6.6",
-        },
-        rt::dictionary::CommandDef {
-            code: 8388727,
-            application: 16777350,
-            name: "ProXimity-Application",
-            short: "XA",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(3603, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3843, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(3611, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(277, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(297, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(281, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(294, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(3603, 10415)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 29.343 §6.6",
-        },
-    ],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "ts29343",
+        spec: "3GPP TS 29.343",
+        version: "V17.x (Release 17)",
+        vendors: &[],
+        applications: &[
+            rt::dictionary::ApplicationDef {
+                id: 16777350,
+                name: "3GPP PC2",
+                kind: rt::dictionary::ApplicationKind::Auth,
+                spec: "3GPP TS 29.343 §6.1",
+            },
+        ],
+        avps: &AVPS,
+        commands: &[
+            command(
+                8388676,
+                16777350,
+                "ProXimity-Action",
+                "PX",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    required(3603, 10415, 1, 1),
+                    optional(3600, 10415, 0, 1),
+                    optional(3601, 10415, 0, 1),
+                    optional(3816, 10415, 0, 1),
+                    optional(3602, 10415, 0, 1),
+                    optional(3843, 10415, 0, 1),
+                    optional(3811, 10415, 0, 1),
+                    optional(3605, 10415, 0, 1),
+                    optional(3606, 10415, 0, 1),
+                    optional(3844, 10415, 0, 1),
+                    optional(3611, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    optional(281, 0, 0, 1),
+                    optional(294, 0, 0, 1),
+                    optional(279, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(292, 0, 0, UNBOUNDED),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    required(3603, 10415, 1, 1),
+                    optional(3817, 10415, 0, 1),
+                    optional(3602, 10415, 0, 1),
+                    optional(3604, 10415, 0, UNBOUNDED),
+                    optional(3847, 10415, 0, UNBOUNDED),
+                    optional(3867, 10415, 0, UNBOUNDED),
+                    optional(3608, 10415, 0, UNBOUNDED),
+                    optional(3607, 10415, 0, UNBOUNDED),
+                    optional(3845, 10415, 0, UNBOUNDED),
+                    optional(3853, 10415, 0, 1),
+                    optional(3605, 10415, 0, 1),
+                    optional(650, 0, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.343 §6.6",
+            ),
+            command(
+                8388727,
+                16777350,
+                "ProXimity-Application",
+                "XA",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    required(3603, 10415, 1, 1),
+                    optional(3843, 10415, 0, 1),
+                    optional(3611, 10415, 0, UNBOUNDED),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(277, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    optional(268, 0, 0, 1),
+                    optional(297, 0, 0, 1),
+                    optional(281, 0, 0, 1),
+                    optional(294, 0, 0, 1),
+                    optional(279, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(292, 0, 0, UNBOUNDED),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    required(3603, 10415, 1, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "3GPP TS 29.343 §6.6",
+            ),
+        ],
+        result_codes: &[],
+    }
 };

@@ -26267,7 +26267,7 @@ pub struct AccessNetworkInfoChangeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AccessNetworkInfoChangeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AccessNetworkInfoChange`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26302,7 +26302,10 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26441,7 +26444,7 @@ pub struct AccessTransferInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AccessTransferInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AccessTransferInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26475,7 +26478,10 @@ impl<'a> AccessTransferInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26703,7 +26709,7 @@ pub struct AccumulatedCostView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AccumulatedCostView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AccumulatedCost`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26738,7 +26744,10 @@ impl<'a> AccumulatedCostView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -26860,7 +26869,7 @@ pub struct AdditionalContentInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AdditionalContentInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AdditionalContentInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -26895,7 +26904,10 @@ impl<'a> AdditionalContentInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27022,7 +27034,7 @@ pub struct AddressDomainView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AddressDomainView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AddressDomain`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27057,7 +27069,10 @@ impl<'a> AddressDomainView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27170,7 +27185,7 @@ pub struct AfCorrelationInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AfCorrelationInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AfCorrelationInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27205,7 +27220,10 @@ impl<'a> AfCorrelationInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27341,7 +27359,7 @@ pub struct AnnouncementInformationView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> AnnouncementInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AnnouncementInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27376,7 +27394,10 @@ impl<'a> AnnouncementInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27598,7 +27619,7 @@ pub struct AocCostInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocCostInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AocCostInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27633,7 +27654,10 @@ impl<'a> AocCostInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27769,7 +27793,7 @@ pub struct AocInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AocInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27804,7 +27828,10 @@ impl<'a> AocInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -27933,7 +27960,7 @@ pub struct AocServiceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocServiceView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AocService`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -27968,7 +27995,10 @@ impl<'a> AocServiceView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28088,7 +28118,7 @@ pub struct AocSubscriptionInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> AocSubscriptionInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AocSubscriptionInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28123,7 +28153,10 @@ impl<'a> AocSubscriptionInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28264,7 +28297,7 @@ pub struct ApnRateControlView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApnRateControlView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ApnRateControl`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28299,7 +28332,10 @@ impl<'a> ApnRateControlView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28415,7 +28451,7 @@ pub struct ApnRateControlDownlinkView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApnRateControlDownlinkView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ApnRateControlDownlink`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28450,7 +28486,10 @@ impl<'a> ApnRateControlDownlinkView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28577,7 +28616,7 @@ pub struct ApnRateControlUplinkView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApnRateControlUplinkView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ApnRateControlUplink`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28612,7 +28651,10 @@ impl<'a> ApnRateControlUplinkView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28736,7 +28778,7 @@ pub struct ApplicationServerInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ApplicationServerInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ApplicationServerInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28771,7 +28813,10 @@ impl<'a> ApplicationServerInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -28914,7 +28959,7 @@ pub struct BasicServiceCodeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> BasicServiceCodeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`BasicServiceCode`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -28949,7 +28994,10 @@ impl<'a> BasicServiceCodeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29056,7 +29104,7 @@ pub struct CalledIdentityChangeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CalledIdentityChangeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CalledIdentityChange`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29091,7 +29139,10 @@ impl<'a> CalledIdentityChangeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29209,7 +29260,7 @@ pub struct CoverageInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CoverageInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CoverageInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29244,7 +29295,10 @@ impl<'a> CoverageInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29387,7 +29441,7 @@ pub struct CpdtInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CpdtInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CpdtInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29422,7 +29476,10 @@ impl<'a> CpdtInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29576,7 +29633,7 @@ pub struct CurrentTariffView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CurrentTariffView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`CurrentTariff`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29611,7 +29668,10 @@ impl<'a> CurrentTariffView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29747,7 +29807,7 @@ pub struct DcdInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> DcdInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`DcdInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29782,7 +29842,10 @@ impl<'a> DcdInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -29893,7 +29956,7 @@ pub struct DestinationInterfaceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> DestinationInterfaceView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`DestinationInterface`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -29928,7 +29991,10 @@ impl<'a> DestinationInterfaceView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30070,7 +30136,7 @@ pub struct EarlyMediaDescriptionView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> EarlyMediaDescriptionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EarlyMediaDescription`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30105,7 +30171,10 @@ impl<'a> EarlyMediaDescriptionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30258,7 +30327,7 @@ pub struct EnhancedDiagnosticsView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> EnhancedDiagnosticsView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EnhancedDiagnostics`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30293,7 +30362,10 @@ impl<'a> EnhancedDiagnosticsView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30407,7 +30479,7 @@ pub struct EnvelopeView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> EnvelopeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Envelope`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30442,7 +30514,10 @@ impl<'a> EnvelopeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30632,7 +30707,7 @@ pub struct EventTypeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> EventTypeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`EventType`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30667,7 +30742,10 @@ impl<'a> EventTypeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30786,7 +30864,7 @@ pub struct ImInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ImInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ImInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30821,7 +30899,10 @@ impl<'a> ImInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -30958,7 +31039,7 @@ pub struct ImsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ImsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ImsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -30992,7 +31073,10 @@ impl<'a> ImsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -31977,7 +32061,7 @@ pub struct IncrementalCostView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> IncrementalCostView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`IncrementalCost`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32012,7 +32096,10 @@ impl<'a> IncrementalCostView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32134,7 +32221,7 @@ pub struct InterOperatorIdentifierView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> InterOperatorIdentifierView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`InterOperatorIdentifier`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32169,7 +32256,10 @@ impl<'a> InterOperatorIdentifierView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32280,7 +32370,7 @@ pub struct IsupCauseView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> IsupCauseView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`IsupCause`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32315,7 +32405,10 @@ impl<'a> IsupCauseView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32432,7 +32525,7 @@ pub struct LcsClientIdView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsClientIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LcsClientId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32467,7 +32560,10 @@ impl<'a> LcsClientIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32627,7 +32723,7 @@ pub struct LcsClientNameView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsClientNameView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LcsClientName`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32662,7 +32758,10 @@ impl<'a> LcsClientNameView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32789,7 +32888,7 @@ pub struct LcsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LcsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -32824,7 +32923,10 @@ impl<'a> LcsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -32978,7 +33080,7 @@ pub struct LcsRequestorIdView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LcsRequestorIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LcsRequestorId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33013,7 +33115,10 @@ impl<'a> LcsRequestorIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33124,7 +33229,7 @@ pub struct LocationInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LocationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LocationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33159,7 +33264,10 @@ impl<'a> LocationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33270,7 +33378,7 @@ pub struct LocationTypeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> LocationTypeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LocationType`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33305,7 +33413,10 @@ impl<'a> LocationTypeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33420,7 +33531,7 @@ pub struct MbmsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MbmsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MbmsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33454,7 +33565,10 @@ impl<'a> MbmsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33800,7 +33914,7 @@ pub struct MessageBodyView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MessageBodyView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MessageBody`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -33835,7 +33949,10 @@ impl<'a> MessageBodyView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -33993,7 +34110,7 @@ pub struct MessageClassView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MessageClassView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MessageClass`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34028,7 +34145,10 @@ impl<'a> MessageClassView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34143,7 +34263,7 @@ pub struct MmContentTypeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MmContentTypeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MmContentType`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34178,7 +34298,10 @@ impl<'a> MmContentTypeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34336,7 +34459,7 @@ pub struct MmsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MmsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MmsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34370,7 +34493,10 @@ impl<'a> MmsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34746,7 +34872,7 @@ pub struct MmtelInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> MmtelInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MmtelInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34781,7 +34907,10 @@ impl<'a> MmtelInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -34899,7 +35028,7 @@ pub struct MonitoringEventInformationView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> MonitoringEventInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MonitoringEventInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -34933,7 +35062,10 @@ impl<'a> MonitoringEventInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35240,7 +35372,7 @@ pub struct MonitoringEventReportDataView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> MonitoringEventReportDataView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MonitoringEventReportData`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35274,7 +35406,10 @@ impl<'a> MonitoringEventReportDataView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35538,7 +35673,7 @@ pub struct NextTariffView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> NextTariffView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`NextTariff`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35573,7 +35708,10 @@ impl<'a> NextTariffView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35706,7 +35844,7 @@ pub struct NiddSubmissionView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> NiddSubmissionView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`NiddSubmission`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35741,7 +35879,10 @@ impl<'a> NiddSubmissionView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -35879,7 +36020,7 @@ pub struct NniInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> NniInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`NniInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -35914,7 +36055,10 @@ impl<'a> NniInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36071,7 +36215,7 @@ pub struct OfflineChargingView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OfflineChargingView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`OfflineCharging`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36106,7 +36250,10 @@ impl<'a> OfflineChargingView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36266,7 +36413,7 @@ pub struct OriginatorAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OriginatorAddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`OriginatorAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36301,7 +36448,10 @@ impl<'a> OriginatorAddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36428,7 +36578,7 @@ pub struct OriginatorInterfaceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OriginatorInterfaceView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`OriginatorInterface`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36463,7 +36613,10 @@ impl<'a> OriginatorInterfaceView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36603,7 +36756,7 @@ pub struct OriginatorReceivedAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> OriginatorReceivedAddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`OriginatorReceivedAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36638,7 +36791,10 @@ impl<'a> OriginatorReceivedAddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36765,7 +36921,7 @@ pub struct ParticipantGroupView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ParticipantGroupView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ParticipantGroup`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36800,7 +36956,10 @@ impl<'a> ParticipantGroupView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -36934,7 +37093,7 @@ pub struct PocInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PocInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PocInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -36968,7 +37127,10 @@ impl<'a> PocInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -37266,7 +37428,7 @@ pub struct PocUserRoleView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PocUserRoleView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PocUserRole`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -37301,7 +37463,10 @@ impl<'a> PocUserRoleView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -37414,7 +37579,7 @@ pub struct ProseDirectCommunicationReceptionDataContainerView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ProseDirectCommunicationReceptionDataContainer`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -37448,7 +37613,10 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -37663,7 +37831,7 @@ pub struct ProseDirectCommunicationTransmissionDataContainerView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ProseDirectCommunicationTransmissionDataContainer`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -37701,7 +37869,10 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -37918,7 +38089,7 @@ pub struct ProseInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ProseInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ProseInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -37952,7 +38123,10 @@ impl<'a> ProseInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -38812,7 +38986,7 @@ pub struct PsFurnishChargingInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PsFurnishChargingInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PsFurnishChargingInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -38847,7 +39021,10 @@ impl<'a> PsFurnishChargingInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -38993,7 +39170,7 @@ pub struct PsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> PsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -39027,7 +39204,10 @@ impl<'a> PsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -40262,7 +40442,7 @@ pub struct RadioParameterSetInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RadioParameterSetInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RadioParameterSetInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -40297,7 +40477,10 @@ impl<'a> RadioParameterSetInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -40411,7 +40594,7 @@ pub struct RanSecondaryRatUsageReportView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RanSecondaryRatUsageReportView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RanSecondaryRatUsageReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -40446,7 +40629,10 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -40610,7 +40796,7 @@ pub struct RateElementView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RateElementView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RateElement`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -40645,7 +40831,10 @@ impl<'a> RateElementView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -40815,7 +41004,7 @@ pub struct RealTimeTariffInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RealTimeTariffInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RealTimeTariffInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -40850,7 +41039,10 @@ impl<'a> RealTimeTariffInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -40961,7 +41153,7 @@ pub struct RecipientAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RecipientAddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RecipientAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -40996,7 +41188,10 @@ impl<'a> RecipientAddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -41143,7 +41338,7 @@ pub struct RecipientInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RecipientInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RecipientInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -41178,7 +41373,10 @@ impl<'a> RecipientInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -41357,7 +41555,7 @@ pub struct RecipientReceivedAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RecipientReceivedAddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RecipientReceivedAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -41392,7 +41590,10 @@ impl<'a> RecipientReceivedAddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -41521,7 +41722,7 @@ pub struct RelatedChangeConditionInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RelatedChangeConditionInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RelatedChangeConditionInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -41556,7 +41757,10 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -41755,7 +41959,7 @@ pub struct RelatedTriggerView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> RelatedTriggerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RelatedTrigger`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -41790,7 +41994,10 @@ impl<'a> RelatedTriggerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -41904,7 +42111,7 @@ pub struct RemainingBalanceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> RemainingBalanceView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`RemainingBalance`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -41939,7 +42146,10 @@ impl<'a> RemainingBalanceView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -42076,7 +42286,7 @@ pub struct ScaleFactorView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ScaleFactorView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ScaleFactor`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -42111,7 +42321,10 @@ impl<'a> ScaleFactorView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -42230,7 +42443,7 @@ pub struct ScsAsAddressView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ScsAsAddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ScsAsAddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -42265,7 +42478,10 @@ impl<'a> ScsAsAddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -42380,7 +42596,7 @@ pub struct SdpMediaComponentView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SdpMediaComponentView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SdpMediaComponent`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -42414,7 +42630,10 @@ impl<'a> SdpMediaComponentView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -42652,7 +42871,7 @@ pub struct SdpTimestampsView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SdpTimestampsView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SdpTimestamps`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -42687,7 +42906,10 @@ impl<'a> SdpTimestampsView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -42810,7 +43032,7 @@ pub struct ServiceDataContainerView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceDataContainerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceDataContainer`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -42844,7 +43066,10 @@ impl<'a> ServiceDataContainerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -43407,7 +43632,7 @@ pub struct ServiceGenericInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceGenericInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceGenericInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -43442,7 +43667,10 @@ impl<'a> ServiceGenericInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -43584,7 +43812,7 @@ pub struct ServiceInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -43618,7 +43846,10 @@ impl<'a> ServiceInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -43927,7 +44158,7 @@ pub struct ServiceSpecificInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> ServiceSpecificInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ServiceSpecificInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -43962,7 +44193,10 @@ impl<'a> ServiceSpecificInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -44073,7 +44307,7 @@ pub struct SmDeviceTriggerInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SmDeviceTriggerInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SmDeviceTriggerInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -44108,7 +44342,10 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -44283,7 +44520,7 @@ pub struct SmsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SmsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SmsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -44317,7 +44554,10 @@ impl<'a> SmsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -44738,7 +44978,7 @@ pub struct SupplementaryServiceView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> SupplementaryServiceView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SupplementaryService`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -44772,7 +45012,10 @@ impl<'a> SupplementaryServiceView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -44990,7 +45233,7 @@ pub struct TalkBurstExchangeView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TalkBurstExchangeView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TalkBurstExchange`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -45024,7 +45267,10 @@ impl<'a> TalkBurstExchangeView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -45237,7 +45483,7 @@ pub struct TariffInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TariffInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TariffInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -45272,7 +45518,10 @@ impl<'a> TariffInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -45410,7 +45659,7 @@ pub struct TimeQuotaMechanismView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TimeQuotaMechanismView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TimeQuotaMechanism`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -45445,7 +45694,10 @@ impl<'a> TimeQuotaMechanismView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -45582,7 +45834,7 @@ pub struct TimeStampsView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TimeStampsView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TimeStamps`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -45617,7 +45869,10 @@ impl<'a> TimeStampsView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -45761,7 +46016,7 @@ pub struct TrafficDataVolumesView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TrafficDataVolumesView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TrafficDataVolumes`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -45795,7 +46050,10 @@ impl<'a> TrafficDataVolumesView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -46145,7 +46403,7 @@ pub struct TransmitterInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TransmitterInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TransmitterInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -46180,7 +46438,10 @@ impl<'a> TransmitterInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -46296,7 +46557,7 @@ pub struct TriggerView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> TriggerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Trigger`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -46331,7 +46592,10 @@ impl<'a> TriggerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -46442,7 +46706,7 @@ pub struct TrunkGroupIdView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TrunkGroupIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TrunkGroupId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -46477,7 +46741,10 @@ impl<'a> TrunkGroupIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -46585,7 +46852,7 @@ pub struct TwanUserLocationInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> TwanUserLocationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`TwanUserLocationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -46620,7 +46887,10 @@ impl<'a> TwanUserLocationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -46776,7 +47046,7 @@ pub struct UnitCostView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> UnitCostView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UnitCost`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -46811,7 +47081,10 @@ impl<'a> UnitCostView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -46968,7 +47241,7 @@ pub struct UserCsgInformationView<'a> {
     )
 )]
 impl<'a> UserCsgInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UserCsgInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -47003,7 +47276,10 @@ impl<'a> UserCsgInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -47175,7 +47451,7 @@ pub struct UwanUserLocationInfoView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> UwanUserLocationInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`UwanUserLocationInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -47210,7 +47486,10 @@ impl<'a> UwanUserLocationInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -47395,7 +47674,7 @@ pub struct VariablePartView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> VariablePartView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`VariablePart`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -47430,7 +47709,10 @@ impl<'a> VariablePartView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -47570,7 +47852,7 @@ pub struct VcsInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> VcsInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`VcsInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -47604,7 +47886,10 @@ impl<'a> VcsInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -47837,7 +48122,7 @@ pub struct VolteInformationView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> VolteInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`VolteInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -47872,7 +48157,10 @@ impl<'a> VolteInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -47990,7 +48278,7 @@ pub struct WlanOperatorIdView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> WlanOperatorIdView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`WlanOperatorId`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -48025,7 +48313,10 @@ impl<'a> WlanOperatorIdView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -48136,7 +48427,7 @@ pub struct CauseView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> CauseView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`Cause`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -48171,7 +48462,10 @@ impl<'a> CauseView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -48305,7 +48599,7 @@ pub struct WlanInformationView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> WlanInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`WlanInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -48340,7 +48634,10 @@ impl<'a> WlanInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -48522,7 +48819,7 @@ pub struct WlanRadioContainerView<'a> {
 }
 #[cfg(any(feature = "ts32299"))]
 impl<'a> WlanRadioContainerView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`WlanRadioContainer`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -48557,7 +48854,10 @@ impl<'a> WlanRadioContainerView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -48687,14 +48987,14 @@ pub struct CreditControlRequestView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CreditControlRequestView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`CreditControlRequest`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -49455,14 +49755,14 @@ pub struct CreditControlAnswerView<'a> {
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl<'a> CreditControlAnswerView<'a> {
-    /// Checks a message as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a message as decoding [`CreditControlAnswer`] does (and its Grouped members'
     /// contents) and indexes its members. Like the struct's decoding, it does not
     /// check the command code or application.
     pub fn decode(msg: &'a rt::Message) -> Result<Self, rt::DecodeError> {
         Self::scan(msg.as_bytes(), *msg.header())
     }
     /// Checks bytes holding exactly one message (its header and framing, as
-    /// [`Message::decode`](#rt::Message::decode) does, in the same walk) and
+    /// [`Message::decode`](rt::Message::decode) does, in the same walk) and
     /// indexes its members.
     pub fn from_bytes(bytes: &'a rt::bytes::Bytes) -> Result<Self, rt::DecodeError> {
         let header = rt::view::header(bytes)?;
@@ -60754,10701 +61054,6472 @@ impl CreditControlAnswerWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 432usize] = [
-    rt::dictionary::AvpDef {
-        code: 823,
-        vendor: 10415,
-        name: "Event-Type",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(824, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(825, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(888, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 824,
-        vendor: 10415,
-        name: "3GPP-SIP-Method",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 825,
-        vendor: 10415,
-        name: "Event",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 826,
-        vendor: 10415,
-        name: "Content-Type",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 827,
-        vendor: 10415,
-        name: "Content-Length",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 828,
-        vendor: 10415,
-        name: "Content-Disposition",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 829,
-        vendor: 10415,
-        name: "Role-Of-Node",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "ORIGINATING_ROLE"),
-            (1, "TERMINATING_ROLE"),
-            (2, "FORWARDING_ROLE"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 830,
-        vendor: 10415,
-        name: "User-Session-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 831,
-        vendor: 10415,
-        name: "Calling-Party-Address",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 832,
-        vendor: 10415,
-        name: "Called-Party-Address",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 833,
-        vendor: 10415,
-        name: "Time-Stamps",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(834, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(835, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2301, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2302, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 834,
-        vendor: 10415,
-        name: "SIP-Request-Timestamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 835,
-        vendor: 10415,
-        name: "SIP-Response-Timestamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 836,
-        vendor: 10415,
-        name: "Application-Server",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 837,
-        vendor: 10415,
-        name: "Application-Provided-Called-Party-Address",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 838,
-        vendor: 10415,
-        name: "Inter-Operator-Identifier",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(839, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(840, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 839,
-        vendor: 10415,
-        name: "Originating-IOI",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 840,
-        vendor: 10415,
-        name: "Terminating-IOI",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 841,
-        vendor: 10415,
-        name: "IMS-Charging-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 842,
-        vendor: 10415,
-        name: "SDP-Session-Description",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 843,
-        vendor: 10415,
-        name: "SDP-Media-Component",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(844, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(845, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2604, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2603, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2605, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(882, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1288, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(503, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2036, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 844,
-        vendor: 10415,
-        name: "SDP-Media-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 845,
-        vendor: 10415,
-        name: "SDP-Media-Description",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 846,
-        vendor: 10415,
-        name: "CG-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 847,
-        vendor: 10415,
-        name: "GGSN-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 848,
-        vendor: 10415,
-        name: "Served-Party-IP-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 849,
-        vendor: 10415,
-        name: "Authorised-QoS",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 850,
-        vendor: 10415,
-        name: "Application-Server-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(836, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(837, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2702, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 851,
-        vendor: 10415,
-        name: "Trunk-Group-ID",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(852, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(853, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 852,
-        vendor: 10415,
-        name: "Incoming-Trunk-Group-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 853,
-        vendor: 10415,
-        name: "Outgoing-Trunk-Group-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 854,
-        vendor: 10415,
-        name: "Bearer-Service",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 855,
-        vendor: 10415,
-        name: "Service-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 856,
-        vendor: 10415,
-        name: "Associated-URI",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 857,
-        vendor: 10415,
-        name: "Charged-Party",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 858,
-        vendor: 10415,
-        name: "PoC-Controlling-Address",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 859,
-        vendor: 10415,
-        name: "PoC-Group-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 860,
-        vendor: 10415,
-        name: "Cause",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(861, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(862, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 7.2 (Release 6)",
-    },
-    rt::dictionary::AvpDef {
-        code: 861,
-        vendor: 10415,
-        name: "Cause-Code",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (-2, "End of SUBSCRIBE dialog"),
-            (-1, "Successful transaction"),
-            (0, "Normal end of session"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2.35",
-    },
-    rt::dictionary::AvpDef {
-        code: 862,
-        vendor: 10415,
-        name: "Node-Functionality",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "S-CSCF"),
-            (1, "P-CSCF"),
-            (2, "I-CSCF"),
-            (3, "MRFC"),
-            (4, "MGCF"),
-            (5, "BGCF"),
-            (6, "AS"),
-            (7, "IBCF"),
-            (8, "S-GW"),
-            (9, "P-GW"),
-            (10, "HSGW"),
-            (11, "E-CSCF"),
-            (12, "MME"),
-            (13, "TRF"),
-            (14, "TF"),
-            (15, "ATCF"),
-            (16, "Proxy_Function"),
-            (17, "ePDG"),
-            (18, "TDF"),
-            (19, "TWAG"),
-            (20, "SCEF"),
-            (21, "IWK-SCEF"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 863,
-        vendor: 10415,
-        name: "Service-Specific-Data",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 864,
-        vendor: 10415,
-        name: "Originator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Calling_Party"), (1, "Called_Party")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 865,
-        vendor: 10415,
-        name: "PS-Furnish-Charging-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(2, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(866, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(867, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 866,
-        vendor: 10415,
-        name: "PS-Free-Format-Data",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 867,
-        vendor: 10415,
-        name: "PS-Append-Free-Format-Data",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Append"), (1, "Overwrite")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 868,
-        vendor: 10415,
-        name: "Time-Quota-Threshold",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 869,
-        vendor: 10415,
-        name: "Volume-Quota-Threshold",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 870,
-        vendor: 10415,
-        name: "Trigger-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (1, "CHANGE_IN_SGSN_IP_ADDRESS"),
-            (2, "CHANGE_IN_QOS"),
-            (3, "CHANGE_IN_LOCATION"),
-            (4, "CHANGE_IN_RAT"),
-            (5, "CHANGE_IN_UE_TIMEZONE"),
-            (10, "CHANGEINQOS_TRAFFIC_CLASS"),
-            (11, "CHANGEINQOS_RELIABILITY_CLASS"),
-            (12, "CHANGEINQOS_DELAY_CLASS"),
-            (13, "CHANGEINQOS_PEAK_THROUGHPUT"),
-            (14, "CHANGEINQOS_PRECEDENCE_CLASS"),
-            (15, "CHANGEINQOS_MEAN_THROUGHPUT"),
-            (16, "CHANGEINQOS_MAXIMUM_BIT_RATE_FOR_UPLINK"),
-            (17, "CHANGEINQOS_MAXIMUM_BIT_RATE_FOR_DOWNLINK"),
-            (18, "CHANGEINQOS_RESIDUAL_BER"),
-            (19, "CHANGEINQOS_SDU_ERROR_RATIO"),
-            (20, "CHANGEINQOS_TRANSFER_DELAY"),
-            (21, "CHANGEINQOS_TRAFFIC_HANDLING_PRIORITY"),
-            (22, "CHANGEINQOS_GUARANTEED_BIT_RATE_FOR_UPLINK"),
-            (23, "CHANGEINQOS_GUARANTEED_BIT_RATE_FOR_DOWNLINK"),
-            (24, "CHANGEINQOS_APN_AGGREGATE_MAXIMUM_BIT_RATE"),
-            (30, "CHANGEINLOCATION_MCC"),
-            (31, "CHANGEINLOCATION_MNC"),
-            (32, "CHANGEINLOCATION_RAC"),
-            (33, "CHANGEINLOCATION_LAC"),
-            (34, "CHANGEINLOCATION_CellId"),
-            (35, "CHANGEINLOCATION_TAC"),
-            (36, "CHANGEINLOCATION_ECGI"),
-            (40, "CHANGE_IN_MEDIA_COMPOSITION"),
-            (50, "CHANGE_IN_PARTICIPANTS_NMB"),
-            (51, "CHANGE_IN_THRSHLD_OF_PARTICIPANTS_NMB"),
-            (52, "CHANGE_IN_USER_PARTICIPATING_TYPE"),
-            (60, "CHANGE_IN_SERVICE_CONDITION"),
-            (61, "CHANGE_IN_SERVING_NODE"),
-            (62, "CHANGE_IN_ACCESS_FOR_A_SERVICE_DATA_FLOW"),
-            (70, "CHANGE_IN_USER_CSG_INFORMATION"),
-            (71, "CHANGE_IN_HYBRID_SUBSCRIBED_USER_CSG_INFORMATION"),
-            (72, "CHANGE_IN_HYBRID_UNSUBSCRIBED_USER_CSG_INFORMATION"),
-            (73, "CHANGE_OF_UE_PRESENCE_IN_PRESENCE_REPORTING_AREA"),
-            (74, "CHANGE_IN_APN_RATE_CONTROL"),
-            (75, "CHANGE_IN_3GPP_PS_DATA_OFF"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 871,
-        vendor: 10415,
-        name: "Quota-Holding-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 872,
-        vendor: 10415,
-        name: "Reporting-Reason",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "THRESHOLD"),
-            (1, "QHT"),
-            (2, "FINAL"),
-            (3, "QUOTA_EXHAUSTED"),
-            (4, "VALIDITY_TIME"),
-            (5, "OTHER_QUOTA_TYPE"),
-            (6, "RATING_CONDITION_CHANGE"),
-            (7, "FORCED_REAUTHORISATION"),
-            (8, "POOL_EXHAUSTED"),
-            (9, "UNUSED_QUOTA_TIMER"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 873,
-        vendor: 10415,
-        name: "Service-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(443, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2054, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(874, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(876, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(877, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(878, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(879, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(880, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2000, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3410, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2030, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3447, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1256, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2110, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2115, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1011, 45687)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3927, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 874,
-        vendor: 10415,
-        name: "PS-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(628, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2050, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2064, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1227, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2606, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2051, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2068, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1016, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1228, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(847, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1091, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2067, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3425, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3903, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(846, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2047, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2065, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(8, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2308, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(9, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(10, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(30, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(11, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(12, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(13, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2066, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(18, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(23, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1004, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1095, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(22, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2812, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2319, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2822, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(9010, 5535)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2714, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3918, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(21, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(865, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1247, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1278, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2046, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2040, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(458, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1401, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2041, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2042, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2037, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2039, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2602, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2830, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2831, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1645, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2402, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2408, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(302, 13019)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(313, 13019)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2825, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3421, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3901, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3931, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3930, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3932, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4310, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3933, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4400, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4318, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4406, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3940, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4407, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1302, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 875,
-        vendor: 10415,
-        name: "WLAN-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1246, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(895, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(896, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(890, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(891, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(892, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(894, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 7.2 (Release 8)",
-    },
-    rt::dictionary::AvpDef {
-        code: 876,
-        vendor: 10415,
-        name: "IMS-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(823, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(829, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(862, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(830, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2320, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(650, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(831, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(832, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1250, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3917, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2024, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2023, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1280, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1251, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(856, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(833, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(850, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(838, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2701, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(841, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(842, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(843, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(848, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(603, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(851, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(854, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(855, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1249, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(889, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(861, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3401, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1263, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3924, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1272, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1281, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2601, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2303, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2305, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2309, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2321, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2703, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2708, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2322, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2713, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4401, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2709, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2711, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2712, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3403, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3404, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3402, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2717, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4413, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 877,
-        vendor: 10415,
-        name: "MMS-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(886, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1201, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1202, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1203, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1209, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1210, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1211, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1212, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1213, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1216, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1222, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1248, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1218, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1223, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1219, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1220, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1221, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1217, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1101, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1102, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 878,
-        vendor: 10415,
-        name: "LCS-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1232, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1244, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1242, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1245, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(701, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 879,
-        vendor: 10415,
-        name: "PoC-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(883, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(884, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1252, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1277, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2025, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(885, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(887, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1260, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1255, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(858, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(859, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1229, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(857, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 880,
-        vendor: 10415,
-        name: "MBMS-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(900, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(906, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1225, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1224, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(901, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(907, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(909, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(903, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(908, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(921, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2307, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2323, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(701, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(929, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(930, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 881,
-        vendor: 10415,
-        name: "Quota-Consumption-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 882,
-        vendor: 10415,
-        name: "Media-Initiator-Flag",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "called_party"), (1, "calling_party"), (2, "unknown")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 883,
-        vendor: 10415,
-        name: "PoC-Server-Role",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Participating_PoC_Server"),
-            (1, "Controlling_PoC_Server"),
-            (2, "Interworking_Function"),
-            (3, "Interworking_Selection_Function"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 884,
-        vendor: 10415,
-        name: "PoC-Session-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "1_to_1_PoC_session"),
-            (1, "Chat_PoC_group_session"),
-            (2, "Pre-arranged_PoC_group_session"),
-            (3, "Ad-hoc_PoC_group_session"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 885,
-        vendor: 10415,
-        name: "Number-Of-Participants",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 886,
-        vendor: 10415,
-        name: "Originator-Address",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(899, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(897, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(898, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 887,
-        vendor: 10415,
-        name: "Participants-Involved",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 888,
-        vendor: 10415,
-        name: "Expires",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 889,
-        vendor: 10415,
-        name: "Message-Body",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(826, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(827, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(828, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(864, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 890,
-        vendor: 10415,
-        name: "WAG-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 7.2 (Release 8)",
-    },
-    rt::dictionary::AvpDef {
-        code: 891,
-        vendor: 10415,
-        name: "WAG-PLMN-Id",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 7.2 (Release 8)",
-    },
-    rt::dictionary::AvpDef {
-        code: 892,
-        vendor: 10415,
-        name: "WLAN-Radio-Container",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(126, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1244, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(127, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(893, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 7.2 (Release 8)",
-    },
-    rt::dictionary::AvpDef {
-        code: 893,
-        vendor: 10415,
-        name: "WLAN-Technology",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 7.2 (Release 8)",
-    },
-    rt::dictionary::AvpDef {
-        code: 894,
-        vendor: 10415,
-        name: "WLAN-UE-Local-IPAddress",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 7.2 (Release 8)",
-    },
-    rt::dictionary::AvpDef {
-        code: 895,
-        vendor: 10415,
-        name: "PDG-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 7.2 (Release 8)",
-    },
-    rt::dictionary::AvpDef {
-        code: 896,
-        vendor: 10415,
-        name: "PDG-Charging-Id",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 7.2 (Release 8)",
-    },
-    rt::dictionary::AvpDef {
-        code: 897,
-        vendor: 10415,
-        name: "Address-Data",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 898,
-        vendor: 10415,
-        name: "Address-Domain",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1200, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(8, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 899,
-        vendor: 10415,
-        name: "Address-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "e-mail_address"),
-            (1, "MSISDN"),
-            (2, "IPv4_Address"),
-            (3, "IPv6_Address"),
-            (4, "Numeric_Shortcode"),
-            (5, "Alphanumeric_Shortcode"),
-            (6, "Other"),
-            (7, "IMSI"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1101,
-        vendor: 10415,
-        name: "VASP-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1102,
-        vendor: 10415,
-        name: "VAS-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1200,
-        vendor: 10415,
-        name: "Domain-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1201,
-        vendor: 10415,
-        name: "Recipient-Address",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(899, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(897, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(898, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1208, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1202,
-        vendor: 10415,
-        name: "Submission-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1203,
-        vendor: 10415,
-        name: "MM-Content-Type",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1204, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1205, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1206, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1207, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1204,
-        vendor: 10415,
-        name: "Type-Number",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1205,
-        vendor: 10415,
-        name: "Additional-Type-Information",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1206,
-        vendor: 10415,
-        name: "Content-Size",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1207,
-        vendor: 10415,
-        name: "Additional-Content-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1204, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1205, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1206, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1208,
-        vendor: 10415,
-        name: "Addressee-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "TO"), (1, "CC"), (2, "BCC")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1209,
-        vendor: 10415,
-        name: "Priority",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Low"), (1, "Normal"), (2, "High")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1210,
-        vendor: 10415,
-        name: "Message-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1211,
-        vendor: 10415,
-        name: "Message-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (1, "m-send-req"),
-            (2, "m-send-conf"),
-            (3, "m-notification-ind"),
-            (4, "m-notifyresp-ind"),
-            (5, "m-retrieve-conf"),
-            (6, "m-acknowledge-ind"),
-            (7, "m-delivery-ind"),
-            (8, "m-read-rec-ind"),
-            (9, "m-read-orig-ind"),
-            (10, "m-forward-req"),
-            (11, "m-forward-conf"),
-            (12, "m-mbox-store-conf"),
-            (13, "m-mbox-view-conf"),
-            (14, "m-mbox-upload-conf"),
-            (15, "m-mbox-delete-conf"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1212,
-        vendor: 10415,
-        name: "Message-Size",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1213,
-        vendor: 10415,
-        name: "Message-Class",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1214, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1215, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1214,
-        vendor: 10415,
-        name: "Class-Identifier",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Personal"),
-            (1, "Advertisement"),
-            (2, "Informational"),
-            (3, "Auto"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1215,
-        vendor: 10415,
-        name: "Token-Text",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1216,
-        vendor: 10415,
-        name: "Delivery-Report-Requested",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "No"), (1, "Yes")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1217,
-        vendor: 10415,
-        name: "Adaptations",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Yes"), (1, "No")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1218,
-        vendor: 10415,
-        name: "Applic-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1219,
-        vendor: 10415,
-        name: "Aux-Applic-Info",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1220,
-        vendor: 10415,
-        name: "Content-Class",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "text"),
-            (1, "image-basic"),
-            (2, "image-rich"),
-            (3, "video-basic"),
-            (4, "video-rich"),
-            (5, "megapixel"),
-            (6, "content-basic"),
-            (7, "content-rich"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1221,
-        vendor: 10415,
-        name: "DRM-Content",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "No"), (1, "Yes")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1222,
-        vendor: 10415,
-        name: "Read-Reply-Report-Requested",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "No"), (1, "Yes")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1223,
-        vendor: 10415,
-        name: "Reply-Applic-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1224,
-        vendor: 10415,
-        name: "File-Repair-Supported",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "NOT_SUPPORTED"), (1, "SUPPORTED")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1225,
-        vendor: 10415,
-        name: "MBMS-User-Service-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(1, "DOWNLOAD"), (2, "STREAMING")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1226,
-        vendor: 10415,
-        name: "Unit-Quota-Threshold",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1227,
-        vendor: 10415,
-        name: "PDP-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1228,
-        vendor: 10415,
-        name: "SGSN-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1229,
-        vendor: 10415,
-        name: "PoC-Session-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1230,
-        vendor: 10415,
-        name: "Deferred-Location-Event-Type",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1231,
-        vendor: 10415,
-        name: "LCS-APN",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1232,
-        vendor: 10415,
-        name: "LCS-Client-ID",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1241, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1234, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1233, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1235, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1231, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1239, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1233,
-        vendor: 10415,
-        name: "LCS-Client-Dialed-By-MS",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1234,
-        vendor: 10415,
-        name: "LCS-Client-External-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1235,
-        vendor: 10415,
-        name: "LCS-Client-Name",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1236, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1238, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1237, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1236,
-        vendor: 10415,
-        name: "LCS-Data-Coding-Scheme",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1237,
-        vendor: 10415,
-        name: "LCS-Format-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "LOGICAL_NAME"),
-            (1, "EMAIL_ADDRESS"),
-            (2, "MSISDN"),
-            (3, "URL"),
-            (4, "SIP_URL"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1238,
-        vendor: 10415,
-        name: "LCS-Name-String",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1239,
-        vendor: 10415,
-        name: "LCS-Requestor-ID",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1236, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1240, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1240,
-        vendor: 10415,
-        name: "LCS-Requestor-ID-String",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1241,
-        vendor: 10415,
-        name: "LCS-Client-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "EMERGENCY_SERVICES"),
-            (1, "VALUE_ADDED_SERVICES"),
-            (2, "PLMN_OPERATOR_SERVICES"),
-            (3, "LAWFUL_INTERCEPT_SERVICES"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1242,
-        vendor: 10415,
-        name: "Location-Estimate",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1243,
-        vendor: 10415,
-        name: "Location-Estimate-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "CURRENT_LOCATION"),
-            (1, "CURRENT_LAST_KNOWN_LOCATION"),
-            (2, "INITIAL_LOCATION"),
-            (3, "ACTIVATE_DEFERRED_LOCATION"),
-            (4, "CANCEL_DEFERRED_LOCATION"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1244,
-        vendor: 10415,
-        name: "Location-Type",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1243, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1230, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1245,
-        vendor: 10415,
-        name: "Positioning-Data",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1246,
-        vendor: 10415,
-        name: "WLAN-Session-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 7.2 (Release 8)",
-    },
-    rt::dictionary::AvpDef {
-        code: 1247,
-        vendor: 10415,
-        name: "PDP-Context-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "PRIMARY"), (1, "SECONDARY")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1248,
-        vendor: 10415,
-        name: "MMBox-Storage-Requested",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "No"), (1, "Yes")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1249,
-        vendor: 10415,
-        name: "Service-Specific-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(863, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1257, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1250,
-        vendor: 10415,
-        name: "Called-Asserted-Identity",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1251,
-        vendor: 10415,
-        name: "Requested-Party-Address",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1252,
-        vendor: 10415,
-        name: "PoC-User-Role",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1253, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1254, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1253,
-        vendor: 10415,
-        name: "PoC-User-Role-IDs",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1254,
-        vendor: 10415,
-        name: "PoC-User-Role-info-Units",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (1, "Moderator"),
-            (2, "Dispatcher"),
-            (3, "Session-Owner"),
-            (4, "Session-Participant"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1255,
-        vendor: 10415,
-        name: "Talk-Burst-Exchange",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1262, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1283, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1287, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1286, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1282, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1285, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1284, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(885, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1261, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1256,
-        vendor: 10415,
-        name: "Service-Generic-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2101, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2102, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2103, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2104, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1257,
-        vendor: 10415,
-        name: "Service-Specific-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1258,
-        vendor: 10415,
-        name: "Event-Charging-TimeStamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1259,
-        vendor: 10415,
-        name: "Participant-Access-Priority",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (1, "Pre-emptive_priority"),
-            (2, "High_priority"),
-            (3, "Normal_priority"),
-            (4, "Low_priority"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1260,
-        vendor: 10415,
-        name: "Participant-Group",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(832, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1259, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1279, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1261,
-        vendor: 10415,
-        name: "PoC-Change-Condition",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "serviceChange"),
-            (1, "volumeLimit"),
-            (2, "timeLimit"),
-            (3, "numberofTalkBurstLimit"),
-            (4, "numberofActiveParticipants"),
-            (5, "tariffTime"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1262,
-        vendor: 10415,
-        name: "PoC-Change-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1263,
-        vendor: 10415,
-        name: "Access-Network-Information",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1264,
-        vendor: 10415,
-        name: "Trigger",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(870, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1265,
-        vendor: 10415,
-        name: "Base-Time-Interval",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1266,
-        vendor: 10415,
-        name: "Envelope",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1269, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1267, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(421, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(412, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(414, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(417, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1267,
-        vendor: 10415,
-        name: "Envelope-End-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1268,
-        vendor: 10415,
-        name: "Envelope-Reporting",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "DO_NOT_REPORT_ENVELOPES"),
-            (1, "REPORT_ENVELOPES"),
-            (2, "REPORT_ENVELOPES_WITH_VOLUME"),
-            (3, "REPORT_ENVELOPES_WITH_EVENTS"),
-            (4, "REPORT_ENVELOPES_WITH_VOLUME_AND_EVENTS"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1269,
-        vendor: 10415,
-        name: "Envelope-Start-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1270,
-        vendor: 10415,
-        name: "Time-Quota-Mechanism",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1271, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1265, 10415)),
-                min: 1,
-                max: 1,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1271,
-        vendor: 10415,
-        name: "Time-Quota-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "DISCRETE_TIME_PERIOD"), (1, "CONTINUOUS_TIME_PERIOD")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1272,
-        vendor: 10415,
-        name: "Early-Media-Description",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1273, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(843, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(842, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1273,
-        vendor: 10415,
-        name: "SDP-TimeStamps",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1274, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1275, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1274,
-        vendor: 10415,
-        name: "SDP-Offer-Timestamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1275,
-        vendor: 10415,
-        name: "SDP-Answer-Timestamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1276,
-        vendor: 10415,
-        name: "AF-Correlation-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(505, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(510, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1277,
-        vendor: 10415,
-        name: "PoC-Session-Initiation-type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Pre-established"), (1, "On-demand")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1278,
-        vendor: 10415,
-        name: "Offline-Charging",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(881, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1270, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1268, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(456, 0)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1279,
-        vendor: 10415,
-        name: "User-Participating-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Normal"), (1, "NW_PoC_Box"), (2, "UE_PoC_Box")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1280,
-        vendor: 10415,
-        name: "Alternate-Charged-Party-Address",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1281,
-        vendor: 10415,
-        name: "IMS-Communication-Service-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1282,
-        vendor: 10415,
-        name: "Number-Of-Received-Talk-Bursts",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1283,
-        vendor: 10415,
-        name: "Number-Of-Talk-Bursts",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1284,
-        vendor: 10415,
-        name: "Received-Talk-Burst-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1285,
-        vendor: 10415,
-        name: "Received-Talk-Burst-Volume",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1286,
-        vendor: 10415,
-        name: "Talk-Burst-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1287,
-        vendor: 10415,
-        name: "Talk-Burst-Volume",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1288,
-        vendor: 10415,
-        name: "Media-Initiator-Party",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1300,
-        vendor: 10415,
-        name: "PC5-Radio-Technology",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "EUTRA"), (1, "NR"), (2, "EUTRA_and_NR")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1301,
-        vendor: 10415,
-        name: "RAN-End-Timestamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1302,
-        vendor: 10415,
-        name: "RAN-Secondary-RAT-Usage-Report",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1304, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1303, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1301, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(363, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(364, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1303,
-        vendor: 10415,
-        name: "RAN-Start-Timestamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1304,
-        vendor: 10415,
-        name: "Secondary-RAT-Type",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1305,
-        vendor: 10415,
-        name: "Civic-Address-Information",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1306,
-        vendor: 10415,
-        name: "WLAN-Operator-Id",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1308, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1307, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1307,
-        vendor: 10415,
-        name: "WLAN-Operator-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1308,
-        vendor: 10415,
-        name: "WLAN-PLMN-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1309,
-        vendor: 10415,
-        name: "API-Content",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1310,
-        vendor: 10415,
-        name: "API-Direction",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "INVOCATION"), (1, "NOTIFICATION")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1311,
-        vendor: 10415,
-        name: "API-Identifier",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1312,
-        vendor: 10415,
-        name: "API-Invocation-Timestamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1313,
-        vendor: 10415,
-        name: "API-Result-Code",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1314,
-        vendor: 10415,
-        name: "API-Size",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 1323,
-        vendor: 10415,
-        name: "VoLTE-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(831, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(565, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2000,
-        vendor: 10415,
-        name: "SMS-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2016, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2018, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2008, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2017, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2001, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2012, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2007, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2009, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2013, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2011, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2014, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2015, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2019, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3408, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2026, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2027, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2029, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3409, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3407, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3405, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3406, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3010, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3111, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2001,
-        vendor: 10415,
-        name: "Data-Coding-Scheme",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2002,
-        vendor: 10415,
-        name: "Destination-Interface",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2003, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2005, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2004, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2006, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2003,
-        vendor: 10415,
-        name: "Interface-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2004,
-        vendor: 10415,
-        name: "Interface-Port",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2005,
-        vendor: 10415,
-        name: "Interface-Text",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2006,
-        vendor: 10415,
-        name: "Interface-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Unknown"),
-            (1, "MOBILE_ORIGINATING"),
-            (2, "MOBILE_TERMINATING"),
-            (3, "APPLICATION_ORIGINATING"),
-            (4, "APPLICATION_TERMINATION"),
-            (5, "DEVICE_TRIGGER"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2007,
-        vendor: 10415,
-        name: "SM-Message-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "SUBMISSION"),
-            (1, "DELIVERY_REPORT"),
-            (2, "SM_Service_Request"),
-            (3, "T4_Device_Trigger"),
-            (4, "SM_Device_Trigger"),
-            (5, "MO-SMS_T4_submission"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2008,
-        vendor: 10415,
-        name: "Originator-SCCP-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2009,
-        vendor: 10415,
-        name: "Originator-Interface",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2003, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2005, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2004, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2006, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2010,
-        vendor: 10415,
-        name: "Recipient-SCCP-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2011,
-        vendor: 10415,
-        name: "Reply-Path-Requested",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "No_Reply_Path_Set"), (1, "Reply_path_Set")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2012,
-        vendor: 10415,
-        name: "SM-Discharge-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2013,
-        vendor: 10415,
-        name: "SM-Protocol-ID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2014,
-        vendor: 10415,
-        name: "SM-Status",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2015,
-        vendor: 10415,
-        name: "SM-User-Data-Header",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2016,
-        vendor: 10415,
-        name: "SMS-Node",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "SMS_Router"),
-            (1, "IP-SM-GW"),
-            (2, "SMS_Router_and_IP-SM-GW"),
-            (3, "SMS-SC"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2017,
-        vendor: 10415,
-        name: "SMSC-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2018,
-        vendor: 10415,
-        name: "Client-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2019,
-        vendor: 10415,
-        name: "Number-of-Messages-Sent",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2020,
-        vendor: 10415,
-        name: "Low-Balance-Indication",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "NOT-APPLICABLE"), (1, "YES")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2021,
-        vendor: 10415,
-        name: "Remaining-Balance",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(445, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(425, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2022,
-        vendor: 10415,
-        name: "Refund-Information",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2023,
-        vendor: 10415,
-        name: "Carrier-Select-Routing-Information",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2024,
-        vendor: 10415,
-        name: "Number-Portability-Routing-Information",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2025,
-        vendor: 10415,
-        name: "PoC-Event-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Normal"),
-            (1, "Instant_Personal_Alert_event"),
-            (2, "PoC_Group_Advertisement_event"),
-            (3, "Early_Session_Setting-up_event"),
-            (4, "PoC_Talk_Burst"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2026,
-        vendor: 10415,
-        name: "Recipient-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2002, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1201, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2028, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2010, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2013, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2027,
-        vendor: 10415,
-        name: "Originator-Received-Address",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(899, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(897, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(898, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2028,
-        vendor: 10415,
-        name: "Recipient-Received-Address",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(899, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(897, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(898, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2029,
-        vendor: 10415,
-        name: "SM-Service-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "VAS4SMS_Short_Message_content_processing"),
-            (1, "VAS4SMS_Short_Message_forwarding"),
-            (2, "VAS4SMS_Short_Message_Forwarding_multiple_subscriptions"),
-            (3, "VAS4SMS_Short_Message_filtering"),
-            (4, "VAS4SMS_Short_Message_receipt"),
-            (5, "VAS4SMS_Short_Message_Network_Storage"),
-            (6, "VAS4SMS_Short_Message_to_multiple_destinations"),
-            (7, "VAS4SMS_Short_Message_Virtual_Private_Network_VPN"),
-            (8, "VAS4SMS_Short_Message_Auto_Reply"),
-            (9, "VAS4SMS_Short_Message_Personal_Signature"),
-            (10, "VAS4SMS_Short_Message_Deferred_Delivery"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2030,
-        vendor: 10415,
-        name: "MMTel-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2048, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2031,
-        vendor: 10415,
-        name: "MMTel-SService-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2032,
-        vendor: 10415,
-        name: "Service-Mode",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2033,
-        vendor: 10415,
-        name: "Subscriber-Role",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Originating"), (1, "Terminating")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2034,
-        vendor: 10415,
-        name: "Number-Of-Diversions",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2035,
-        vendor: 10415,
-        name: "Associated-Party-Address",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2036,
-        vendor: 10415,
-        name: "SDP-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "SDP_Offer"), (1, "SDP_Answer")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2037,
-        vendor: 10415,
-        name: "Change-Condition",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Normal Release"),
-            (1, "Abnormal Release"),
-            (2, "Qos Change"),
-            (3, "Volume Limit"),
-            (4, "Time Limit"),
-            (5, "Serving Node Change"),
-            (6, "Serving Node PLMN Change"),
-            (7, "User Location Change"),
-            (8, "RAT Change"),
-            (9, "UE TimeZone Change"),
-            (10, "Tariff Time Change"),
-            (11, "Service Idled Out"),
-            (12, "ServiceSpecificUnitLimit"),
-            (13, "Max Number of Changes in Charging conditions"),
-            (14, "CGI-SAI Change"),
-            (15, "RAI Change"),
-            (16, "ECGI Change"),
-            (17, "TAI Change"),
-            (18, "Service Data Volume Limit"),
-            (19, "Service Data Time Limit"),
-            (20, "Management Intervention"),
-            (21, "Service Stop"),
-            (22, "User CSG Information Change"),
-            (23, "S-GW Change"),
-            (24, "Change of UE Presence in Presence Reporting Area"),
-            (25, "Proximity alerted"),
-            (26, "Time expired with no renewal"),
-            (27, "Requestor cancellation"),
-            (28, "Maximum number of reports"),
-            (29, "PLMN change"),
-            (30, "Coverage status change"),
-            (31, "Removal of access"),
-            (32, "Unavailability of access"),
-            (33, "Access change of service data flow"),
-            (34, "Indirect change condition"),
-            (35, "Maximum number of NIDD submissions"),
-            (36, "Change in UP to UE"),
-            (37, "Serving PLMN Rate Control Change"),
-            (38, "APN Rate Control Change"),
-            (39, "NIDD Submission Response Receipt"),
-            (40, "NIDD Submission Response Sending"),
-            (41, "NIDD Delivery to UE"),
-            (42, "NIDD Delivery from UE Error"),
-            (43, "NIDD Submission Timeout"),
-            (44, "MO exception data counter"),
-            (45, "Change of 3GPP PS Data off Status"),
-            (46, "VoLTE Bearer Normal Release"),
-            (47, "VoLTE Bearer Abnormal Release"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2.37",
-    },
-    rt::dictionary::AvpDef {
-        code: 2038,
-        vendor: 10415,
-        name: "Change-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2039,
-        vendor: 10415,
-        name: "Diagnostics",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2040,
-        vendor: 10415,
-        name: "Service-Data-Container",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1276, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1004, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(363, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(364, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2063, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1016, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(432, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2038, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(439, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1249, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1095, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1228, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2043, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2044, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2045, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2037, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(22, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(9010, 5535)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3918, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2714, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(531, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(532, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2822, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2823, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2319, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(21, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3925, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4310, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3933, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4406, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2836, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2837, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1323, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2041,
-        vendor: 10415,
-        name: "Start-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2042,
-        vendor: 10415,
-        name: "Stop-Time",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2043,
-        vendor: 10415,
-        name: "Time-First-Usage",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2044,
-        vendor: 10415,
-        name: "Time-Last-Usage",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2045,
-        vendor: 10415,
-        name: "Time-Usage",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2046,
-        vendor: 10415,
-        name: "Traffic-Data-Volumes",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1016, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(363, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(364, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2037, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2038, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(22, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3918, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2823, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2822, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2319, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(21, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2833, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3925, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2039, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3901, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3930, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4310, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3933, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2047,
-        vendor: 10415,
-        name: "Serving-Node-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "SGSN"),
-            (1, "PMIPSGW"),
-            (2, "GTPSGW"),
-            (3, "ePDG"),
-            (4, "hSGW"),
-            (5, "MME"),
-            (6, "TWAN"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2048,
-        vendor: 10415,
-        name: "Supplementary-Service",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2031, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2032, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2034, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2035, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(855, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2038, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(885, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2049, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2304, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2314, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2049,
-        vendor: 10415,
-        name: "Participant-Action-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "CREATE_CONF"),
-            (1, "JOIN_CONF"),
-            (2, "INVITE_INTO_CONF"),
-            (3, "QUIT_CONF"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2050,
-        vendor: 10415,
-        name: "PDN-Connection-Charging-ID",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2051,
-        vendor: 10415,
-        name: "Dynamic-Address-Flag",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Static"), (1, "Dynamic")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2052,
-        vendor: 10415,
-        name: "Accumulated-Cost",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(447, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(429, 0)),
-                min: 0,
-                max: 1,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2053,
-        vendor: 10415,
-        name: "AoC-Cost-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2052, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2062, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(425, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2054,
-        vendor: 10415,
-        name: "AoC-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2053, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2060, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2314, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2055,
-        vendor: 10415,
-        name: "AoC-Request-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "AoC_NOT_REQUESTED"),
-            (1, "AoC_FULL"),
-            (2, "AoC_COST_ONLY"),
-            (3, "AoC_TARIFF_ONLY"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2056,
-        vendor: 10415,
-        name: "Current-Tariff",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(425, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2059, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2058, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2057,
-        vendor: 10415,
-        name: "Next-Tariff",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(425, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2059, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2058, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2058,
-        vendor: 10415,
-        name: "Rate-Element",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(454, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2118, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(445, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2061, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1226, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2059,
-        vendor: 10415,
-        name: "Scale-Factor",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(447, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(429, 0)),
-                min: 0,
-                max: 1,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2060,
-        vendor: 10415,
-        name: "Tariff-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(2056, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(451, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2057, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2061,
-        vendor: 10415,
-        name: "Unit-Cost",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(447, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(429, 0)),
-                min: 0,
-                max: 1,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2062,
-        vendor: 10415,
-        name: "Incremental-Cost",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(447, 0)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(429, 0)),
-                min: 0,
-                max: 1,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2063,
-        vendor: 10415,
-        name: "Local-Sequence-Number",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2064,
-        vendor: 10415,
-        name: "Node-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2065,
-        vendor: 10415,
-        name: "SGW-Change",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "ACR_Start_NOT_due_to_SGW_Change"),
-            (1, "ACR_Start_due_to_SGW_Change"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2066,
-        vendor: 10415,
-        name: "Charging-Characteristics-Selection-Mode",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Serving-Node-Supplied"),
-            (1, "Subscription-specific"),
-            (2, "APN-specific"),
-            (3, "Home-Default"),
-            (4, "Roaming-Default"),
-            (5, "Visiting-Default"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2067,
-        vendor: 10415,
-        name: "SGW-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2068,
-        vendor: 10415,
-        name: "Dynamic-Address-Flag-Extension",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Static"), (1, "Dynamic")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2101,
-        vendor: 10415,
-        name: "Application-Server-ID",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2102,
-        vendor: 10415,
-        name: "Application-Service-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (100, "SENDING"),
-            (101, "RECEIVING"),
-            (102, "RETRIEVAL"),
-            (103, "INVITING"),
-            (104, "LEAVING"),
-            (105, "JOINING"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2103,
-        vendor: 10415,
-        name: "Application-Session-ID",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2104,
-        vendor: 10415,
-        name: "Delivery-Status",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2110,
-        vendor: 10415,
-        name: "IM-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2114, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2113, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2112, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2111, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2111,
-        vendor: 10415,
-        name: "Number-Of-Messages-Successfully-Exploded",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2112,
-        vendor: 10415,
-        name: "Number-Of-Messages-Successfully-Sent",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2113,
-        vendor: 10415,
-        name: "Total-Number-Of-Messages-Exploded",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2114,
-        vendor: 10415,
-        name: "Total-Number-Of-Messages-Sent",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2115,
-        vendor: 10415,
-        name: "DCD-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2116, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2117, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2116,
-        vendor: 10415,
-        name: "Content-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2117,
-        vendor: 10415,
-        name: "Content-provider-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2118,
-        vendor: 10415,
-        name: "Charge-Reason-Code",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "UNKNOWN"),
-            (1, "USAGE"),
-            (2, "COMMUNICATION-ATTEMPT-CHARGE"),
-            (3, "SETUP-CHARGE"),
-            (4, "ADD-ON-CHARGE"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2301,
-        vendor: 10415,
-        name: "SIP-Request-Timestamp-Fraction",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2302,
-        vendor: 10415,
-        name: "SIP-Response-Timestamp-Fraction",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2303,
-        vendor: 10415,
-        name: "Online-Charging-Flag",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "ECF_address_not_provided"), (1, "ECF_address_provided")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2304,
-        vendor: 10415,
-        name: "CUG-Information",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2305,
-        vendor: 10415,
-        name: "Real-Time-Tariff-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2060, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2306, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2306,
-        vendor: 10415,
-        name: "Tariff-XML",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2307,
-        vendor: 10415,
-        name: "MBMS-GW-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2308,
-        vendor: 10415,
-        name: "IMSI-Unauthenticated-Flag",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Authenticated"), (1, "Unauthenticated")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2309,
-        vendor: 10415,
-        name: "Account-Expiration",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2310,
-        vendor: 10415,
-        name: "AoC-Format",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "MONETARY"), (1, "NON_MONETARY"), (2, "CAI")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2311,
-        vendor: 10415,
-        name: "AoC-Service",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2312, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2313, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2312,
-        vendor: 10415,
-        name: "AoC-Service-Obligatory-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "NON_BINDING"), (1, "BINDING")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2313,
-        vendor: 10415,
-        name: "AoC-Service-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "NONE"), (1, "AOC-S"), (2, "AOC-D"), (3, "AOC-E")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2314,
-        vendor: 10415,
-        name: "AoC-Subscription-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2311, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2310, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2315, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2315,
-        vendor: 10415,
-        name: "Preferred-AoC-Currency",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2317,
-        vendor: 10415,
-        name: "CSG-Access-Mode",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Closed_mode"), (1, "Hybrid_Mode")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2318,
-        vendor: 10415,
-        name: "CSG-Membership-Indication",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Not_CSG_member"), (1, "CSG_Member")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2319,
-        vendor: 10415,
-        name: "User-CSG-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1437, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(2317, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2318, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2320,
-        vendor: 10415,
-        name: "Outgoing-Session-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2321,
-        vendor: 10415,
-        name: "Initial-IMS-Charging-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2322,
-        vendor: 10415,
-        name: "IMS-Emergency-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Non_Emergency"), (1, "Emergency")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2323,
-        vendor: 10415,
-        name: "MBMS-Charged-Party",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Content_Provider"), (1, "Subscriber")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2601,
-        vendor: 10415,
-        name: "IMS-Application-Reference-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2602,
-        vendor: 10415,
-        name: "Low-Priority-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "NO"), (1, "YES")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2603,
-        vendor: 10415,
-        name: "IP-Realm-Default-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Default_IP_realm_not_used"), (1, "Default_IP_realm_used")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2604,
-        vendor: 10415,
-        name: "Local-GW-Inserted-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Local_GW_Not_Inserted"), (1, "Local_GW_Inserted")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2605,
-        vendor: 10415,
-        name: "Transcoder-Inserted-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Transcoder_Not_Inserted"), (1, "Transcoder_Inserted")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2606,
-        vendor: 10415,
-        name: "PDP-Address-Prefix-Length",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2701,
-        vendor: 10415,
-        name: "Transit-IOI-List",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2702,
-        vendor: 10415,
-        name: "Status-AS-Code",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "4xx"), (1, "5xx"), (2, "Timeout")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2703,
-        vendor: 10415,
-        name: "NNI-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2707, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2704, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2706, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2705, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2704,
-        vendor: 10415,
-        name: "NNI-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "non-roaming"),
-            (1, "roaming_without_loopback"),
-            (2, "roaming_with_loopback"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2705,
-        vendor: 10415,
-        name: "Neighbour-Node-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2706,
-        vendor: 10415,
-        name: "Relationship-Mode",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "trusted"), (1, "non-trusted")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2707,
-        vendor: 10415,
-        name: "Session-Direction",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "inbound"), (1, "outbound")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2708,
-        vendor: 10415,
-        name: "From-Address",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2709,
-        vendor: 10415,
-        name: "Access-Transfer-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2710, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1263, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3924, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3902, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(458, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3402, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2711, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2712, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2038, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2710,
-        vendor: 10415,
-        name: "Access-Transfer-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "PS_TO_CS_TRANSFER"),
-            (1, "CS_TO_PS_TRANSFER"),
-            (2, "PS_TO_PS_TRANSFER"),
-            (3, "CS_TO_CS_TRANSFER"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2711,
-        vendor: 10415,
-        name: "Related-IMS-Charging-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2712,
-        vendor: 10415,
-        name: "Related-IMS-Charging-Identifier-Node",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2713,
-        vendor: 10415,
-        name: "IMS-Visited-Network-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2714,
-        vendor: 10415,
-        name: "TWAN-User-Location-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(1524, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2716, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1305, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1306, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(302, 13019)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2716,
-        vendor: 10415,
-        name: "BSSID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 2717,
-        vendor: 10415,
-        name: "TAD-Identifier",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::MustNot,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "CS"), (1, "PS")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3401,
-        vendor: 10415,
-        name: "Reason-Header",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3402,
-        vendor: 10415,
-        name: "Instance-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3403,
-        vendor: 10415,
-        name: "Route-Header-Received",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3404,
-        vendor: 10415,
-        name: "Route-Header-Transmitted",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3405,
-        vendor: 10415,
-        name: "SM-Device-Trigger-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3406, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3007, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2401, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(448, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3006, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3010, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3406,
-        vendor: 10415,
-        name: "MTC-IWF-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3407,
-        vendor: 10415,
-        name: "SM-Device-Trigger-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Not_DeviceTrigger"), (1, "DeviceTrigger")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3408,
-        vendor: 10415,
-        name: "SM-Sequence-Number",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3409,
-        vendor: 10415,
-        name: "SMS-Result",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3410,
-        vendor: 10415,
-        name: "VCS-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3412, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3418, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3417, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3411, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3414, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3420, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3415, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3416, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2041, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3419, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2042, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(866, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3411,
-        vendor: 10415,
-        name: "Basic-Service-Code",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(854, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3413, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3412,
-        vendor: 10415,
-        name: "Bearer-Capability",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3413,
-        vendor: 10415,
-        name: "Teleservice",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3414,
-        vendor: 10415,
-        name: "ISUP-Location-Number",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3415,
-        vendor: 10415,
-        name: "Forwarding-Pending",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Forwarding_not_pending"), (1, "Forwarding_pending")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3416,
-        vendor: 10415,
-        name: "ISUP-Cause",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3423, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3424, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3422, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3417,
-        vendor: 10415,
-        name: "MSC-Address",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3418,
-        vendor: 10415,
-        name: "Network-Call-Reference-Number",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3419,
-        vendor: 10415,
-        name: "Start-of-Charging",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3420,
-        vendor: 10415,
-        name: "VLR-Number",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3421,
-        vendor: 10415,
-        name: "CN-Operator-Selection-Entity",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "The_Serving_Network_has_been_selected_by_the_UE"),
-            (1, "The_Serving_Network_has_been_selected_by_the_network"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3422,
-        vendor: 10415,
-        name: "ISUP-Cause-Diagnostics",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3423,
-        vendor: 10415,
-        name: "ISUP-Cause-Location",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3424,
-        vendor: 10415,
-        name: "ISUP-Cause-Value",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3425,
-        vendor: 10415,
-        name: "ePDG-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3426,
-        vendor: 10415,
-        name: "Announcing-UE-HPLMN-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3427,
-        vendor: 10415,
-        name: "Announcing-UE-VPLMN-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3428,
-        vendor: 10415,
-        name: "Coverage-Status",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Out_of_coverage"), (1, "In_coverage")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3429,
-        vendor: 10415,
-        name: "Layer-2-Group-ID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3430,
-        vendor: 10415,
-        name: "Monitored-PLMN-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3431,
-        vendor: 10415,
-        name: "Monitoring-UE-HPLMN-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3432,
-        vendor: 10415,
-        name: "Monitoring-UE-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3433,
-        vendor: 10415,
-        name: "Monitoring-UE-VPLMN-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3434,
-        vendor: 10415,
-        name: "PC3-Control-Protocol-Cause",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3435,
-        vendor: 10415,
-        name: "PC3-EPC-Control-Protocol-Cause",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3436,
-        vendor: 10415,
-        name: "Requested-PLMN-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3437,
-        vendor: 10415,
-        name: "Requestor-PLMN-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3438,
-        vendor: 10415,
-        name: "Role-Of-ProSe-Function",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "HPLMN"), (1, "VPLMN"), (2, "Local_PLMN")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3439,
-        vendor: 10415,
-        name: "Usage-Information-Report-Sequence-Number",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3440,
-        vendor: 10415,
-        name: "ProSe-3rd-Party-Application-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3441,
-        vendor: 10415,
-        name: "ProSe-Direct-Communication-Transmission-Data-Container",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2063, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3428, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(22, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(364, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2038, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2037, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1407, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3439, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3465, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3508, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3442,
-        vendor: 10415,
-        name: "ProSe-Direct-Discovery-Model",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Model_A"), (1, "Model_B")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3443,
-        vendor: 10415,
-        name: "ProSe-Event-Type",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Annoucing"), (1, "Monitoring"), (2, "Match_Report")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3444,
-        vendor: 10415,
-        name: "ProSe-Function-IP-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3446,
-        vendor: 10415,
-        name: "ProSe-Group-IP-Multicast-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3447,
-        vendor: 10415,
-        name: "ProSe-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(628, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3426, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3427, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3431, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3433, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4404, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4405, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4402, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4403, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3430, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3438, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3811, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3440, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3458, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3443, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3442, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3444, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3602, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3815, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3451, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3450, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3434, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3432, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3457, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3437, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3600, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3821, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3816, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3601, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3436, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3818, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3448, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3454, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3455, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3456, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3449, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3435, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3453, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3452, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3429, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3446, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3459, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3463, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3468, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3467, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3466, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3441, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3461, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4408, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4410, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4411, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4409, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4412, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1300, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3448,
-        vendor: 10415,
-        name: "ProSe-Range-Class",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Reserved"),
-            (1, "50_m"),
-            (2, "100_m"),
-            (3, "200_m"),
-            (4, "500_m"),
-            (5, "1000_m"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3449,
-        vendor: 10415,
-        name: "ProSe-Reason-For-Cancellation",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Proximity_Alert_sent"),
-            (1, "Time_expired_with_no_renewal"),
-            (2, "Requestor_cancellation"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3450,
-        vendor: 10415,
-        name: "ProSe-Requested-Timestamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3451,
-        vendor: 10415,
-        name: "ProSe-Role-Of-UE",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Announcing_UE"),
-            (1, "Monitoring_UE"),
-            (2, "Requestor_UE"),
-            (3, "Requested_UE"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3452,
-        vendor: 10415,
-        name: "ProSe-Source-IP-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3453,
-        vendor: 10415,
-        name: "ProSe-UE-ID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3454,
-        vendor: 10415,
-        name: "Proximity-Alert-Indication",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Alert"), (1, "No_Alert")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3455,
-        vendor: 10415,
-        name: "Proximity-Alert-Timestamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3456,
-        vendor: 10415,
-        name: "Proximity-Cancellation-Timestamp",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3457,
-        vendor: 10415,
-        name: "ProSe-Function-PLMN-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3458,
-        vendor: 10415,
-        name: "Application-Specific-Data",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3459,
-        vendor: 10415,
-        name: "Coverage-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3428, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2038, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3460, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3460,
-        vendor: 10415,
-        name: "Location-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(22, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2038, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3461,
-        vendor: 10415,
-        name: "ProSe-Direct-Communication-Reception-Data-Container",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2063, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3428, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(22, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(363, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2038, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2037, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1407, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3439, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3465, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3508, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3463,
-        vendor: 10415,
-        name: "Radio-Parameter-Set-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3464, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2038, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3464,
-        vendor: 10415,
-        name: "Radio-Parameter-Set-Values",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3465,
-        vendor: 10415,
-        name: "Radio-Resources-Indicator",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3466,
-        vendor: 10415,
-        name: "Time-First-Reception",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3467,
-        vendor: 10415,
-        name: "Time-First-Transmission",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3468,
-        vendor: 10415,
-        name: "Transmitter-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3452, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3453, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3901,
-        vendor: 10415,
-        name: "Enhanced-Diagnostics",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2819, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3902,
-        vendor: 10415,
-        name: "Inter-UE-Transfer",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Intra-UE_transfer"), (1, "Inter-UE_transfer")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3903,
-        vendor: 10415,
-        name: "TWAG-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3904,
-        vendor: 10415,
-        name: "Announcement-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3905, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3907, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3911, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3912, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3906, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3913, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3915, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3914, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3905,
-        vendor: 10415,
-        name: "Announcement-Identifier",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3906,
-        vendor: 10415,
-        name: "Announcement-Order",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3907,
-        vendor: 10415,
-        name: "Variable-Part",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3908, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3909, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(3910, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3908,
-        vendor: 10415,
-        name: "Variable-Part-Order",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3909,
-        vendor: 10415,
-        name: "Variable-Part-Type",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Integer"),
-            (1, "Number"),
-            (2, "Time"),
-            (3, "Date"),
-            (4, "Currency"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2.242aC",
-    },
-    rt::dictionary::AvpDef {
-        code: 3910,
-        vendor: 10415,
-        name: "Variable-Part-Value",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3911,
-        vendor: 10415,
-        name: "Time-Indicator",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3912,
-        vendor: 10415,
-        name: "Quota-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "QUOTA_IS_NOT_USED_DURING_PLAYBACK"),
-            (1, "QUOTA_IS_USED_DURING_PLAYBACK"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3913,
-        vendor: 10415,
-        name: "Play-Alternative",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "served_party"), (1, "remote_party")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3914,
-        vendor: 10415,
-        name: "Language",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3915,
-        vendor: 10415,
-        name: "Privacy-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "NOT_PRIVATE"), (1, "PRIVATE")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3916,
-        vendor: 10415,
-        name: "Called-Identity",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3917,
-        vendor: 10415,
-        name: "Called-Identity-Change",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3916, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2038, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3918,
-        vendor: 10415,
-        name: "UWAN-User-Location-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Required,
-                avp: Some(rt::AvpKey::new(2805, 10415)),
-                min: 1,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2806, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1524, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2716, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2843, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1305, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1306, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3919,
-        vendor: 10415,
-        name: "Monitoring-Event-Configuration-Activity",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3920,
-        vendor: 10415,
-        name: "Monitoring-Event-Report-Data",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(55, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3124, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3923, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(857, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(443, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3127, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3140, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1496, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4300, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4307, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3921,
-        vendor: 10415,
-        name: "Monitoring-Event-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3922, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(55, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3919, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3124, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3127, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3128, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3130, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(857, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3131, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3129, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3136, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3137, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(4306, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3920, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3922,
-        vendor: 10415,
-        name: "Monitoring-Event-Functionality",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3923,
-        vendor: 10415,
-        name: "Monitoring-Event-Report-Number",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3924,
-        vendor: 10415,
-        name: "Cellular-Network-Information",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3925,
-        vendor: 10415,
-        name: "Related-Change-Condition-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1228, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2037, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(22, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(9010, 5535)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3918, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2823, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2319, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(21, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3926,
-        vendor: 10415,
-        name: "Related-Trigger",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(870, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3927,
-        vendor: 10415,
-        name: "CPDT-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3111, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3125, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3929, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2065, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3928, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3928,
-        vendor: 10415,
-        name: "NIDD-Submission",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(55, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(363, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(364, 0)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2037, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3929,
-        vendor: 10415,
-        name: "Serving-Node-Identity",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3930,
-        vendor: 10415,
-        name: "CP-CIoT-EPS-Optimisation-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Not_Apply"), (1, "Apply")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3931,
-        vendor: 10415,
-        name: "SGi-PtP-Tunnelling-Method",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "UDP_IP_based"), (1, "Others")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3932,
-        vendor: 10415,
-        name: "UNI-PDU-CP-Only-Flag",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "UNI-PDU_both_via_NAS_and_S1-U"), (1, "UNI-PDU_via_NAS_only")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3933,
-        vendor: 10415,
-        name: "APN-Rate-Control",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3935, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3934, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3934,
-        vendor: 10415,
-        name: "APN-Rate-Control-Downlink",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3936, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3939, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3938, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3935,
-        vendor: 10415,
-        name: "APN-Rate-Control-Uplink",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3939, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3938, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3937, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3936,
-        vendor: 10415,
-        name: "Additional-Exception-Reports",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Not_allowed"), (1, "Allowed")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3937,
-        vendor: 10415,
-        name: "Rate-Control-Max-Message-Size",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3938,
-        vendor: 10415,
-        name: "Rate-Control-Max-Rate",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3939,
-        vendor: 10415,
-        name: "Rate-Control-Time-Unit",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[
-            (0, "Unrestricted"),
-            (1, "Minute"),
-            (2, "Hour"),
-            (3, "Day"),
-            (4, "Week"),
-        ],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2.160G",
-    },
-    rt::dictionary::AvpDef {
-        code: 3940,
-        vendor: 10415,
-        name: "SCS-AS-Address",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3942, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3941, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3941,
-        vendor: 10415,
-        name: "SCS-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 3942,
-        vendor: 10415,
-        name: "SCS-Realm",
-        ty: rt::dictionary::AvpType::DiameterIdentity,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4400,
-        vendor: 10415,
-        name: "Charging-Per-IP-CAN-Session-Indicator",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Inactive"), (1, "Active")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4401,
-        vendor: 10415,
-        name: "Access-Network-Info-Change",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1263, 10415)),
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(3924, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2038, 10415)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4402,
-        vendor: 10415,
-        name: "Discoveree-UE-HPLMN-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4403,
-        vendor: 10415,
-        name: "Discoveree-UE-VPLMN-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4404,
-        vendor: 10415,
-        name: "Discoverer-UE-HPLMN-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4405,
-        vendor: 10415,
-        name: "Discoverer-UE-VPLMN-Identifier",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4406,
-        vendor: 10415,
-        name: "3GPP-PS-Data-Off-Status",
-        ty: rt::dictionary::AvpType::Enumerated,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[(0, "Active"), (1, "Inactive")],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4407,
-        vendor: 10415,
-        name: "Unused-Quota-Timer",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4408,
-        vendor: 10415,
-        name: "Announcing-PLMN-ID",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4409,
-        vendor: 10415,
-        name: "ProSe-UE-to-Network-Relay-UE-ID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4410,
-        vendor: 10415,
-        name: "ProSe-Target-Layer-2-ID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4411,
-        vendor: 10415,
-        name: "Relay-IP-address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4412,
-        vendor: 10415,
-        name: "Target-IP-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-    rt::dictionary::AvpDef {
-        code: 4413,
-        vendor: 10415,
-        name: "FE-Identifier-List",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "3GPP TS 32.299 §7.2",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 432usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            823,
+            10415,
+            "Event-Type",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(824, 10415, 0, 1),
+                optional(825, 10415, 0, 1),
+                optional(888, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            824,
+            10415,
+            "3GPP-SIP-Method",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            825,
+            10415,
+            "Event",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            826,
+            10415,
+            "Content-Type",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            827,
+            10415,
+            "Content-Length",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            828,
+            10415,
+            "Content-Disposition",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            829,
+            10415,
+            "Role-Of-Node",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "ORIGINATING_ROLE"), (1, "TERMINATING_ROLE"), (2, "FORWARDING_ROLE")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            830,
+            10415,
+            "User-Session-ID",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            831,
+            10415,
+            "Calling-Party-Address",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            832,
+            10415,
+            "Called-Party-Address",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            833,
+            10415,
+            "Time-Stamps",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(834, 10415, 0, 1),
+                optional(835, 10415, 0, 1),
+                optional(2301, 10415, 0, 1),
+                optional(2302, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            834,
+            10415,
+            "SIP-Request-Timestamp",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            835,
+            10415,
+            "SIP-Response-Timestamp",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            836,
+            10415,
+            "Application-Server",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            837,
+            10415,
+            "Application-Provided-Called-Party-Address",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            838,
+            10415,
+            "Inter-Operator-Identifier",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(839, 10415, 0, 1),
+                optional(840, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            839,
+            10415,
+            "Originating-IOI",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            840,
+            10415,
+            "Terminating-IOI",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            841,
+            10415,
+            "IMS-Charging-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            842,
+            10415,
+            "SDP-Session-Description",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            843,
+            10415,
+            "SDP-Media-Component",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(844, 10415, 0, 1),
+                optional(845, 10415, 0, UNBOUNDED),
+                optional(2604, 10415, 0, 1),
+                optional(2603, 10415, 0, 1),
+                optional(2605, 10415, 0, 1),
+                optional(882, 10415, 0, 1),
+                optional(1288, 10415, 0, 1),
+                optional(2, 10415, 0, 1),
+                optional(503, 10415, 0, 1),
+                optional(2036, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            844,
+            10415,
+            "SDP-Media-Name",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            845,
+            10415,
+            "SDP-Media-Description",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            846,
+            10415,
+            "CG-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            847,
+            10415,
+            "GGSN-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            848,
+            10415,
+            "Served-Party-IP-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            849,
+            10415,
+            "Authorised-QoS",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            850,
+            10415,
+            "Application-Server-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(836, 10415, 0, 1),
+                optional(837, 10415, 0, UNBOUNDED),
+                optional(2702, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            851,
+            10415,
+            "Trunk-Group-ID",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(852, 10415, 0, 1),
+                optional(853, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            852,
+            10415,
+            "Incoming-Trunk-Group-ID",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            853,
+            10415,
+            "Outgoing-Trunk-Group-ID",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            854,
+            10415,
+            "Bearer-Service",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            855,
+            10415,
+            "Service-Id",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            856,
+            10415,
+            "Associated-URI",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            857,
+            10415,
+            "Charged-Party",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            858,
+            10415,
+            "PoC-Controlling-Address",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            859,
+            10415,
+            "PoC-Group-Name",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            860,
+            10415,
+            "Cause",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(861, 10415, 1, 1),
+                required(862, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 7.2 (Release 6)",
+        ),
+        avp(
+            861,
+            10415,
+            "Cause-Code",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[
+                (-2, "End of SUBSCRIBE dialog"),
+                (-1, "Successful transaction"),
+                (0, "Normal end of session"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2.35",
+        ),
+        avp(
+            862,
+            10415,
+            "Node-Functionality",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "S-CSCF"),
+                (1, "P-CSCF"),
+                (2, "I-CSCF"),
+                (3, "MRFC"),
+                (4, "MGCF"),
+                (5, "BGCF"),
+                (6, "AS"),
+                (7, "IBCF"),
+                (8, "S-GW"),
+                (9, "P-GW"),
+                (10, "HSGW"),
+                (11, "E-CSCF"),
+                (12, "MME"),
+                (13, "TRF"),
+                (14, "TF"),
+                (15, "ATCF"),
+                (16, "Proxy_Function"),
+                (17, "ePDG"),
+                (18, "TDF"),
+                (19, "TWAG"),
+                (20, "SCEF"),
+                (21, "IWK-SCEF"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            863,
+            10415,
+            "Service-Specific-Data",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            864,
+            10415,
+            "Originator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Calling_Party"), (1, "Called_Party")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            865,
+            10415,
+            "PS-Furnish-Charging-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(2, 10415, 1, 1),
+                required(866, 10415, 1, 1),
+                optional(867, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            866,
+            10415,
+            "PS-Free-Format-Data",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            867,
+            10415,
+            "PS-Append-Free-Format-Data",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Append"), (1, "Overwrite")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            868,
+            10415,
+            "Time-Quota-Threshold",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            869,
+            10415,
+            "Volume-Quota-Threshold",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            870,
+            10415,
+            "Trigger-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (1, "CHANGE_IN_SGSN_IP_ADDRESS"),
+                (2, "CHANGE_IN_QOS"),
+                (3, "CHANGE_IN_LOCATION"),
+                (4, "CHANGE_IN_RAT"),
+                (5, "CHANGE_IN_UE_TIMEZONE"),
+                (10, "CHANGEINQOS_TRAFFIC_CLASS"),
+                (11, "CHANGEINQOS_RELIABILITY_CLASS"),
+                (12, "CHANGEINQOS_DELAY_CLASS"),
+                (13, "CHANGEINQOS_PEAK_THROUGHPUT"),
+                (14, "CHANGEINQOS_PRECEDENCE_CLASS"),
+                (15, "CHANGEINQOS_MEAN_THROUGHPUT"),
+                (16, "CHANGEINQOS_MAXIMUM_BIT_RATE_FOR_UPLINK"),
+                (17, "CHANGEINQOS_MAXIMUM_BIT_RATE_FOR_DOWNLINK"),
+                (18, "CHANGEINQOS_RESIDUAL_BER"),
+                (19, "CHANGEINQOS_SDU_ERROR_RATIO"),
+                (20, "CHANGEINQOS_TRANSFER_DELAY"),
+                (21, "CHANGEINQOS_TRAFFIC_HANDLING_PRIORITY"),
+                (22, "CHANGEINQOS_GUARANTEED_BIT_RATE_FOR_UPLINK"),
+                (23, "CHANGEINQOS_GUARANTEED_BIT_RATE_FOR_DOWNLINK"),
+                (24, "CHANGEINQOS_APN_AGGREGATE_MAXIMUM_BIT_RATE"),
+                (30, "CHANGEINLOCATION_MCC"),
+                (31, "CHANGEINLOCATION_MNC"),
+                (32, "CHANGEINLOCATION_RAC"),
+                (33, "CHANGEINLOCATION_LAC"),
+                (34, "CHANGEINLOCATION_CellId"),
+                (35, "CHANGEINLOCATION_TAC"),
+                (36, "CHANGEINLOCATION_ECGI"),
+                (40, "CHANGE_IN_MEDIA_COMPOSITION"),
+                (50, "CHANGE_IN_PARTICIPANTS_NMB"),
+                (51, "CHANGE_IN_THRSHLD_OF_PARTICIPANTS_NMB"),
+                (52, "CHANGE_IN_USER_PARTICIPATING_TYPE"),
+                (60, "CHANGE_IN_SERVICE_CONDITION"),
+                (61, "CHANGE_IN_SERVING_NODE"),
+                (62, "CHANGE_IN_ACCESS_FOR_A_SERVICE_DATA_FLOW"),
+                (70, "CHANGE_IN_USER_CSG_INFORMATION"),
+                (71, "CHANGE_IN_HYBRID_SUBSCRIBED_USER_CSG_INFORMATION"),
+                (72, "CHANGE_IN_HYBRID_UNSUBSCRIBED_USER_CSG_INFORMATION"),
+                (73, "CHANGE_OF_UE_PRESENCE_IN_PRESENCE_REPORTING_AREA"),
+                (74, "CHANGE_IN_APN_RATE_CONTROL"),
+                (75, "CHANGE_IN_3GPP_PS_DATA_OFF"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            871,
+            10415,
+            "Quota-Holding-Time",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            872,
+            10415,
+            "Reporting-Reason",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "THRESHOLD"),
+                (1, "QHT"),
+                (2, "FINAL"),
+                (3, "QUOTA_EXHAUSTED"),
+                (4, "VALIDITY_TIME"),
+                (5, "OTHER_QUOTA_TYPE"),
+                (6, "RATING_CONDITION_CHANGE"),
+                (7, "FORCED_REAUTHORISATION"),
+                (8, "POOL_EXHAUSTED"),
+                (9, "UNUSED_QUOTA_TIMER"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            873,
+            10415,
+            "Service-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(443, 0, 0, UNBOUNDED),
+                optional(2054, 10415, 0, 1),
+                optional(874, 10415, 0, 1),
+                optional(876, 10415, 0, 1),
+                optional(877, 10415, 0, 1),
+                optional(878, 10415, 0, 1),
+                optional(879, 10415, 0, 1),
+                optional(880, 10415, 0, 1),
+                optional(2000, 10415, 0, 1),
+                optional(3410, 10415, 0, 1),
+                optional(2030, 10415, 0, 1),
+                optional(3447, 10415, 0, 1),
+                optional(1256, 10415, 0, 1),
+                optional(2110, 10415, 0, 1),
+                optional(2115, 10415, 0, 1),
+                optional(1011, 45687, 0, 1),
+                optional(3927, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            874,
+            10415,
+            "PS-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(628, 10415, 0, 1),
+                optional(2, 10415, 0, 1),
+                optional(2050, 10415, 0, 1),
+                optional(2064, 10415, 0, 1),
+                optional(3, 10415, 0, 1),
+                optional(1227, 10415, 0, UNBOUNDED),
+                optional(2606, 10415, 0, 1),
+                optional(2051, 10415, 0, 1),
+                optional(2068, 10415, 0, 1),
+                optional(1016, 10415, 0, 1),
+                optional(1228, 10415, 0, UNBOUNDED),
+                optional(847, 10415, 0, UNBOUNDED),
+                optional(1091, 10415, 0, UNBOUNDED),
+                optional(2067, 10415, 0, UNBOUNDED),
+                optional(3425, 10415, 0, UNBOUNDED),
+                optional(3903, 10415, 0, UNBOUNDED),
+                optional(846, 10415, 0, UNBOUNDED),
+                optional(2047, 10415, 0, 1),
+                optional(2065, 10415, 0, 1),
+                optional(8, 10415, 0, 1),
+                optional(2308, 10415, 0, 1),
+                optional(9, 10415, 0, 1),
+                optional(10, 10415, 0, 1),
+                optional(30, 0, 0, 1),
+                optional(11, 10415, 0, 1),
+                optional(12, 10415, 0, 1),
+                optional(13, 10415, 0, 1),
+                optional(2066, 10415, 0, 1),
+                optional(18, 10415, 0, 1),
+                optional(23, 10415, 0, 1),
+                optional(1004, 10415, 0, UNBOUNDED),
+                optional(1095, 10415, 0, 1),
+                optional(22, 10415, 0, 1),
+                optional(2812, 10415, 0, 1),
+                optional(2319, 10415, 0, 1),
+                optional(2822, 10415, 0, 1),
+                optional(9010, 5535, 0, 1),
+                optional(2714, 10415, 0, 1),
+                optional(3918, 10415, 0, 1),
+                optional(21, 10415, 0, 1),
+                optional(865, 10415, 0, 1),
+                optional(1247, 10415, 0, 1),
+                optional(1278, 10415, 0, 1),
+                optional(2046, 10415, 0, UNBOUNDED),
+                optional(2040, 10415, 0, UNBOUNDED),
+                optional(458, 0, 0, 1),
+                optional(1401, 10415, 0, 1),
+                optional(2041, 10415, 0, 1),
+                optional(2042, 10415, 0, 1),
+                optional(2037, 10415, 0, 1),
+                optional(2039, 10415, 0, 1),
+                optional(2602, 10415, 0, 1),
+                optional(2830, 10415, 0, 1),
+                optional(2831, 10415, 0, 1),
+                optional(1645, 10415, 0, 1),
+                optional(2402, 10415, 0, 1),
+                optional(2408, 10415, 0, 1),
+                optional(302, 13019, 0, 1),
+                optional(313, 13019, 0, 1),
+                optional(2825, 10415, 0, 1),
+                optional(3421, 10415, 0, 1),
+                optional(3901, 10415, 0, 1),
+                optional(3931, 10415, 0, 1),
+                optional(3930, 10415, 0, 1),
+                optional(3932, 10415, 0, 1),
+                optional(4310, 10415, 0, 1),
+                optional(3933, 10415, 0, 1),
+                optional(4400, 10415, 0, 1),
+                optional(4318, 10415, 0, 1),
+                optional(4406, 10415, 0, 1),
+                optional(3940, 10415, 0, 1),
+                optional(4407, 10415, 0, 1),
+                optional(1302, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            875,
+            10415,
+            "WLAN-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1246, 10415, 0, 1),
+                optional(895, 10415, 0, 1),
+                optional(896, 10415, 0, 1),
+                optional(890, 10415, 0, 1),
+                optional(891, 10415, 0, 1),
+                optional(892, 10415, 0, 1),
+                optional(894, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 7.2 (Release 8)",
+        ),
+        avp(
+            876,
+            10415,
+            "IMS-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(823, 10415, 0, 1),
+                optional(829, 10415, 0, 1),
+                required(862, 10415, 1, 1),
+                optional(830, 10415, 0, 1),
+                optional(2320, 10415, 0, 1),
+                optional(650, 10415, 0, 1),
+                optional(831, 10415, 0, UNBOUNDED),
+                optional(832, 10415, 0, 1),
+                optional(1250, 10415, 0, UNBOUNDED),
+                optional(3917, 10415, 0, 1),
+                optional(2024, 10415, 0, 1),
+                optional(2023, 10415, 0, 1),
+                optional(1280, 10415, 0, 1),
+                optional(1251, 10415, 0, UNBOUNDED),
+                optional(856, 10415, 0, UNBOUNDED),
+                optional(833, 10415, 0, 1),
+                optional(850, 10415, 0, UNBOUNDED),
+                optional(838, 10415, 0, UNBOUNDED),
+                optional(2701, 10415, 0, UNBOUNDED),
+                optional(841, 10415, 0, 1),
+                optional(842, 10415, 0, UNBOUNDED),
+                optional(843, 10415, 0, UNBOUNDED),
+                optional(848, 10415, 0, 1),
+                optional(603, 10415, 0, 1),
+                optional(851, 10415, 0, 1),
+                optional(854, 10415, 0, 1),
+                optional(855, 10415, 0, 1),
+                optional(1249, 10415, 0, UNBOUNDED),
+                optional(889, 10415, 0, UNBOUNDED),
+                optional(861, 10415, 0, 1),
+                optional(3401, 10415, 0, UNBOUNDED),
+                optional(1263, 10415, 0, UNBOUNDED),
+                optional(3924, 10415, 0, 1),
+                optional(1272, 10415, 0, UNBOUNDED),
+                optional(1281, 10415, 0, 1),
+                optional(2601, 10415, 0, 1),
+                optional(2303, 10415, 0, 1),
+                optional(2305, 10415, 0, 1),
+                optional(2309, 10415, 0, 1),
+                optional(2321, 10415, 0, 1),
+                optional(2703, 10415, 0, UNBOUNDED),
+                optional(2708, 10415, 0, 1),
+                optional(2322, 10415, 0, 1),
+                optional(2713, 10415, 0, 1),
+                optional(4401, 10415, 0, UNBOUNDED),
+                optional(2709, 10415, 0, UNBOUNDED),
+                optional(2711, 10415, 0, 1),
+                optional(2712, 10415, 0, 1),
+                optional(3403, 10415, 0, 1),
+                optional(3404, 10415, 0, 1),
+                optional(3402, 10415, 0, 1),
+                optional(2717, 10415, 0, 1),
+                optional(4413, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            877,
+            10415,
+            "MMS-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(886, 10415, 0, 1),
+                optional(1201, 10415, 0, UNBOUNDED),
+                optional(1202, 10415, 0, 1),
+                optional(1203, 10415, 0, 1),
+                optional(1209, 10415, 0, 1),
+                optional(1210, 10415, 0, 1),
+                optional(1211, 10415, 0, 1),
+                optional(1212, 10415, 0, 1),
+                optional(1213, 10415, 0, 1),
+                optional(1216, 10415, 0, 1),
+                optional(1222, 10415, 0, 1),
+                optional(1248, 10415, 0, 1),
+                optional(1218, 10415, 0, 1),
+                optional(1223, 10415, 0, 1),
+                optional(1219, 10415, 0, 1),
+                optional(1220, 10415, 0, 1),
+                optional(1221, 10415, 0, 1),
+                optional(1217, 10415, 0, 1),
+                optional(1101, 10415, 0, 1),
+                optional(1102, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            878,
+            10415,
+            "LCS-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1232, 10415, 0, 1),
+                optional(1244, 10415, 0, 1),
+                optional(1242, 10415, 0, 1),
+                optional(1245, 10415, 0, 1),
+                optional(1, 10415, 0, 1),
+                optional(701, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            879,
+            10415,
+            "PoC-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(883, 10415, 0, 1),
+                optional(884, 10415, 0, 1),
+                optional(1252, 10415, 0, 1),
+                optional(1277, 10415, 0, 1),
+                optional(2025, 10415, 0, 1),
+                optional(885, 10415, 0, 1),
+                optional(887, 10415, 0, UNBOUNDED),
+                optional(1260, 10415, 0, UNBOUNDED),
+                optional(1255, 10415, 0, UNBOUNDED),
+                optional(858, 10415, 0, 1),
+                optional(859, 10415, 0, 1),
+                optional(1229, 10415, 0, 1),
+                optional(857, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            880,
+            10415,
+            "MBMS-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(900, 10415, 1, 1),
+                required(906, 10415, 1, 1),
+                required(1225, 10415, 1, 1),
+                optional(1224, 10415, 0, 1),
+                optional(901, 10415, 0, 1),
+                optional(907, 10415, 0, 1),
+                optional(909, 10415, 0, 1),
+                optional(903, 10415, 0, UNBOUNDED),
+                optional(908, 10415, 0, 1),
+                optional(921, 10415, 0, 1),
+                optional(2307, 10415, 0, 1),
+                optional(2323, 10415, 0, 1),
+                optional(701, 10415, 0, UNBOUNDED),
+                optional(929, 10415, 0, 1),
+                optional(930, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            881,
+            10415,
+            "Quota-Consumption-Time",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            882,
+            10415,
+            "Media-Initiator-Flag",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "called_party"), (1, "calling_party"), (2, "unknown")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            883,
+            10415,
+            "PoC-Server-Role",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "Participating_PoC_Server"),
+                (1, "Controlling_PoC_Server"),
+                (2, "Interworking_Function"),
+                (3, "Interworking_Selection_Function"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            884,
+            10415,
+            "PoC-Session-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "1_to_1_PoC_session"),
+                (1, "Chat_PoC_group_session"),
+                (2, "Pre-arranged_PoC_group_session"),
+                (3, "Ad-hoc_PoC_group_session"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            885,
+            10415,
+            "Number-Of-Participants",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            886,
+            10415,
+            "Originator-Address",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(899, 10415, 0, 1),
+                optional(897, 10415, 0, 1),
+                optional(898, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            887,
+            10415,
+            "Participants-Involved",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            888,
+            10415,
+            "Expires",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            889,
+            10415,
+            "Message-Body",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(826, 10415, 1, 1),
+                required(827, 10415, 1, 1),
+                optional(828, 10415, 0, 1),
+                optional(864, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            890,
+            10415,
+            "WAG-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 7.2 (Release 8)",
+        ),
+        avp(
+            891,
+            10415,
+            "WAG-PLMN-Id",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 7.2 (Release 8)",
+        ),
+        avp(
+            892,
+            10415,
+            "WLAN-Radio-Container",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(126, 0, 0, 1),
+                optional(1244, 10415, 0, 1),
+                optional(127, 0, 0, 1),
+                optional(893, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 7.2 (Release 8)",
+        ),
+        avp(
+            893,
+            10415,
+            "WLAN-Technology",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 7.2 (Release 8)",
+        ),
+        avp(
+            894,
+            10415,
+            "WLAN-UE-Local-IPAddress",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 7.2 (Release 8)",
+        ),
+        avp(
+            895,
+            10415,
+            "PDG-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 7.2 (Release 8)",
+        ),
+        avp(
+            896,
+            10415,
+            "PDG-Charging-Id",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 7.2 (Release 8)",
+        ),
+        avp(
+            897,
+            10415,
+            "Address-Data",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            898,
+            10415,
+            "Address-Domain",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1200, 10415, 0, 1),
+                optional(8, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            899,
+            10415,
+            "Address-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "e-mail_address"),
+                (1, "MSISDN"),
+                (2, "IPv4_Address"),
+                (3, "IPv6_Address"),
+                (4, "Numeric_Shortcode"),
+                (5, "Alphanumeric_Shortcode"),
+                (6, "Other"),
+                (7, "IMSI"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1101,
+            10415,
+            "VASP-ID",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1102,
+            10415,
+            "VAS-ID",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1200,
+            10415,
+            "Domain-Name",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1201,
+            10415,
+            "Recipient-Address",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(899, 10415, 0, 1),
+                optional(897, 10415, 0, 1),
+                optional(898, 10415, 0, 1),
+                optional(1208, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1202,
+            10415,
+            "Submission-Time",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1203,
+            10415,
+            "MM-Content-Type",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1204, 10415, 0, 1),
+                optional(1205, 10415, 0, 1),
+                optional(1206, 10415, 0, 1),
+                optional(1207, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1204,
+            10415,
+            "Type-Number",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1205,
+            10415,
+            "Additional-Type-Information",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1206,
+            10415,
+            "Content-Size",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1207,
+            10415,
+            "Additional-Content-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1204, 10415, 0, 1),
+                optional(1205, 10415, 0, 1),
+                optional(1206, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1208,
+            10415,
+            "Addressee-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "TO"), (1, "CC"), (2, "BCC")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1209,
+            10415,
+            "Priority",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Low"), (1, "Normal"), (2, "High")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1210,
+            10415,
+            "Message-ID",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1211,
+            10415,
+            "Message-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (1, "m-send-req"),
+                (2, "m-send-conf"),
+                (3, "m-notification-ind"),
+                (4, "m-notifyresp-ind"),
+                (5, "m-retrieve-conf"),
+                (6, "m-acknowledge-ind"),
+                (7, "m-delivery-ind"),
+                (8, "m-read-rec-ind"),
+                (9, "m-read-orig-ind"),
+                (10, "m-forward-req"),
+                (11, "m-forward-conf"),
+                (12, "m-mbox-store-conf"),
+                (13, "m-mbox-view-conf"),
+                (14, "m-mbox-upload-conf"),
+                (15, "m-mbox-delete-conf"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1212,
+            10415,
+            "Message-Size",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1213,
+            10415,
+            "Message-Class",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1214, 10415, 0, 1),
+                optional(1215, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1214,
+            10415,
+            "Class-Identifier",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Personal"), (1, "Advertisement"), (2, "Informational"), (3, "Auto")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1215,
+            10415,
+            "Token-Text",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1216,
+            10415,
+            "Delivery-Report-Requested",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "No"), (1, "Yes")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1217,
+            10415,
+            "Adaptations",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Yes"), (1, "No")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1218,
+            10415,
+            "Applic-ID",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1219,
+            10415,
+            "Aux-Applic-Info",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1220,
+            10415,
+            "Content-Class",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "text"),
+                (1, "image-basic"),
+                (2, "image-rich"),
+                (3, "video-basic"),
+                (4, "video-rich"),
+                (5, "megapixel"),
+                (6, "content-basic"),
+                (7, "content-rich"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1221,
+            10415,
+            "DRM-Content",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "No"), (1, "Yes")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1222,
+            10415,
+            "Read-Reply-Report-Requested",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "No"), (1, "Yes")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1223,
+            10415,
+            "Reply-Applic-ID",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1224,
+            10415,
+            "File-Repair-Supported",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "NOT_SUPPORTED"), (1, "SUPPORTED")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1225,
+            10415,
+            "MBMS-User-Service-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(1, "DOWNLOAD"), (2, "STREAMING")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1226,
+            10415,
+            "Unit-Quota-Threshold",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1227,
+            10415,
+            "PDP-Address",
+            Address,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1228,
+            10415,
+            "SGSN-Address",
+            Address,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1229,
+            10415,
+            "PoC-Session-Id",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1230,
+            10415,
+            "Deferred-Location-Event-Type",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1231,
+            10415,
+            "LCS-APN",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1232,
+            10415,
+            "LCS-Client-ID",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1241, 10415, 0, 1),
+                optional(1234, 10415, 0, 1),
+                optional(1233, 10415, 0, 1),
+                optional(1235, 10415, 0, 1),
+                optional(1231, 10415, 0, 1),
+                optional(1239, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1233,
+            10415,
+            "LCS-Client-Dialed-By-MS",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1234,
+            10415,
+            "LCS-Client-External-ID",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1235,
+            10415,
+            "LCS-Client-Name",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1236, 10415, 0, 1),
+                optional(1238, 10415, 0, 1),
+                optional(1237, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1236,
+            10415,
+            "LCS-Data-Coding-Scheme",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1237,
+            10415,
+            "LCS-Format-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "LOGICAL_NAME"),
+                (1, "EMAIL_ADDRESS"),
+                (2, "MSISDN"),
+                (3, "URL"),
+                (4, "SIP_URL"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1238,
+            10415,
+            "LCS-Name-String",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1239,
+            10415,
+            "LCS-Requestor-ID",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1236, 10415, 0, 1),
+                optional(1240, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1240,
+            10415,
+            "LCS-Requestor-ID-String",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1241,
+            10415,
+            "LCS-Client-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "EMERGENCY_SERVICES"),
+                (1, "VALUE_ADDED_SERVICES"),
+                (2, "PLMN_OPERATOR_SERVICES"),
+                (3, "LAWFUL_INTERCEPT_SERVICES"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1242,
+            10415,
+            "Location-Estimate",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1243,
+            10415,
+            "Location-Estimate-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "CURRENT_LOCATION"),
+                (1, "CURRENT_LAST_KNOWN_LOCATION"),
+                (2, "INITIAL_LOCATION"),
+                (3, "ACTIVATE_DEFERRED_LOCATION"),
+                (4, "CANCEL_DEFERRED_LOCATION"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1244,
+            10415,
+            "Location-Type",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1243, 10415, 0, 1),
+                optional(1230, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1245,
+            10415,
+            "Positioning-Data",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1246,
+            10415,
+            "WLAN-Session-Id",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 7.2 (Release 8)",
+        ),
+        avp(
+            1247,
+            10415,
+            "PDP-Context-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "PRIMARY"), (1, "SECONDARY")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1248,
+            10415,
+            "MMBox-Storage-Requested",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "No"), (1, "Yes")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1249,
+            10415,
+            "Service-Specific-Info",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(863, 10415, 0, 1),
+                optional(1257, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1250,
+            10415,
+            "Called-Asserted-Identity",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1251,
+            10415,
+            "Requested-Party-Address",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1252,
+            10415,
+            "PoC-User-Role",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1253, 10415, 0, 1),
+                optional(1254, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1253,
+            10415,
+            "PoC-User-Role-IDs",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1254,
+            10415,
+            "PoC-User-Role-info-Units",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (1, "Moderator"),
+                (2, "Dispatcher"),
+                (3, "Session-Owner"),
+                (4, "Session-Participant"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1255,
+            10415,
+            "Talk-Burst-Exchange",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(1262, 10415, 1, 1),
+                optional(1283, 10415, 0, 1),
+                optional(1287, 10415, 0, 1),
+                optional(1286, 10415, 0, 1),
+                optional(1282, 10415, 0, 1),
+                optional(1285, 10415, 0, 1),
+                optional(1284, 10415, 0, 1),
+                optional(885, 10415, 0, 1),
+                optional(1261, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1256,
+            10415,
+            "Service-Generic-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2101, 10415, 0, 1),
+                optional(2102, 10415, 0, 1),
+                optional(2103, 10415, 0, 1),
+                optional(2104, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1257,
+            10415,
+            "Service-Specific-Type",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1258,
+            10415,
+            "Event-Charging-TimeStamp",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1259,
+            10415,
+            "Participant-Access-Priority",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (1, "Pre-emptive_priority"),
+                (2, "High_priority"),
+                (3, "Normal_priority"),
+                (4, "Low_priority"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1260,
+            10415,
+            "Participant-Group",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(832, 10415, 0, 1),
+                optional(1259, 10415, 0, 1),
+                optional(1279, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1261,
+            10415,
+            "PoC-Change-Condition",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "serviceChange"),
+                (1, "volumeLimit"),
+                (2, "timeLimit"),
+                (3, "numberofTalkBurstLimit"),
+                (4, "numberofActiveParticipants"),
+                (5, "tariffTime"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1262,
+            10415,
+            "PoC-Change-Time",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1263,
+            10415,
+            "Access-Network-Information",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1264,
+            10415,
+            "Trigger",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(870, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1265,
+            10415,
+            "Base-Time-Interval",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1266,
+            10415,
+            "Envelope",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(1269, 10415, 1, 1),
+                optional(1267, 10415, 0, 1),
+                optional(421, 0, 0, 1),
+                optional(412, 0, 0, 1),
+                optional(414, 0, 0, 1),
+                optional(417, 0, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1267,
+            10415,
+            "Envelope-End-Time",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1268,
+            10415,
+            "Envelope-Reporting",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "DO_NOT_REPORT_ENVELOPES"),
+                (1, "REPORT_ENVELOPES"),
+                (2, "REPORT_ENVELOPES_WITH_VOLUME"),
+                (3, "REPORT_ENVELOPES_WITH_EVENTS"),
+                (4, "REPORT_ENVELOPES_WITH_VOLUME_AND_EVENTS"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1269,
+            10415,
+            "Envelope-Start-Time",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1270,
+            10415,
+            "Time-Quota-Mechanism",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[required(1271, 10415, 1, 1), required(1265, 10415, 1, 1)],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1271,
+            10415,
+            "Time-Quota-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "DISCRETE_TIME_PERIOD"), (1, "CONTINUOUS_TIME_PERIOD")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1272,
+            10415,
+            "Early-Media-Description",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1273, 10415, 0, 1),
+                optional(843, 10415, 0, UNBOUNDED),
+                optional(842, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1273,
+            10415,
+            "SDP-TimeStamps",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1274, 10415, 0, 1),
+                optional(1275, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1274,
+            10415,
+            "SDP-Offer-Timestamp",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1275,
+            10415,
+            "SDP-Answer-Timestamp",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1276,
+            10415,
+            "AF-Correlation-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(505, 10415, 1, 1),
+                optional(510, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1277,
+            10415,
+            "PoC-Session-Initiation-type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Pre-established"), (1, "On-demand")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1278,
+            10415,
+            "Offline-Charging",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(881, 10415, 0, 1),
+                optional(1270, 10415, 0, 1),
+                optional(1268, 10415, 0, 1),
+                optional(456, 0, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1279,
+            10415,
+            "User-Participating-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Normal"), (1, "NW_PoC_Box"), (2, "UE_PoC_Box")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1280,
+            10415,
+            "Alternate-Charged-Party-Address",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1281,
+            10415,
+            "IMS-Communication-Service-Identifier",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1282,
+            10415,
+            "Number-Of-Received-Talk-Bursts",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1283,
+            10415,
+            "Number-Of-Talk-Bursts",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1284,
+            10415,
+            "Received-Talk-Burst-Time",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1285,
+            10415,
+            "Received-Talk-Burst-Volume",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1286,
+            10415,
+            "Talk-Burst-Time",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1287,
+            10415,
+            "Talk-Burst-Volume",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1288,
+            10415,
+            "Media-Initiator-Party",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1300,
+            10415,
+            "PC5-Radio-Technology",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "EUTRA"), (1, "NR"), (2, "EUTRA_and_NR")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1301,
+            10415,
+            "RAN-End-Timestamp",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1302,
+            10415,
+            "RAN-Secondary-RAT-Usage-Report",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1304, 10415, 0, 1),
+                optional(1303, 10415, 0, 1),
+                optional(1301, 10415, 0, 1),
+                optional(363, 0, 0, 1),
+                optional(364, 0, 0, 1),
+                optional(2, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1303,
+            10415,
+            "RAN-Start-Timestamp",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1304,
+            10415,
+            "Secondary-RAT-Type",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1305,
+            10415,
+            "Civic-Address-Information",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1306,
+            10415,
+            "WLAN-Operator-Id",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1308, 10415, 0, 1),
+                optional(1307, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1307,
+            10415,
+            "WLAN-Operator-Name",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1308,
+            10415,
+            "WLAN-PLMN-Id",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1309,
+            10415,
+            "API-Content",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1310,
+            10415,
+            "API-Direction",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "INVOCATION"), (1, "NOTIFICATION")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1311,
+            10415,
+            "API-Identifier",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1312,
+            10415,
+            "API-Invocation-Timestamp",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1313,
+            10415,
+            "API-Result-Code",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1314,
+            10415,
+            "API-Size",
+            Unsigned64,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            1323,
+            10415,
+            "VoLTE-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(831, 10415, 0, 1),
+                optional(565, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2000,
+            10415,
+            "SMS-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2016, 10415, 0, 1),
+                optional(2018, 10415, 0, 1),
+                optional(2008, 10415, 0, 1),
+                optional(2017, 10415, 0, 1),
+                optional(2001, 10415, 0, 1),
+                optional(2012, 10415, 0, 1),
+                optional(2007, 10415, 0, 1),
+                optional(2009, 10415, 0, 1),
+                optional(2013, 10415, 0, 1),
+                optional(2011, 10415, 0, 1),
+                optional(2014, 10415, 0, 1),
+                optional(2015, 10415, 0, 1),
+                optional(2019, 10415, 0, 1),
+                optional(3408, 10415, 0, 1),
+                optional(2026, 10415, 0, UNBOUNDED),
+                optional(2027, 10415, 0, 1),
+                optional(2029, 10415, 0, 1),
+                optional(3409, 10415, 0, 1),
+                optional(3407, 10415, 0, 1),
+                optional(3405, 10415, 0, 1),
+                optional(3406, 10415, 0, 1),
+                optional(3010, 10415, 0, 1),
+                optional(3111, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2001,
+            10415,
+            "Data-Coding-Scheme",
+            Integer32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2002,
+            10415,
+            "Destination-Interface",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2003, 10415, 0, 1),
+                optional(2005, 10415, 0, 1),
+                optional(2004, 10415, 0, 1),
+                optional(2006, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2003,
+            10415,
+            "Interface-Id",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2004,
+            10415,
+            "Interface-Port",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2005,
+            10415,
+            "Interface-Text",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2006,
+            10415,
+            "Interface-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "Unknown"),
+                (1, "MOBILE_ORIGINATING"),
+                (2, "MOBILE_TERMINATING"),
+                (3, "APPLICATION_ORIGINATING"),
+                (4, "APPLICATION_TERMINATION"),
+                (5, "DEVICE_TRIGGER"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2007,
+            10415,
+            "SM-Message-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "SUBMISSION"),
+                (1, "DELIVERY_REPORT"),
+                (2, "SM_Service_Request"),
+                (3, "T4_Device_Trigger"),
+                (4, "SM_Device_Trigger"),
+                (5, "MO-SMS_T4_submission"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2008,
+            10415,
+            "Originator-SCCP-Address",
+            Address,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2009,
+            10415,
+            "Originator-Interface",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2003, 10415, 0, 1),
+                optional(2005, 10415, 0, 1),
+                optional(2004, 10415, 0, 1),
+                optional(2006, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2010,
+            10415,
+            "Recipient-SCCP-Address",
+            Address,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2011,
+            10415,
+            "Reply-Path-Requested",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "No_Reply_Path_Set"), (1, "Reply_path_Set")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2012,
+            10415,
+            "SM-Discharge-Time",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2013,
+            10415,
+            "SM-Protocol-ID",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2014,
+            10415,
+            "SM-Status",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2015,
+            10415,
+            "SM-User-Data-Header",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2016,
+            10415,
+            "SMS-Node",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "SMS_Router"),
+                (1, "IP-SM-GW"),
+                (2, "SMS_Router_and_IP-SM-GW"),
+                (3, "SMS-SC"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2017,
+            10415,
+            "SMSC-Address",
+            Address,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2018,
+            10415,
+            "Client-Address",
+            Address,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2019,
+            10415,
+            "Number-of-Messages-Sent",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2020,
+            10415,
+            "Low-Balance-Indication",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "NOT-APPLICABLE"), (1, "YES")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2021,
+            10415,
+            "Remaining-Balance",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(445, 0, 1, 1),
+                required(425, 0, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2022,
+            10415,
+            "Refund-Information",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2023,
+            10415,
+            "Carrier-Select-Routing-Information",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2024,
+            10415,
+            "Number-Portability-Routing-Information",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2025,
+            10415,
+            "PoC-Event-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "Normal"),
+                (1, "Instant_Personal_Alert_event"),
+                (2, "PoC_Group_Advertisement_event"),
+                (3, "Early_Session_Setting-up_event"),
+                (4, "PoC_Talk_Burst"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2026,
+            10415,
+            "Recipient-Info",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2002, 10415, 0, 1),
+                optional(1201, 10415, 0, UNBOUNDED),
+                optional(2028, 10415, 0, UNBOUNDED),
+                optional(2010, 10415, 0, 1),
+                optional(2013, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2027,
+            10415,
+            "Originator-Received-Address",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(899, 10415, 0, 1),
+                optional(897, 10415, 0, 1),
+                optional(898, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2028,
+            10415,
+            "Recipient-Received-Address",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(899, 10415, 0, 1),
+                optional(897, 10415, 0, 1),
+                optional(898, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2029,
+            10415,
+            "SM-Service-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "VAS4SMS_Short_Message_content_processing"),
+                (1, "VAS4SMS_Short_Message_forwarding"),
+                (2, "VAS4SMS_Short_Message_Forwarding_multiple_subscriptions"),
+                (3, "VAS4SMS_Short_Message_filtering"),
+                (4, "VAS4SMS_Short_Message_receipt"),
+                (5, "VAS4SMS_Short_Message_Network_Storage"),
+                (6, "VAS4SMS_Short_Message_to_multiple_destinations"),
+                (7, "VAS4SMS_Short_Message_Virtual_Private_Network_VPN"),
+                (8, "VAS4SMS_Short_Message_Auto_Reply"),
+                (9, "VAS4SMS_Short_Message_Personal_Signature"),
+                (10, "VAS4SMS_Short_Message_Deferred_Delivery"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2030,
+            10415,
+            "MMTel-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2048, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2031,
+            10415,
+            "MMTel-SService-Type",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2032,
+            10415,
+            "Service-Mode",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2033,
+            10415,
+            "Subscriber-Role",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Originating"), (1, "Terminating")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2034,
+            10415,
+            "Number-Of-Diversions",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2035,
+            10415,
+            "Associated-Party-Address",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2036,
+            10415,
+            "SDP-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "SDP_Offer"), (1, "SDP_Answer")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2037,
+            10415,
+            "Change-Condition",
+            Integer32,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "Normal Release"),
+                (1, "Abnormal Release"),
+                (2, "Qos Change"),
+                (3, "Volume Limit"),
+                (4, "Time Limit"),
+                (5, "Serving Node Change"),
+                (6, "Serving Node PLMN Change"),
+                (7, "User Location Change"),
+                (8, "RAT Change"),
+                (9, "UE TimeZone Change"),
+                (10, "Tariff Time Change"),
+                (11, "Service Idled Out"),
+                (12, "ServiceSpecificUnitLimit"),
+                (13, "Max Number of Changes in Charging conditions"),
+                (14, "CGI-SAI Change"),
+                (15, "RAI Change"),
+                (16, "ECGI Change"),
+                (17, "TAI Change"),
+                (18, "Service Data Volume Limit"),
+                (19, "Service Data Time Limit"),
+                (20, "Management Intervention"),
+                (21, "Service Stop"),
+                (22, "User CSG Information Change"),
+                (23, "S-GW Change"),
+                (24, "Change of UE Presence in Presence Reporting Area"),
+                (25, "Proximity alerted"),
+                (26, "Time expired with no renewal"),
+                (27, "Requestor cancellation"),
+                (28, "Maximum number of reports"),
+                (29, "PLMN change"),
+                (30, "Coverage status change"),
+                (31, "Removal of access"),
+                (32, "Unavailability of access"),
+                (33, "Access change of service data flow"),
+                (34, "Indirect change condition"),
+                (35, "Maximum number of NIDD submissions"),
+                (36, "Change in UP to UE"),
+                (37, "Serving PLMN Rate Control Change"),
+                (38, "APN Rate Control Change"),
+                (39, "NIDD Submission Response Receipt"),
+                (40, "NIDD Submission Response Sending"),
+                (41, "NIDD Delivery to UE"),
+                (42, "NIDD Delivery from UE Error"),
+                (43, "NIDD Submission Timeout"),
+                (44, "MO exception data counter"),
+                (45, "Change of 3GPP PS Data off Status"),
+                (46, "VoLTE Bearer Normal Release"),
+                (47, "VoLTE Bearer Abnormal Release"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2.37",
+        ),
+        avp(
+            2038,
+            10415,
+            "Change-Time",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2039,
+            10415,
+            "Diagnostics",
+            Integer32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2040,
+            10415,
+            "Service-Data-Container",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1276, 10415, 0, 1),
+                optional(1004, 10415, 0, 1),
+                optional(363, 0, 0, 1),
+                optional(364, 0, 0, 1),
+                optional(2063, 10415, 0, 1),
+                optional(1016, 10415, 0, 1),
+                optional(432, 0, 0, 1),
+                optional(2038, 10415, 0, 1),
+                optional(439, 0, 0, 1),
+                optional(1249, 10415, 0, UNBOUNDED),
+                optional(1095, 10415, 0, 1),
+                optional(1228, 10415, 0, 1),
+                optional(2043, 10415, 0, 1),
+                optional(2044, 10415, 0, 1),
+                optional(2045, 10415, 0, 1),
+                optional(2037, 10415, 0, UNBOUNDED),
+                optional(22, 10415, 0, 1),
+                optional(9010, 5535, 0, 1),
+                optional(3918, 10415, 0, 1),
+                optional(2714, 10415, 0, 1),
+                optional(531, 10415, 0, 1),
+                optional(532, 10415, 0, 1),
+                optional(2822, 10415, 0, UNBOUNDED),
+                optional(2823, 10415, 0, 1),
+                optional(2319, 10415, 0, 1),
+                optional(21, 10415, 0, 1),
+                optional(3925, 10415, 0, 1),
+                optional(4310, 10415, 0, 1),
+                optional(3933, 10415, 0, 1),
+                optional(4406, 10415, 0, 1),
+                optional(2836, 10415, 0, 1),
+                optional(2837, 10415, 0, 1),
+                optional(1323, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2041,
+            10415,
+            "Start-Time",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2042,
+            10415,
+            "Stop-Time",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2043,
+            10415,
+            "Time-First-Usage",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2044,
+            10415,
+            "Time-Last-Usage",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2045,
+            10415,
+            "Time-Usage",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2046,
+            10415,
+            "Traffic-Data-Volumes",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1016, 10415, 0, 1),
+                optional(363, 0, 0, 1),
+                optional(364, 0, 0, 1),
+                optional(2037, 10415, 0, 1),
+                optional(2038, 10415, 0, 1),
+                optional(22, 10415, 0, 1),
+                optional(3918, 10415, 0, 1),
+                optional(2, 10415, 0, 1),
+                optional(2823, 10415, 0, 1),
+                optional(2822, 10415, 0, UNBOUNDED),
+                optional(2319, 10415, 0, 1),
+                optional(21, 10415, 0, 1),
+                optional(2833, 10415, 0, 1),
+                optional(3925, 10415, 0, 1),
+                optional(2039, 10415, 0, 1),
+                optional(3901, 10415, 0, 1),
+                optional(3930, 10415, 0, 1),
+                optional(4310, 10415, 0, 1),
+                optional(3933, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2047,
+            10415,
+            "Serving-Node-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "SGSN"),
+                (1, "PMIPSGW"),
+                (2, "GTPSGW"),
+                (3, "ePDG"),
+                (4, "hSGW"),
+                (5, "MME"),
+                (6, "TWAN"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2048,
+            10415,
+            "Supplementary-Service",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2031, 10415, 0, 1),
+                optional(2032, 10415, 0, 1),
+                optional(2034, 10415, 0, 1),
+                optional(2035, 10415, 0, 1),
+                optional(855, 10415, 0, 1),
+                optional(2038, 10415, 0, 1),
+                optional(885, 10415, 0, 1),
+                optional(2049, 10415, 0, 1),
+                optional(2304, 10415, 0, 1),
+                optional(2314, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2049,
+            10415,
+            "Participant-Action-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "CREATE_CONF"),
+                (1, "JOIN_CONF"),
+                (2, "INVITE_INTO_CONF"),
+                (3, "QUIT_CONF"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2050,
+            10415,
+            "PDN-Connection-Charging-ID",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2051,
+            10415,
+            "Dynamic-Address-Flag",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Static"), (1, "Dynamic")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2052,
+            10415,
+            "Accumulated-Cost",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[required(447, 0, 1, 1), optional(429, 0, 0, 1)],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2053,
+            10415,
+            "AoC-Cost-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2052, 10415, 0, 1),
+                optional(2062, 10415, 0, UNBOUNDED),
+                optional(425, 0, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2054,
+            10415,
+            "AoC-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2053, 10415, 0, 1),
+                optional(2060, 10415, 0, 1),
+                optional(2314, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2055,
+            10415,
+            "AoC-Request-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "AoC_NOT_REQUESTED"),
+                (1, "AoC_FULL"),
+                (2, "AoC_COST_ONLY"),
+                (3, "AoC_TARIFF_ONLY"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2056,
+            10415,
+            "Current-Tariff",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(425, 0, 0, 1),
+                optional(2059, 10415, 0, 1),
+                optional(2058, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2057,
+            10415,
+            "Next-Tariff",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(425, 0, 0, 1),
+                optional(2059, 10415, 0, 1),
+                optional(2058, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2058,
+            10415,
+            "Rate-Element",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(454, 0, 1, 1),
+                optional(2118, 10415, 0, 1),
+                optional(445, 0, 0, 1),
+                optional(2061, 10415, 0, 1),
+                optional(1226, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2059,
+            10415,
+            "Scale-Factor",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[required(447, 0, 1, 1), optional(429, 0, 0, 1)],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2060,
+            10415,
+            "Tariff-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(2056, 10415, 1, 1),
+                optional(451, 0, 0, 1),
+                optional(2057, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2061,
+            10415,
+            "Unit-Cost",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[required(447, 0, 1, 1), optional(429, 0, 0, 1)],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2062,
+            10415,
+            "Incremental-Cost",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[required(447, 0, 1, 1), optional(429, 0, 0, 1)],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2063,
+            10415,
+            "Local-Sequence-Number",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2064,
+            10415,
+            "Node-Id",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2065,
+            10415,
+            "SGW-Change",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "ACR_Start_NOT_due_to_SGW_Change"),
+                (1, "ACR_Start_due_to_SGW_Change"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2066,
+            10415,
+            "Charging-Characteristics-Selection-Mode",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "Serving-Node-Supplied"),
+                (1, "Subscription-specific"),
+                (2, "APN-specific"),
+                (3, "Home-Default"),
+                (4, "Roaming-Default"),
+                (5, "Visiting-Default"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2067,
+            10415,
+            "SGW-Address",
+            Address,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2068,
+            10415,
+            "Dynamic-Address-Flag-Extension",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Static"), (1, "Dynamic")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2101,
+            10415,
+            "Application-Server-ID",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2102,
+            10415,
+            "Application-Service-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (100, "SENDING"),
+                (101, "RECEIVING"),
+                (102, "RETRIEVAL"),
+                (103, "INVITING"),
+                (104, "LEAVING"),
+                (105, "JOINING"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2103,
+            10415,
+            "Application-Session-ID",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2104,
+            10415,
+            "Delivery-Status",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2110,
+            10415,
+            "IM-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2114, 10415, 0, 1),
+                optional(2113, 10415, 0, 1),
+                optional(2112, 10415, 0, 1),
+                optional(2111, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2111,
+            10415,
+            "Number-Of-Messages-Successfully-Exploded",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2112,
+            10415,
+            "Number-Of-Messages-Successfully-Sent",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2113,
+            10415,
+            "Total-Number-Of-Messages-Exploded",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2114,
+            10415,
+            "Total-Number-Of-Messages-Sent",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2115,
+            10415,
+            "DCD-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2116, 10415, 0, 1),
+                optional(2117, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2116,
+            10415,
+            "Content-ID",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2117,
+            10415,
+            "Content-provider-ID",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2118,
+            10415,
+            "Charge-Reason-Code",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "UNKNOWN"),
+                (1, "USAGE"),
+                (2, "COMMUNICATION-ATTEMPT-CHARGE"),
+                (3, "SETUP-CHARGE"),
+                (4, "ADD-ON-CHARGE"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2301,
+            10415,
+            "SIP-Request-Timestamp-Fraction",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2302,
+            10415,
+            "SIP-Response-Timestamp-Fraction",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2303,
+            10415,
+            "Online-Charging-Flag",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "ECF_address_not_provided"), (1, "ECF_address_provided")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2304,
+            10415,
+            "CUG-Information",
+            OctetString,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2305,
+            10415,
+            "Real-Time-Tariff-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2060, 10415, 0, 1),
+                optional(2306, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2306,
+            10415,
+            "Tariff-XML",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2307,
+            10415,
+            "MBMS-GW-Address",
+            Address,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2308,
+            10415,
+            "IMSI-Unauthenticated-Flag",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Authenticated"), (1, "Unauthenticated")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2309,
+            10415,
+            "Account-Expiration",
+            Time,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2310,
+            10415,
+            "AoC-Format",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "MONETARY"), (1, "NON_MONETARY"), (2, "CAI")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2311,
+            10415,
+            "AoC-Service",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2312, 10415, 0, 1),
+                optional(2313, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2312,
+            10415,
+            "AoC-Service-Obligatory-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "NON_BINDING"), (1, "BINDING")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2313,
+            10415,
+            "AoC-Service-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "NONE"), (1, "AOC-S"), (2, "AOC-D"), (3, "AOC-E")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2314,
+            10415,
+            "AoC-Subscription-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2311, 10415, 0, UNBOUNDED),
+                optional(2310, 10415, 0, 1),
+                optional(2315, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2315,
+            10415,
+            "Preferred-AoC-Currency",
+            Unsigned32,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2317,
+            10415,
+            "CSG-Access-Mode",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Closed_mode"), (1, "Hybrid_Mode")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2318,
+            10415,
+            "CSG-Membership-Indication",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Not_CSG_member"), (1, "CSG_Member")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2319,
+            10415,
+            "User-CSG-Information",
+            Grouped,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[
+                required(1437, 10415, 1, 1),
+                required(2317, 10415, 1, 1),
+                optional(2318, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2320,
+            10415,
+            "Outgoing-Session-Id",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2321,
+            10415,
+            "Initial-IMS-Charging-Identifier",
+            UTF8String,
+            MustNot,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2322,
+            10415,
+            "IMS-Emergency-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Non_Emergency"), (1, "Emergency")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2323,
+            10415,
+            "MBMS-Charged-Party",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Content_Provider"), (1, "Subscriber")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2601,
+            10415,
+            "IMS-Application-Reference-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2602,
+            10415,
+            "Low-Priority-Indicator",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "NO"), (1, "YES")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2603,
+            10415,
+            "IP-Realm-Default-Indicator",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Default_IP_realm_not_used"), (1, "Default_IP_realm_used")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2604,
+            10415,
+            "Local-GW-Inserted-Indicator",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Local_GW_Not_Inserted"), (1, "Local_GW_Inserted")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2605,
+            10415,
+            "Transcoder-Inserted-Indicator",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "Transcoder_Not_Inserted"), (1, "Transcoder_Inserted")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2606,
+            10415,
+            "PDP-Address-Prefix-Length",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2701,
+            10415,
+            "Transit-IOI-List",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2702,
+            10415,
+            "Status-AS-Code",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "4xx"), (1, "5xx"), (2, "Timeout")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2703,
+            10415,
+            "NNI-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2707, 10415, 0, 1),
+                optional(2704, 10415, 0, 1),
+                optional(2706, 10415, 0, 1),
+                optional(2705, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2704,
+            10415,
+            "NNI-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "non-roaming"),
+                (1, "roaming_without_loopback"),
+                (2, "roaming_with_loopback"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2705,
+            10415,
+            "Neighbour-Node-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2706,
+            10415,
+            "Relationship-Mode",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "trusted"), (1, "non-trusted")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2707,
+            10415,
+            "Session-Direction",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "inbound"), (1, "outbound")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2708,
+            10415,
+            "From-Address",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2709,
+            10415,
+            "Access-Transfer-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2710, 10415, 0, 1),
+                optional(1263, 10415, 0, UNBOUNDED),
+                optional(3924, 10415, 0, 1),
+                optional(3902, 10415, 0, 1),
+                optional(458, 0, 0, 1),
+                optional(3402, 10415, 0, 1),
+                optional(2711, 10415, 0, 1),
+                optional(2712, 10415, 0, 1),
+                optional(2038, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2710,
+            10415,
+            "Access-Transfer-Type",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[
+                (0, "PS_TO_CS_TRANSFER"),
+                (1, "CS_TO_PS_TRANSFER"),
+                (2, "PS_TO_PS_TRANSFER"),
+                (3, "CS_TO_CS_TRANSFER"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2711,
+            10415,
+            "Related-IMS-Charging-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2712,
+            10415,
+            "Related-IMS-Charging-Identifier-Node",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2713,
+            10415,
+            "IMS-Visited-Network-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2714,
+            10415,
+            "TWAN-User-Location-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(1524, 10415, 1, 1),
+                optional(2716, 10415, 0, 1),
+                optional(1305, 10415, 0, 1),
+                optional(1306, 10415, 0, 1),
+                optional(302, 13019, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2716,
+            10415,
+            "BSSID",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            2717,
+            10415,
+            "TAD-Identifier",
+            Enumerated,
+            MustNot,
+            May,
+            Must,
+            &[(0, "CS"), (1, "PS")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3401,
+            10415,
+            "Reason-Header",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3402,
+            10415,
+            "Instance-Id",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3403,
+            10415,
+            "Route-Header-Received",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3404,
+            10415,
+            "Route-Header-Transmitted",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3405,
+            10415,
+            "SM-Device-Trigger-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3406, 10415, 0, 1),
+                optional(3007, 10415, 0, 1),
+                optional(2401, 10415, 0, 1),
+                optional(448, 0, 0, 1),
+                optional(3006, 10415, 0, 1),
+                optional(3010, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3406,
+            10415,
+            "MTC-IWF-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3407,
+            10415,
+            "SM-Device-Trigger-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Not_DeviceTrigger"), (1, "DeviceTrigger")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3408,
+            10415,
+            "SM-Sequence-Number",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3409,
+            10415,
+            "SMS-Result",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3410,
+            10415,
+            "VCS-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3412, 10415, 0, 1),
+                optional(3418, 10415, 0, 1),
+                optional(3417, 10415, 0, 1),
+                optional(3411, 10415, 0, 1),
+                optional(3414, 10415, 0, 1),
+                optional(3420, 10415, 0, 1),
+                optional(3415, 10415, 0, 1),
+                optional(3416, 10415, 0, 1),
+                optional(2041, 10415, 0, 1),
+                optional(3419, 10415, 0, 1),
+                optional(2042, 10415, 0, 1),
+                optional(866, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3411,
+            10415,
+            "Basic-Service-Code",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(854, 10415, 0, 1),
+                optional(3413, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3412,
+            10415,
+            "Bearer-Capability",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3413,
+            10415,
+            "Teleservice",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3414,
+            10415,
+            "ISUP-Location-Number",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3415,
+            10415,
+            "Forwarding-Pending",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Forwarding_not_pending"), (1, "Forwarding_pending")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3416,
+            10415,
+            "ISUP-Cause",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3423, 10415, 0, 1),
+                optional(3424, 10415, 0, 1),
+                optional(3422, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3417,
+            10415,
+            "MSC-Address",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3418,
+            10415,
+            "Network-Call-Reference-Number",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3419,
+            10415,
+            "Start-of-Charging",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3420,
+            10415,
+            "VLR-Number",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3421,
+            10415,
+            "CN-Operator-Selection-Entity",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "The_Serving_Network_has_been_selected_by_the_UE"),
+                (1, "The_Serving_Network_has_been_selected_by_the_network"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3422,
+            10415,
+            "ISUP-Cause-Diagnostics",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3423,
+            10415,
+            "ISUP-Cause-Location",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3424,
+            10415,
+            "ISUP-Cause-Value",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3425,
+            10415,
+            "ePDG-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3426,
+            10415,
+            "Announcing-UE-HPLMN-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3427,
+            10415,
+            "Announcing-UE-VPLMN-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3428,
+            10415,
+            "Coverage-Status",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Out_of_coverage"), (1, "In_coverage")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3429,
+            10415,
+            "Layer-2-Group-ID",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3430,
+            10415,
+            "Monitored-PLMN-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3431,
+            10415,
+            "Monitoring-UE-HPLMN-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3432,
+            10415,
+            "Monitoring-UE-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3433,
+            10415,
+            "Monitoring-UE-VPLMN-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3434,
+            10415,
+            "PC3-Control-Protocol-Cause",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3435,
+            10415,
+            "PC3-EPC-Control-Protocol-Cause",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3436,
+            10415,
+            "Requested-PLMN-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3437,
+            10415,
+            "Requestor-PLMN-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3438,
+            10415,
+            "Role-Of-ProSe-Function",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "HPLMN"), (1, "VPLMN"), (2, "Local_PLMN")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3439,
+            10415,
+            "Usage-Information-Report-Sequence-Number",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3440,
+            10415,
+            "ProSe-3rd-Party-Application-ID",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3441,
+            10415,
+            "ProSe-Direct-Communication-Transmission-Data-Container",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2063, 10415, 0, 1),
+                optional(3428, 10415, 0, 1),
+                optional(22, 10415, 0, 1),
+                optional(364, 0, 0, 1),
+                optional(2038, 10415, 0, 1),
+                optional(2037, 10415, 0, 1),
+                optional(1407, 10415, 0, 1),
+                optional(3439, 10415, 0, 1),
+                optional(3465, 10415, 0, 1),
+                optional(3508, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3442,
+            10415,
+            "ProSe-Direct-Discovery-Model",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Model_A"), (1, "Model_B")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3443,
+            10415,
+            "ProSe-Event-Type",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Annoucing"), (1, "Monitoring"), (2, "Match_Report")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3444,
+            10415,
+            "ProSe-Function-IP-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3446,
+            10415,
+            "ProSe-Group-IP-Multicast-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3447,
+            10415,
+            "ProSe-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(628, 10415, 0, 1),
+                optional(3426, 10415, 0, 1),
+                optional(3427, 10415, 0, 1),
+                optional(3431, 10415, 0, 1),
+                optional(3433, 10415, 0, 1),
+                optional(4404, 10415, 0, 1),
+                optional(4405, 10415, 0, 1),
+                optional(4402, 10415, 0, 1),
+                optional(4403, 10415, 0, 1),
+                optional(3430, 10415, 0, 1),
+                optional(3438, 10415, 0, 1),
+                optional(3811, 10415, 0, 1),
+                optional(3440, 10415, 0, 1),
+                optional(3458, 10415, 0, 1),
+                optional(3443, 10415, 0, 1),
+                optional(3442, 10415, 0, 1),
+                optional(3444, 10415, 0, 1),
+                optional(3602, 10415, 0, 1),
+                optional(3815, 10415, 0, 1),
+                optional(3451, 10415, 0, 1),
+                optional(3450, 10415, 0, 1),
+                optional(3434, 10415, 0, 1),
+                optional(3432, 10415, 0, 1),
+                optional(3457, 10415, 0, 1),
+                optional(3437, 10415, 0, 1),
+                optional(3600, 10415, 0, 1),
+                optional(3821, 10415, 0, 1),
+                optional(3816, 10415, 0, 1),
+                optional(3601, 10415, 0, 1),
+                optional(3436, 10415, 0, 1),
+                optional(3818, 10415, 0, 1),
+                optional(3448, 10415, 0, 1),
+                optional(3454, 10415, 0, 1),
+                optional(3455, 10415, 0, 1),
+                optional(3456, 10415, 0, 1),
+                optional(3449, 10415, 0, 1),
+                optional(3435, 10415, 0, 1),
+                optional(3453, 10415, 0, 1),
+                optional(3452, 10415, 0, 1),
+                optional(3429, 10415, 0, 1),
+                optional(3446, 10415, 0, 1),
+                optional(3459, 10415, 0, UNBOUNDED),
+                optional(3463, 10415, 0, UNBOUNDED),
+                optional(3468, 10415, 0, UNBOUNDED),
+                optional(3467, 10415, 0, 1),
+                optional(3466, 10415, 0, 1),
+                optional(3441, 10415, 0, UNBOUNDED),
+                optional(3461, 10415, 0, UNBOUNDED),
+                optional(4408, 10415, 0, 1),
+                optional(4410, 10415, 0, 1),
+                optional(4411, 10415, 0, 1),
+                optional(4409, 10415, 0, 1),
+                optional(4412, 10415, 0, 1),
+                optional(1300, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3448,
+            10415,
+            "ProSe-Range-Class",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "Reserved"),
+                (1, "50_m"),
+                (2, "100_m"),
+                (3, "200_m"),
+                (4, "500_m"),
+                (5, "1000_m"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3449,
+            10415,
+            "ProSe-Reason-For-Cancellation",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "Proximity_Alert_sent"),
+                (1, "Time_expired_with_no_renewal"),
+                (2, "Requestor_cancellation"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3450,
+            10415,
+            "ProSe-Requested-Timestamp",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3451,
+            10415,
+            "ProSe-Role-Of-UE",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "Announcing_UE"),
+                (1, "Monitoring_UE"),
+                (2, "Requestor_UE"),
+                (3, "Requested_UE"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3452,
+            10415,
+            "ProSe-Source-IP-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3453,
+            10415,
+            "ProSe-UE-ID",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3454,
+            10415,
+            "Proximity-Alert-Indication",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Alert"), (1, "No_Alert")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3455,
+            10415,
+            "Proximity-Alert-Timestamp",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3456,
+            10415,
+            "Proximity-Cancellation-Timestamp",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3457,
+            10415,
+            "ProSe-Function-PLMN-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3458,
+            10415,
+            "Application-Specific-Data",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3459,
+            10415,
+            "Coverage-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3428, 10415, 0, 1),
+                optional(2038, 10415, 0, 1),
+                optional(3460, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3460,
+            10415,
+            "Location-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(22, 10415, 0, 1),
+                optional(2038, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3461,
+            10415,
+            "ProSe-Direct-Communication-Reception-Data-Container",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2063, 10415, 0, 1),
+                optional(3428, 10415, 0, 1),
+                optional(22, 10415, 0, 1),
+                optional(363, 0, 0, 1),
+                optional(2038, 10415, 0, 1),
+                optional(2037, 10415, 0, 1),
+                optional(1407, 10415, 0, 1),
+                optional(3439, 10415, 0, 1),
+                optional(3465, 10415, 0, 1),
+                optional(3508, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3463,
+            10415,
+            "Radio-Parameter-Set-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3464, 10415, 0, 1),
+                optional(2038, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3464,
+            10415,
+            "Radio-Parameter-Set-Values",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3465,
+            10415,
+            "Radio-Resources-Indicator",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3466,
+            10415,
+            "Time-First-Reception",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3467,
+            10415,
+            "Time-First-Transmission",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3468,
+            10415,
+            "Transmitter-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3452, 10415, 0, 1),
+                optional(3453, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3901,
+            10415,
+            "Enhanced-Diagnostics",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(2819, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3902,
+            10415,
+            "Inter-UE-Transfer",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Intra-UE_transfer"), (1, "Inter-UE_transfer")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3903,
+            10415,
+            "TWAG-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3904,
+            10415,
+            "Announcement-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(3905, 10415, 1, 1),
+                optional(3907, 10415, 0, UNBOUNDED),
+                optional(3911, 10415, 0, 1),
+                optional(3912, 10415, 0, 1),
+                optional(3906, 10415, 0, 1),
+                optional(3913, 10415, 0, 1),
+                optional(3915, 10415, 0, 1),
+                optional(3914, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3905,
+            10415,
+            "Announcement-Identifier",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3906,
+            10415,
+            "Announcement-Order",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3907,
+            10415,
+            "Variable-Part",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3908, 10415, 0, 1),
+                required(3909, 10415, 1, 1),
+                required(3910, 10415, 1, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3908,
+            10415,
+            "Variable-Part-Order",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3909,
+            10415,
+            "Variable-Part-Type",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[(0, "Integer"), (1, "Number"), (2, "Time"), (3, "Date"), (4, "Currency")],
+            &[],
+            "3GPP TS 32.299 §7.2.242aC",
+        ),
+        avp(
+            3910,
+            10415,
+            "Variable-Part-Value",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3911,
+            10415,
+            "Time-Indicator",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3912,
+            10415,
+            "Quota-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[
+                (0, "QUOTA_IS_NOT_USED_DURING_PLAYBACK"),
+                (1, "QUOTA_IS_USED_DURING_PLAYBACK"),
+            ],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3913,
+            10415,
+            "Play-Alternative",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "served_party"), (1, "remote_party")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3914,
+            10415,
+            "Language",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3915,
+            10415,
+            "Privacy-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "NOT_PRIVATE"), (1, "PRIVATE")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3916,
+            10415,
+            "Called-Identity",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3917,
+            10415,
+            "Called-Identity-Change",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3916, 10415, 0, 1),
+                optional(2038, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3918,
+            10415,
+            "UWAN-User-Location-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                required(2805, 10415, 1, 1),
+                optional(2806, 10415, 0, 1),
+                optional(1524, 10415, 0, 1),
+                optional(2716, 10415, 0, 1),
+                optional(2843, 10415, 0, 1),
+                optional(1305, 10415, 0, 1),
+                optional(1306, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3919,
+            10415,
+            "Monitoring-Event-Configuration-Activity",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3920,
+            10415,
+            "Monitoring-Event-Report-Data",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(55, 0, 0, 1),
+                optional(3124, 10415, 0, 1),
+                optional(3125, 10415, 0, 1),
+                optional(3923, 10415, 0, 1),
+                optional(857, 10415, 0, 1),
+                optional(443, 0, 0, 1),
+                optional(3127, 10415, 0, 1),
+                optional(3140, 10415, 0, 1),
+                optional(1496, 10415, 0, 1),
+                optional(4300, 10415, 0, 1),
+                optional(4307, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3921,
+            10415,
+            "Monitoring-Event-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3922, 10415, 0, 1),
+                optional(55, 0, 0, 1),
+                optional(3919, 10415, 0, 1),
+                optional(3124, 10415, 0, 1),
+                optional(3125, 10415, 0, 1),
+                optional(3127, 10415, 0, 1),
+                optional(3128, 10415, 0, 1),
+                optional(3130, 10415, 0, 1),
+                optional(857, 10415, 0, 1),
+                optional(3131, 10415, 0, 1),
+                optional(3129, 10415, 0, 1),
+                optional(3136, 10415, 0, 1),
+                optional(3137, 10415, 0, 1),
+                optional(4306, 10415, 0, 1),
+                optional(3920, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3922,
+            10415,
+            "Monitoring-Event-Functionality",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3923,
+            10415,
+            "Monitoring-Event-Report-Number",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3924,
+            10415,
+            "Cellular-Network-Information",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3925,
+            10415,
+            "Related-Change-Condition-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1228, 10415, 0, 1),
+                optional(2037, 10415, 0, UNBOUNDED),
+                optional(22, 10415, 0, 1),
+                optional(9010, 5535, 0, 1),
+                optional(3918, 10415, 0, 1),
+                optional(2823, 10415, 0, 1),
+                optional(2319, 10415, 0, 1),
+                optional(21, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3926,
+            10415,
+            "Related-Trigger",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(870, 10415, 0, UNBOUNDED),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3927,
+            10415,
+            "CPDT-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3111, 10415, 0, 1),
+                optional(3125, 10415, 0, 1),
+                optional(3929, 10415, 0, 1),
+                optional(2065, 10415, 0, 1),
+                optional(3928, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3928,
+            10415,
+            "NIDD-Submission",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(55, 0, 0, 1),
+                optional(363, 0, 0, 1),
+                optional(364, 0, 0, 1),
+                optional(2037, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3929,
+            10415,
+            "Serving-Node-Identity",
+            DiameterIdentity,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3930,
+            10415,
+            "CP-CIoT-EPS-Optimisation-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Not_Apply"), (1, "Apply")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3931,
+            10415,
+            "SGi-PtP-Tunnelling-Method",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "UDP_IP_based"), (1, "Others")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3932,
+            10415,
+            "UNI-PDU-CP-Only-Flag",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "UNI-PDU_both_via_NAS_and_S1-U"), (1, "UNI-PDU_via_NAS_only")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3933,
+            10415,
+            "APN-Rate-Control",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3935, 10415, 0, 1),
+                optional(3934, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3934,
+            10415,
+            "APN-Rate-Control-Downlink",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3936, 10415, 0, 1),
+                optional(3939, 10415, 0, 1),
+                optional(3938, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3935,
+            10415,
+            "APN-Rate-Control-Uplink",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3939, 10415, 0, 1),
+                optional(3938, 10415, 0, 1),
+                optional(3937, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3936,
+            10415,
+            "Additional-Exception-Reports",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Not_allowed"), (1, "Allowed")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3937,
+            10415,
+            "Rate-Control-Max-Message-Size",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3938,
+            10415,
+            "Rate-Control-Max-Rate",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3939,
+            10415,
+            "Rate-Control-Time-Unit",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[(0, "Unrestricted"), (1, "Minute"), (2, "Hour"), (3, "Day"), (4, "Week")],
+            &[],
+            "3GPP TS 32.299 §7.2.160G",
+        ),
+        avp(
+            3940,
+            10415,
+            "SCS-AS-Address",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(3942, 10415, 0, 1),
+                optional(3941, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3941,
+            10415,
+            "SCS-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            3942,
+            10415,
+            "SCS-Realm",
+            DiameterIdentity,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4400,
+            10415,
+            "Charging-Per-IP-CAN-Session-Indicator",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Inactive"), (1, "Active")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4401,
+            10415,
+            "Access-Network-Info-Change",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1263, 10415, 0, UNBOUNDED),
+                optional(3924, 10415, 0, 1),
+                optional(2038, 10415, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4402,
+            10415,
+            "Discoveree-UE-HPLMN-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4403,
+            10415,
+            "Discoveree-UE-VPLMN-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4404,
+            10415,
+            "Discoverer-UE-HPLMN-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4405,
+            10415,
+            "Discoverer-UE-VPLMN-Identifier",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4406,
+            10415,
+            "3GPP-PS-Data-Off-Status",
+            Enumerated,
+            Must,
+            May,
+            Must,
+            &[(0, "Active"), (1, "Inactive")],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4407,
+            10415,
+            "Unused-Quota-Timer",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4408,
+            10415,
+            "Announcing-PLMN-ID",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4409,
+            10415,
+            "ProSe-UE-to-Network-Relay-UE-ID",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4410,
+            10415,
+            "ProSe-Target-Layer-2-ID",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4411,
+            10415,
+            "Relay-IP-address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4412,
+            10415,
+            "Target-IP-Address",
+            Address,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+        avp(
+            4413,
+            10415,
+            "FE-Identifier-List",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "3GPP TS 32.299 §7.2",
+        ),
+    ]
+};
 /// Tables of 3GPP TS 32.299 (V17.x (Release 17)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "ts32299",
-    spec: "3GPP TS 32.299",
-    version: "V17.x (Release 17)",
-    vendors: &[],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[
-        rt::dictionary::CommandDef {
-            code: 272,
-            application: 4,
-            name: "Credit-Control",
-            short: "CC",
-            proxiable: true,
-            request: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(283, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(461, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(416, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(415, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(293, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(419, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(50, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(55, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(443, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(659, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(439, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(295, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(437, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(436, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(446, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(2055, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(455, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(456, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(440, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(411, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(458, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(653, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(873, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            answer: &[
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Fixed,
-                    avp: Some(rt::AvpKey::new(263, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(301, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(268, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(264, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(296, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(258, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(416, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Required,
-                    avp: Some(rt::AvpKey::new(415, 0)),
-                    min: 1,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(1, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(418, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(419, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(50, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(278, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(55, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(431, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(456, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(423, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(430, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(669, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(422, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(2020, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(2021, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(621, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(623, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(628, 10415)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(427, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(428, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(448, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(292, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(261, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(262, 0)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(284, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(282, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(279, 0)),
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: Some(rt::AvpKey::new(873, 10415)),
-                    min: 0,
-                    max: 1,
-                },
-                rt::dictionary::Rule {
-                    kind: rt::dictionary::RuleKind::Optional,
-                    avp: None,
-                    min: 0,
-                    max: rt::dictionary::UNBOUNDED,
-                },
-            ],
-            spec: "3GPP TS 32.299 §6.4",
-        },
-    ],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "ts32299",
+        spec: "3GPP TS 32.299",
+        version: "V17.x (Release 17)",
+        vendors: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[
+            command(
+                272,
+                4,
+                "Credit-Control",
+                "CC",
+                true,
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(283, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(461, 0, 1, 1),
+                    required(416, 0, 1, 1),
+                    required(415, 0, 1, 1),
+                    optional(293, 0, 0, 1),
+                    optional(1, 0, 0, 1),
+                    optional(419, 0, 0, 1),
+                    optional(50, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(55, 0, 0, 1),
+                    optional(443, 0, 0, UNBOUNDED),
+                    optional(659, 0, 0, UNBOUNDED),
+                    optional(439, 0, 0, 1),
+                    optional(295, 0, 0, 1),
+                    optional(437, 0, 0, 1),
+                    optional(436, 0, 0, 1),
+                    optional(446, 0, 0, UNBOUNDED),
+                    optional(2055, 10415, 0, 1),
+                    optional(455, 0, 0, 1),
+                    optional(456, 0, 0, UNBOUNDED),
+                    optional(440, 0, 0, UNBOUNDED),
+                    optional(411, 0, 0, 1),
+                    optional(458, 0, 0, 1),
+                    optional(653, 0, 0, 1),
+                    optional(621, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    optional(873, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                &[
+                    fixed(263, 0, 1, 1),
+                    optional(301, 0, 0, 1),
+                    required(268, 0, 1, 1),
+                    required(264, 0, 1, 1),
+                    required(296, 0, 1, 1),
+                    required(258, 0, 1, 1),
+                    required(416, 0, 1, 1),
+                    required(415, 0, 1, 1),
+                    optional(1, 0, 0, 1),
+                    optional(418, 0, 0, 1),
+                    optional(419, 0, 0, 1),
+                    optional(50, 0, 0, 1),
+                    optional(278, 0, 0, 1),
+                    optional(55, 0, 0, 1),
+                    optional(431, 0, 0, 1),
+                    optional(456, 0, 0, UNBOUNDED),
+                    optional(423, 0, 0, 1),
+                    optional(430, 0, 0, 1),
+                    optional(669, 0, 0, 1),
+                    optional(422, 0, 0, 1),
+                    optional(2020, 10415, 0, 1),
+                    optional(2021, 10415, 0, 1),
+                    optional(621, 0, 0, 1),
+                    optional(623, 0, 0, 1),
+                    optional(628, 10415, 0, UNBOUNDED),
+                    optional(427, 0, 0, 1),
+                    optional(428, 0, 0, 1),
+                    optional(448, 0, 0, 1),
+                    optional(292, 0, 0, UNBOUNDED),
+                    optional(261, 0, 0, 1),
+                    optional(262, 0, 0, 1),
+                    optional(284, 0, 0, UNBOUNDED),
+                    optional(282, 0, 0, UNBOUNDED),
+                    optional(279, 0, 0, UNBOUNDED),
+                    optional(873, 10415, 0, 1),
+                    any_avp(RuleKind::Optional, 0, UNBOUNDED),
+                ],
+                "3GPP TS 32.299 §6.4",
+            ),
+        ],
+        result_codes: &[],
+    }
 };

@@ -271,7 +271,7 @@ pub struct DetailedResultView<'a> {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl<'a> DetailedResultView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`DetailedResult`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -306,7 +306,10 @@ impl<'a> DetailedResultView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -392,7 +395,7 @@ pub struct ChargingPolicyReportView<'a> {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl<'a> ChargingPolicyReportView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ChargingPolicyReport`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -427,7 +430,10 @@ impl<'a> ChargingPolicyReportView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -513,7 +519,7 @@ pub struct PolicyCounterView<'a> {
 }
 #[cfg(any(feature = "vendor_alcatel"))]
 impl<'a> PolicyCounterView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PolicyCounter`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -548,7 +554,10 @@ impl<'a> PolicyCounterView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -725,150 +734,141 @@ impl PolicyCounterWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 9usize] = [
-    rt::dictionary::AvpDef {
-        code: 15,
-        vendor: 637,
-        name: "Detailed-Result",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 16,
-        vendor: 637,
-        name: "Detailed-Result-Cause",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 17,
-        vendor: 637,
-        name: "Detailed-Result-Code",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1016,
-        vendor: 637,
-        name: "DPA-Instruction",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1134,
-        vendor: 637,
-        name: "Charging-Policy-Report",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1135,
-        vendor: 637,
-        name: "Policy-Counter",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1136,
-        vendor: 637,
-        name: "Policy-Counter-Id",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1137,
-        vendor: 637,
-        name: "Policy-Counter-Value",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1139,
-        vendor: 637,
-        name: "Subscriber-User-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 9usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            15,
+            637,
+            "Detailed-Result",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            16,
+            637,
+            "Detailed-Result-Cause",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            17,
+            637,
+            "Detailed-Result-Code",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1016,
+            637,
+            "DPA-Instruction",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1134,
+            637,
+            "Charging-Policy-Report",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1135,
+            637,
+            "Policy-Counter",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1136,
+            637,
+            "Policy-Counter-Id",
+            OctetString,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1137,
+            637,
+            "Policy-Counter-Value",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1139,
+            637,
+            "Subscriber-User-Id",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+    ]
+};
 /// Tables of Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Alcatel-Lucent Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "vendor_alcatel",
-    spec: "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-    version: "Alcatel-Lucent Diameter AVP reference",
-    vendors: &[
-        rt::dictionary::VendorDef {
-            id: 637,
-            name: "Alcatel-Lucent",
-        },
-    ],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "vendor_alcatel",
+        spec: "Alcatel-Lucent Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
+        version: "Alcatel-Lucent Diameter AVP reference",
+        vendors: &[
+            rt::dictionary::VendorDef {
+                id: 637,
+                name: "Alcatel-Lucent",
+            },
+        ],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

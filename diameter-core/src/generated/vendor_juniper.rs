@@ -128,7 +128,7 @@ pub struct SteeringInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_juniper"))]
 impl<'a> SteeringInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SteeringInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -163,7 +163,10 @@ impl<'a> SteeringInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -270,172 +273,177 @@ impl SteeringInformationWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 12usize] = [
-    rt::dictionary::AvpDef {
-        code: 1100,
-        vendor: 2636,
-        name: "TDF-Application-Instance-Identifier-Base",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1101,
-        vendor: 2636,
-        name: "Service-Chaining-Information",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1102,
-        vendor: 2636,
-        name: "LRF-Profile-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1103,
-        vendor: 2636,
-        name: "HCM-Profile-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1104,
-        vendor: 2636,
-        name: "Forwarding-Class-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1105,
-        vendor: 2636,
-        name: "Redirect-VRF",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1106,
-        vendor: 2636,
-        name: "Requested-Burstsize-UL",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1107,
-        vendor: 2636,
-        name: "Requested-Burstsize-DL",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1108,
-        vendor: 2636,
-        name: "Steering-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
+pub static AVPS: [rt::dictionary::AvpDef; 12usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            1100,
+            2636,
+            "TDF-Application-Instance-Identifier-Base",
+            UTF8String,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1101,
+            2636,
+            "Service-Chaining-Information",
+            UTF8String,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1102,
+            2636,
+            "LRF-Profile-Name",
+            UTF8String,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1103,
+            2636,
+            "HCM-Profile-Name",
+            UTF8String,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1104,
+            2636,
+            "Forwarding-Class-Name",
+            UTF8String,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1105,
+            2636,
+            "Redirect-VRF",
+            UTF8String,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1106,
+            2636,
+            "Requested-Burstsize-UL",
+            Integer32,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1107,
+            2636,
+            "Requested-Burstsize-DL",
+            Integer32,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1108,
+            2636,
+            "Steering-Information",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1109,
+            2636,
+            "Steering-Uplink-VRF",
+            UTF8String,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1110,
+            2636,
+            "Steering-Downlink-VRF",
+            UTF8String,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1111,
+            2636,
+            "Steering-IP-Address",
+            Address,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+    ]
+};
+/// Tables of Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Juniper Diameter AVP reference (Gx/Sd extensions)) for generic decoding, validation and printing.
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "vendor_juniper",
+        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
+        version: "Juniper Diameter AVP reference (Gx/Sd extensions)",
+        vendors: &[
+            rt::dictionary::VendorDef {
+                id: 2636,
+                name: "Juniper Networks",
             },
         ],
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1109,
-        vendor: 2636,
-        name: "Steering-Uplink-VRF",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1110,
-        vendor: 2636,
-        name: "Steering-Downlink-VRF",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1111,
-        vendor: 2636,
-        name: "Steering-IP-Address",
-        ty: rt::dictionary::AvpType::Address,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-];
-/// Tables of Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Juniper Diameter AVP reference (Gx/Sd extensions)) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "vendor_juniper",
-    spec: "Juniper Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-    version: "Juniper Diameter AVP reference (Gx/Sd extensions)",
-    vendors: &[
-        rt::dictionary::VendorDef {
-            id: 2636,
-            name: "Juniper Networks",
-        },
-    ],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

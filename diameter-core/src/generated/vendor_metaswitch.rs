@@ -359,7 +359,7 @@ pub struct MetaswitchInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> MetaswitchInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`MetaswitchInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -394,7 +394,10 @@ impl<'a> MetaswitchInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -480,7 +483,7 @@ pub struct AdjacencyNameView<'a> {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> AdjacencyNameView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AdjacencyName`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -515,7 +518,10 @@ impl<'a> AdjacencyNameView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -601,7 +607,7 @@ pub struct AccountNameView<'a> {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> AccountNameView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`AccountName`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -636,7 +642,10 @@ impl<'a> AccountNameView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -719,7 +728,7 @@ pub struct InputOutputOctetsView<'a> {
 }
 #[cfg(any(feature = "vendor_metaswitch"))]
 impl<'a> InputOutputOctetsView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`InputOutputOctets`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -754,7 +763,10 @@ impl<'a> InputOutputOctetsView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -966,229 +978,213 @@ impl InputOutputOctetsWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 15usize] = [
-    rt::dictionary::AvpDef {
-        code: 10000,
-        vendor: 19444,
-        name: "Metaswitch-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10001,
-        vendor: 19444,
-        name: "Adjacency-Name",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10002,
-        vendor: 19444,
-        name: "Incoming-Adjacency-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10003,
-        vendor: 19444,
-        name: "Outgoing-Adjacency-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10004,
-        vendor: 19444,
-        name: "Account-Name",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10005,
-        vendor: 19444,
-        name: "Incoming-Account-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10006,
-        vendor: 19444,
-        name: "Outgoing-Account-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10007,
-        vendor: 19444,
-        name: "SIP-Diversion",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10008,
-        vendor: 19444,
-        name: "Input-Output-Octets",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10009,
-        vendor: 19444,
-        name: "Ingress-Input-Octets",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10010,
-        vendor: 19444,
-        name: "Ingress-Output-Octets",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10011,
-        vendor: 19444,
-        name: "Egress-Input-Octets",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10012,
-        vendor: 19444,
-        name: "Egress-Output-Octets",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10013,
-        vendor: 19444,
-        name: "Disconnect-Direction",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 10014,
-        vendor: 19444,
-        name: "Media-Description",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 15usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            10000,
+            19444,
+            "Metaswitch-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10001,
+            19444,
+            "Adjacency-Name",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10002,
+            19444,
+            "Incoming-Adjacency-Name",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10003,
+            19444,
+            "Outgoing-Adjacency-Name",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10004,
+            19444,
+            "Account-Name",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10005,
+            19444,
+            "Incoming-Account-Name",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10006,
+            19444,
+            "Outgoing-Account-Name",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10007,
+            19444,
+            "SIP-Diversion",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10008,
+            19444,
+            "Input-Output-Octets",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10009,
+            19444,
+            "Ingress-Input-Octets",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10010,
+            19444,
+            "Ingress-Output-Octets",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10011,
+            19444,
+            "Egress-Input-Octets",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10012,
+            19444,
+            "Egress-Output-Octets",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10013,
+            19444,
+            "Disconnect-Direction",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            10014,
+            19444,
+            "Media-Description",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+    ]
+};
 /// Tables of Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Metaswitch Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "vendor_metaswitch",
-    spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-    version: "Metaswitch Diameter AVP reference",
-    vendors: &[
-        rt::dictionary::VendorDef {
-            id: 19444,
-            name: "Metaswitch Networks",
-        },
-    ],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "vendor_metaswitch",
+        spec: "Metaswitch Networks (Rf extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
+        version: "Metaswitch Diameter AVP reference",
+        vendors: &[
+            rt::dictionary::VendorDef {
+                id: 19444,
+                name: "Metaswitch Networks",
+            },
+        ],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -451,7 +451,7 @@ pub struct DefaultQuotaView<'a> {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> DefaultQuotaView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`DefaultQuota`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -486,7 +486,10 @@ impl<'a> DefaultQuotaView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -569,7 +572,7 @@ pub struct NsnInInformationView<'a> {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> NsnInInformationView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`NsnInInformation`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -604,7 +607,10 @@ impl<'a> NsnInInformationView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -690,7 +696,7 @@ pub struct SubscriberSpecificInfoView<'a> {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> SubscriberSpecificInfoView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`SubscriberSpecificInfo`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -725,7 +731,10 @@ impl<'a> SubscriberSpecificInfoView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -811,7 +820,7 @@ pub struct ActiveProductOfferView<'a> {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> ActiveProductOfferView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`ActiveProductOffer`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -846,7 +855,10 @@ impl<'a> ActiveProductOfferView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -932,7 +944,7 @@ pub struct BillingAccountView<'a> {
 }
 #[cfg(any(feature = "vendor_nokia"))]
 impl<'a> BillingAccountView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`BillingAccount`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -967,7 +979,10 @@ impl<'a> BillingAccountView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -1214,336 +1229,313 @@ impl BillingAccountWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 23usize] = [
-    rt::dictionary::AvpDef {
-        code: 5101,
-        vendor: 94,
-        name: "Nokia-IMS-Media-Component-Id",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 5103,
-        vendor: 94,
-        name: "Nokia-Time-Of-First-Usage",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 5104,
-        vendor: 94,
-        name: "Nokia-Time-Of-Last-Usage",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 5105,
-        vendor: 94,
-        name: "Nokia-Session-Start-Indicator",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 5106,
-        vendor: 94,
-        name: "Nokia-Rulebase-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 5109,
-        vendor: 94,
-        name: "Nokia-Quota-Consumption-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 5110,
-        vendor: 94,
-        name: "Nokia-Quota-Holding-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 5111,
-        vendor: 94,
-        name: "Default-Quota",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 5112,
-        vendor: 94,
-        name: "Nokia-URI",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 5113,
-        vendor: 94,
-        name: "NSN-Token-Value",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 100,
-        vendor: 28458,
-        name: "NSN-IN-Information",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 223,
-        vendor: 28458,
-        name: "NSN-Account-Location-Id",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 2016,
-        vendor: 28458,
-        name: "User-Agent-Type",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 60528,
-        vendor: 28458,
-        name: "Account-State",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 60530,
-        vendor: 28458,
-        name: "Subscriber-Specific-Info",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 60551,
-        vendor: 28458,
-        name: "Offer-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 60552,
-        vendor: 28458,
-        name: "Version",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 60553,
-        vendor: 28458,
-        name: "Active-Product-Offer",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 60554,
-        vendor: 28458,
-        name: "Expiry-Date",
-        ty: rt::dictionary::AvpType::Time,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 60557,
-        vendor: 28458,
-        name: "Billing-Account",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 60558,
-        vendor: 28458,
-        name: "Billing-Account-Number",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 60559,
-        vendor: 28458,
-        name: "Account-Type",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 60560,
-        vendor: 28458,
-        name: "Account-Subtype",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 23usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            5101,
+            94,
+            "Nokia-IMS-Media-Component-Id",
+            Unsigned32,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            5103,
+            94,
+            "Nokia-Time-Of-First-Usage",
+            Time,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            5104,
+            94,
+            "Nokia-Time-Of-Last-Usage",
+            Time,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            5105,
+            94,
+            "Nokia-Session-Start-Indicator",
+            OctetString,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            5106,
+            94,
+            "Nokia-Rulebase-Id",
+            UTF8String,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            5109,
+            94,
+            "Nokia-Quota-Consumption-Time",
+            Unsigned32,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            5110,
+            94,
+            "Nokia-Quota-Holding-Time",
+            Unsigned32,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            5111,
+            94,
+            "Default-Quota",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            5112,
+            94,
+            "Nokia-URI",
+            UTF8String,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            5113,
+            94,
+            "NSN-Token-Value",
+            OctetString,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            100,
+            28458,
+            "NSN-IN-Information",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            223,
+            28458,
+            "NSN-Account-Location-Id",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            2016,
+            28458,
+            "User-Agent-Type",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            60528,
+            28458,
+            "Account-State",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            60530,
+            28458,
+            "Subscriber-Specific-Info",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            60551,
+            28458,
+            "Offer-Name",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            60552,
+            28458,
+            "Version",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            60553,
+            28458,
+            "Active-Product-Offer",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            60554,
+            28458,
+            "Expiry-Date",
+            Time,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            60557,
+            28458,
+            "Billing-Account",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            60558,
+            28458,
+            "Billing-Account-Number",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            60559,
+            28458,
+            "Account-Type",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            60560,
+            28458,
+            "Account-Subtype",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+    ]
+};
 /// Tables of Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Nokia and NSN Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "vendor_nokia",
-    spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-    version: "Nokia and NSN Diameter AVP reference",
-    vendors: &[
-        rt::dictionary::VendorDef {
-            id: 94,
-            name: "Nokia",
-        },
-        rt::dictionary::VendorDef {
-            id: 28458,
-            name: "Nokia Solutions and Networks",
-        },
-    ],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "vendor_nokia",
+        spec: "Nokia / Nokia Solutions and Networks Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
+        version: "Nokia and NSN Diameter AVP reference",
+        vendors: &[
+            rt::dictionary::VendorDef {
+                id: 94,
+                name: "Nokia",
+            },
+            rt::dictionary::VendorDef {
+                id: 28458,
+                name: "Nokia Solutions and Networks",
+            },
+        ],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

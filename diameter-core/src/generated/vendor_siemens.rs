@@ -17,57 +17,69 @@ pub mod avp {
 /// Application ids of Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv).
 pub mod application {}
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 3usize] = [
-    rt::dictionary::AvpDef {
-        code: 1106,
-        vendor: 4329,
-        name: "Siemens-IMSI",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1107,
-        vendor: 4329,
-        name: "Siemens-MSIDN",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 1110,
-        vendor: 4329,
-        name: "Siemens-Server-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 3usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            1106,
+            4329,
+            "Siemens-IMSI",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1107,
+            4329,
+            "Siemens-MSIDN",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            1110,
+            4329,
+            "Siemens-Server-Name",
+            UTF8String,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+    ]
+};
 /// Tables of Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Siemens Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "vendor_siemens",
-    spec: "Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-    version: "Siemens Diameter AVP reference",
-    vendors: &[
-        rt::dictionary::VendorDef {
-            id: 4329,
-            name: "Siemens AG",
-        },
-    ],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "vendor_siemens",
+        spec: "Siemens AG Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
+        version: "Siemens Diameter AVP reference",
+        vendors: &[
+            rt::dictionary::VendorDef {
+                id: 4329,
+                name: "Siemens AG",
+            },
+        ],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

@@ -127,7 +127,7 @@ pub struct PingTimestampView<'a> {
 }
 #[cfg(any(feature = "vendor_sun"))]
 impl<'a> PingTimestampView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`PingTimestamp`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -162,7 +162,10 @@ impl<'a> PingTimestampView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -309,76 +312,73 @@ impl PingTimestampWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 3usize] = [
-    rt::dictionary::AvpDef {
-        code: 1,
-        vendor: 42,
-        name: "Ping-Timestamp-Secs",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 2,
-        vendor: 42,
-        name: "Ping-Timestamp-Usecs",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 3,
-        vendor: 42,
-        name: "Ping-Timestamp",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(1, 42)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: Some(rt::AvpKey::new(2, 42)),
-                min: 0,
-                max: 1,
-            },
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
+pub static AVPS: [rt::dictionary::AvpDef; 3usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            1,
+            42,
+            "Ping-Timestamp-Secs",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            2,
+            42,
+            "Ping-Timestamp-Usecs",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            3,
+            42,
+            "Ping-Timestamp",
+            Grouped,
+            Must,
+            May,
+            Must,
+            &[],
+            &[
+                optional(1, 42, 0, 1),
+                optional(2, 42, 0, 1),
+                any_avp(RuleKind::Optional, 0, UNBOUNDED),
+            ],
+            "Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+    ]
+};
+/// Tables of Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Sun Diameter AVP reference) for generic decoding, validation and printing.
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "vendor_sun",
+        spec: "Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
+        version: "Sun Diameter AVP reference",
+        vendors: &[
+            rt::dictionary::VendorDef {
+                id: 42,
+                name: "Sun Microsystems",
             },
         ],
-        spec: "Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-];
-/// Tables of Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Sun Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "vendor_sun",
-    spec: "Sun Microsystems (Diameter ping) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-    version: "Sun Diameter AVP reference",
-    vendors: &[
-        rt::dictionary::VendorDef {
-            id: 42,
-            name: "Sun Microsystems",
-        },
-    ],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };

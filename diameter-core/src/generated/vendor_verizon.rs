@@ -214,7 +214,7 @@ pub struct LiIndicatorGxView<'a> {
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl<'a> LiIndicatorGxView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LiIndicatorGx`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -249,7 +249,10 @@ impl<'a> LiIndicatorGxView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -335,7 +338,7 @@ pub struct LiTargetmfaddressView<'a> {
 }
 #[cfg(any(feature = "vendor_verizon"))]
 impl<'a> LiTargetmfaddressView<'a> {
-    /// Checks a received AVP as decoding [`#owned`] does (and its Grouped members'
+    /// Checks a received AVP as decoding [`LiTargetmfaddress`] does (and its Grouped members'
     /// contents) and indexes its members.
     pub fn decode(avp: &rt::AvpRef<'a>) -> Result<Self, rt::DecodeError> {
         Self::scan(avp, rt::data::DecodeCx::default(), true)
@@ -370,7 +373,10 @@ impl<'a> LiTargetmfaddressView<'a> {
     /// The view of a member already checked (by the decoding of its parent).
     #[inline]
     pub fn read(avp: rt::AvpRef<'a>) -> Self {
-        Self::scan(&avp, rt::view::CHECKED, false).unwrap_or_else(|_| Self::empty(&avp))
+        match Self::scan(&avp, rt::view::CHECKED, false) {
+            Ok(v) => v,
+            Err(_) => Self::empty(&avp),
+        }
     }
     fn empty(avp: &rt::AvpRef<'a>) -> Self {
         Self {
@@ -512,239 +518,237 @@ impl LiTargetmfaddressWriter<'_> {
     }
 }
 /// Every AVP of this dictionary, sorted by (vendor, code).
-pub static AVPS: [rt::dictionary::AvpDef; 17usize] = [
-    rt::dictionary::AvpDef {
-        code: 5001,
-        vendor: 12951,
-        name: "Idle-To-Connected-Transition-Count",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 5002,
-        vendor: 12951,
-        name: "Connected-Duration",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::Must,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 6068,
-        vendor: 12951,
-        name: "Charging-Gateway-Function-Host",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 6069,
-        vendor: 12951,
-        name: "Charging-Group-ID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 6092,
-        vendor: 12951,
-        name: "LI-Indicator-Gx",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 6093,
-        vendor: 12951,
-        name: "Random-Vector",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 6094,
-        vendor: 12951,
-        name: "Interception-Action",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 6095,
-        vendor: 12951,
-        name: "LI-Correlation-ID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 6096,
-        vendor: 12951,
-        name: "LI-TargetMFAddress",
-        ty: rt::dictionary::AvpType::Grouped,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[
-            rt::dictionary::Rule {
-                kind: rt::dictionary::RuleKind::Optional,
-                avp: None,
-                min: 0,
-                max: rt::dictionary::UNBOUNDED,
-            },
-        ],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 6097,
-        vendor: 12951,
-        name: "LI-TargetID",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 6098,
-        vendor: 12951,
-        name: "MF-Address",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 6099,
-        vendor: 12951,
-        name: "MF-Port",
-        ty: rt::dictionary::AvpType::OctetString,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 6115,
-        vendor: 12951,
-        name: "Self-Activation-Status",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 6116,
-        vendor: 12951,
-        name: "Virtual-APN-Name",
-        ty: rt::dictionary::AvpType::UTF8String,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 7102,
-        vendor: 12951,
-        name: "Origination-Timestamp",
-        ty: rt::dictionary::AvpType::Unsigned64,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 7103,
-        vendor: 12951,
-        name: "Max-Wait-Time",
-        ty: rt::dictionary::AvpType::Unsigned32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-    rt::dictionary::AvpDef {
-        code: 8105,
-        vendor: 12951,
-        name: "Online-Response-Required",
-        ty: rt::dictionary::AvpType::Integer32,
-        mandatory: rt::dictionary::FlagRule::May,
-        protected: rt::dictionary::FlagRule::May,
-        vendor_bit: rt::dictionary::FlagRule::Must,
-        enums: &[],
-        grouped: &[],
-        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
-    },
-];
+pub static AVPS: [rt::dictionary::AvpDef; 17usize] = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    [
+        avp(
+            5001,
+            12951,
+            "Idle-To-Connected-Transition-Count",
+            Integer32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            5002,
+            12951,
+            "Connected-Duration",
+            Unsigned32,
+            Must,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            6068,
+            12951,
+            "Charging-Gateway-Function-Host",
+            OctetString,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            6069,
+            12951,
+            "Charging-Group-ID",
+            OctetString,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            6092,
+            12951,
+            "LI-Indicator-Gx",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            6093,
+            12951,
+            "Random-Vector",
+            OctetString,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            6094,
+            12951,
+            "Interception-Action",
+            OctetString,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            6095,
+            12951,
+            "LI-Correlation-ID",
+            OctetString,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            6096,
+            12951,
+            "LI-TargetMFAddress",
+            Grouped,
+            May,
+            May,
+            Must,
+            &[],
+            &[any_avp(RuleKind::Optional, 0, UNBOUNDED)],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            6097,
+            12951,
+            "LI-TargetID",
+            OctetString,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            6098,
+            12951,
+            "MF-Address",
+            OctetString,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            6099,
+            12951,
+            "MF-Port",
+            OctetString,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            6115,
+            12951,
+            "Self-Activation-Status",
+            Integer32,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            6116,
+            12951,
+            "Virtual-APN-Name",
+            UTF8String,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            7102,
+            12951,
+            "Origination-Timestamp",
+            Unsigned64,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            7103,
+            12951,
+            "Max-Wait-Time",
+            Unsigned32,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+        avp(
+            8105,
+            12951,
+            "Online-Response-Required",
+            Integer32,
+            May,
+            May,
+            Must,
+            &[],
+            &[],
+            "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) vendor AVP reference",
+        ),
+    ]
+};
 /// Tables of Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv) (Verizon Wireless Diameter AVP reference) for generic decoding, validation and printing.
-pub static MODULE: rt::dictionary::Module = rt::dictionary::Module {
-    name: "vendor_verizon",
-    spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
-    version: "Verizon Wireless Diameter AVP reference",
-    vendors: &[
-        rt::dictionary::VendorDef {
-            id: 12951,
-            name: "Verizon Wireless",
-        },
-    ],
-    applications: &[],
-    avps: &AVPS,
-    commands: &[],
-    result_codes: &[],
+pub static MODULE: rt::dictionary::Module = {
+    #[allow(unused_imports)]
+    use rt::dictionary::make::*;
+    #[allow(unused_imports)]
+    use rt::dictionary::{AvpType::*, FlagRule::*, RuleKind, UNBOUNDED};
+    rt::dictionary::Module {
+        name: "vendor_verizon",
+        spec: "Verizon Wireless (Gx/Gy extensions) Diameter AVP reference (facts checked against shared/reference/avps.tsv)",
+        version: "Verizon Wireless Diameter AVP reference",
+        vendors: &[
+            rt::dictionary::VendorDef {
+                id: 12951,
+                name: "Verizon Wireless",
+            },
+        ],
+        applications: &[],
+        avps: &AVPS,
+        commands: &[],
+        result_codes: &[],
+    }
 };
