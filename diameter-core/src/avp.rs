@@ -530,8 +530,8 @@ pub(crate) fn put_header_fitting(
     length: u32,
 ) {
     debug_assert!(length as usize <= MAX_LENGTH);
-    let with_vendor = has_vendor_field(flags, vendor);
-    let flags = if with_vendor {
+    let hl = avp_header_len(flags, vendor);
+    let flags = if hl == AVP_HEADER_LEN_VENDOR {
         flags.0 | AvpFlags::VENDOR
     } else {
         flags.0 & !AvpFlags::VENDOR
@@ -543,11 +543,6 @@ pub(crate) fn put_header_fitting(
     // A copy of a constant length compiles to a few moves (`&h[..hl]` would be a call to
     // `memmove` for every AVP written): all 12 bytes, then the length cut back.
     buf.extend_from_slice(&h);
-    let hl = if with_vendor {
-        AVP_HEADER_LEN_VENDOR
-    } else {
-        AVP_HEADER_LEN
-    };
     buf.truncate(buf.len() - (AVP_HEADER_LEN_VENDOR - hl));
 }
 

@@ -427,9 +427,7 @@ fn group_closed_failing(
 
 /// The problem of Grouped AVP `key` whose members were written as `seen`, `dup` and
 /// `fail`, its length `length`: a member's problem first (inside `key`), else `key` itself
-/// too long, else its own members.
-#[cold]
-#[inline(never)]
+/// too long, else its own members. Only called from the cold `group_closed_failing`.
 fn group_fail(
     key: AvpKey,
     members: &[AvpKey],
