@@ -244,6 +244,41 @@ impl FdConfig {
     }
 }
 
+/// The log without freeDiameter's own records (`HH:MM:SS  LEVEL ...` up to and including
+/// their newline): fd_log writes each record in one call, but test_app writes a report in
+/// pieces (`RECV `, then the Test-AVP value, then the status ...), so a record from another
+/// thread can land inside a report, even after `RECV ` on the same line. What is left is
+/// test_app's output, its reports whole again.
+pub fn test_app_output(log: &str) -> String {
+    let b = log.as_bytes();
+    let stamp_at = |i: usize| {
+        let d = |k: usize| b.get(i + k).is_some_and(u8::is_ascii_digit);
+        d(0) && d(1)
+            && b.get(i + 2) == Some(&b':')
+            && d(3)
+            && d(4)
+            && b.get(i + 5) == Some(&b':')
+            && d(6)
+            && d(7)
+            && b.get(i + 8..i + 10) == Some(b"  ")
+            && b.get(i + 10).is_some_and(u8::is_ascii_uppercase)
+    };
+    let mut out = String::with_capacity(log.len());
+    let mut from = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if stamp_at(i) {
+            out.push_str(&log[from..i]);
+            i = log[i..].find('\n').map_or(b.len(), |n| i + n + 1);
+            from = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(&log[from..]);
+    out
+}
+
 /// The log's lines, with test_app's `SEND `/`RECV ` reports split off when they share a
 /// line: test_app writes a report and its newline in separate calls from several threads,
 /// so two answers arriving together print as `RECV a ... secRECV b ... sec` followed by two
@@ -348,20 +383,27 @@ impl FreeDiameter {
     /// test_app found right (Test-AVP, Result-Code 2001, Origin-Host/Realm) from
     /// `answered_by`, and no other.
     pub async fn test_app_round(&mut self, m: usize, answered_by: &str) -> Result<(), String> {
+        let reports = |log: &str, pred: &dyn Fn(&str) -> bool| {
+            records(&test_app_output(log)).filter(|l| pred(l)).count()
+        };
         for i in 1..=m {
             self.trigger_test_request()?;
-            self.wait_for_lines("test_app's request", i, Duration::from_secs(5), |l| {
-                l.starts_with("SEND ")
-            })
-            .await?;
+            self.child
+                .wait_for_log("test_app's request", Duration::from_secs(5), |log| {
+                    reports(log, &|l| l.starts_with("SEND ")) >= i
+                })
+                .await?;
         }
         let from = format!("From '{answered_by}'");
         let ok_line = |l: &str| {
             l.starts_with("RECV ") && l.contains("(Ok) Status: 2001") && l.contains(&from)
         };
-        self.wait_for_lines("test_app's answers", m, Duration::from_secs(10), ok_line)
+        self.child
+            .wait_for_log("test_app's answers", Duration::from_secs(10), |log| {
+                reports(log, &ok_line) >= m
+            })
             .await?;
-        match self.count_lines(|l| l.starts_with("RECV ") && !ok_line(l)) {
+        match reports(&self.log(), &|l| l.starts_with("RECV ") && !ok_line(l)) {
             0 => Ok(()),
             bad => Err(format!(
                 "test_app found problems in {bad} answer(s):\n{}",
@@ -413,7 +455,25 @@ pub fn dump_line(line: &str, received: bool, peer: &str, name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::records;
+    use super::{records, test_app_output};
+
+    #[test]
+    fn fd_log_records_inside_test_app_reports_are_taken_out() {
+        // As CI saw it: a dump written between test_app's `RECV ` and the rest of its report.
+        let log = "SEND 643c9869 to 'r' (h)\n\
+                   RECV 18:39:38  NOTI   SND to 'h': Test-Request(16777215/16777214)[RP--]\n\
+                   643c9869 (Ok) Status: 2001 From 'h' ('r') in 0.003315 sec\n\
+                   18:39:44  NOTI   RCV from 'h': Device-Watchdog-Answer(280)[----]\n";
+        let out = test_app_output(log);
+        let got: Vec<&str> = records(&out).collect();
+        assert_eq!(
+            got,
+            [
+                "SEND 643c9869 to 'r' (h)",
+                "RECV 643c9869 (Ok) Status: 2001 From 'h' ('r') in 0.003315 sec",
+            ]
+        );
+    }
 
     #[test]
     fn interleaved_test_app_reports_are_split() {
