@@ -9,6 +9,19 @@ use std::time::Duration;
 use crate::process::Child;
 use crate::tools::workspace_dir;
 
+/// `cargo` arguments that build the binary (see `build`).
+pub const BUILD_ARGS: [&str; 9] = [
+    "build",
+    "--profile",
+    "test",
+    "-p",
+    "diameter-cli",
+    "--features",
+    "diameter-node/sctp",
+    "--bin",
+    "diameter",
+];
+
 /// How long building the binary may take (a fresh machine, two cores).
 const BUILD_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 
@@ -32,8 +45,8 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// The `diameter` binary, `<target>/debug/diameter`, after `cargo build -p diameter-cli
-/// --bin diameter` (once per test process; nothing to do when it is up to date, as after
+/// The `diameter` binary, `<target>/debug/diameter` (the test profile's folder), after `cargo
+/// build --profile test -p diameter-cli --features diameter-node/sctp --bin diameter` (once per test process; nothing to do when it is up to date, as after
 /// `scripts/interop`, which builds it first). Without cargo an existing binary is taken
 /// as it is.
 pub fn diameter_binary() -> Result<PathBuf, String> {
@@ -63,8 +76,10 @@ fn build() -> Result<PathBuf, String> {
     };
     let dir = crate::util::TempDir::new("cargo-build").map_err(|e| e.to_string())?;
     let mut cmd = crate::process::command(cargo);
-    cmd.args(["build", "-p", "diameter-cli", "--bin", "diameter"])
-        .current_dir(workspace_dir());
+    // The profile and features of `scripts/test-all`'s workspace steps (the test profile,
+    // diameter-node's `sctp`): its `cargo test` step has built this binary already, and any
+    // other selection would compile diameter-core and what depends on it once more.
+    cmd.args(BUILD_ARGS).current_dir(workspace_dir());
     // Without the variables cargo set for this test (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...):
     // build scripts that watch them (ring's `rerun-if-env-changed`) would run again, and
     // ring, rustls, diameter-node and diameter-cli be rebuilt (20 s on two cores), here
@@ -77,13 +92,13 @@ fn build() -> Result<PathBuf, String> {
     let out = crate::process::run_blocking("cargo-build", cmd, dir.path(), BUILD_TIMEOUT)?;
     if !out.status.success() {
         return Err(format!(
-            "cargo build -p diameter-cli failed ({}):\n{}",
+            "cargo build -p diameter-cli (test profile) failed ({}):\n{}",
             out.status, out.stderr
         ));
     }
     if !bin.is_file() {
         return Err(format!(
-            "cargo build -p diameter-cli left no {}:\n{}",
+            "cargo build -p diameter-cli (test profile) left no {}:\n{}",
             bin.display(),
             out.stderr
         ));
