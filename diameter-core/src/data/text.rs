@@ -10,7 +10,18 @@ use crate::dictionary::AvpType;
 use crate::error::{DecodeError, ErrorKind};
 
 fn decode_text(avp: &AvpRef<'_>, what: &'static str) -> Result<ByteString, DecodeError> {
-    ByteString::try_from(avp.data_bytes()).map_err(|_| avp.error(ErrorKind::InvalidAvpValue(what)))
+    match ByteString::try_from(avp.data_bytes()) {
+        Ok(s) => Ok(s),
+        Err(_) => Err(invalid_text(avp, what)),
+    }
+}
+
+/// The error of text that is not UTF-8, out of line: built inline, its `DecodeError` gave
+/// every text decoding a large stack frame to set up and tear down.
+#[cold]
+#[inline(never)]
+fn invalid_text(avp: &AvpRef<'_>, what: &'static str) -> DecodeError {
+    avp.error(ErrorKind::InvalidAvpValue(what))
 }
 
 macro_rules! text_type {
