@@ -2,7 +2,8 @@
 //!
 //! A view is the fast way to read a received message with its dictionary's types: decoding
 //! one walks the AVPs once, checks everything the owned typed struct's decoding checks (the
-//! struct checks its wide `Lazy` members with this same walk), and records
+//! struct checks its wide `Lazy` members with the same walk's check-only form, the generated
+//! `check_members`, which indexes nothing: [`seen_once`], [`count`]), and records
 //! where each ABNF member's first occurrence starts, and how many there are. Nothing is
 //! copied, counted or allocated: accessors then read values straight from the message's
 //! bytes, and never fail, since every value was checked. Grouped members are views too,
@@ -59,6 +60,28 @@ pub fn more(
     }
     if *count == 0 {
         *first = avp.offset as u32;
+    }
+    *count += 1;
+    Ok(())
+}
+
+/// Records a member that may occur once in a check-only walk (bit `bit` of `seen`), or 5009
+/// for a second occurrence, as [`once`].
+#[inline(always)]
+pub fn seen_once(seen: &mut u64, bit: u64, avp: &AvpRef<'_>) -> Result<(), DecodeError> {
+    if *seen & bit != 0 {
+        return Err(too_many(avp));
+    }
+    *seen |= bit;
+    Ok(())
+}
+
+/// Counts one more occurrence of a repeated member in a check-only walk; more than `max` is
+/// 5009, as [`more`].
+#[inline(always)]
+pub fn count(count: &mut u32, avp: &AvpRef<'_>, max: u32) -> Result<(), DecodeError> {
+    if *count >= max {
+        return Err(too_many(avp));
     }
     *count += 1;
     Ok(())

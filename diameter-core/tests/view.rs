@@ -5,11 +5,19 @@
 mod common;
 
 use bytes::{Bytes, BytesMut};
-use diameter_core::generated::credit_control::SubscriptionIdType;
-use diameter_core::generated::ts32299::{CreditControlRequest, CreditControlRequestView};
+use diameter_core::data::DecodeCx;
+use diameter_core::generated::credit_control::{
+    MultipleServicesCreditControlView, RequestedServiceUnitView, SubscriptionIdType,
+    SubscriptionIdView,
+};
+use diameter_core::generated::ts32299::{
+    CreditControlRequest, CreditControlRequestView, PsInformationView, ServiceInformationView,
+};
 use diameter_core::generated::{TypedMessage, check_view, decode_typed};
 use diameter_core::typed::Command;
-use diameter_core::{Address, AvpKey, DecodeError, Message, MessageBuilder, dictionary};
+use diameter_core::{
+    Address, AvpIter, AvpKey, AvpRef, DecodeError, Message, MessageBuilder, dictionary,
+};
 use proptest::prelude::*;
 
 fn ccr() -> Bytes {
@@ -269,6 +277,87 @@ fn lazy_members_are_checked_when_the_message_decodes() {
     assert!(check_view(&Message::decode(bad).unwrap()).unwrap().is_ok());
 }
 
+/// A Grouped view's `check` (its check-only walk, how the owned struct checks its `Lazy`
+/// members) and its `decode` (the indexing walk with its checks) give the same result, the
+/// same error included (kind, offset, Grouped path, Failed-AVP), for `avp` and every
+/// Grouped AVP inside it that this test knows. Whether `avp` was refused.
+fn check_agrees_with_decode(avp: &AvpRef<'_>) -> Result<bool, TestCaseError> {
+    let cx = DecodeCx::default();
+    let (decoded, checked) = match (avp.code, avp.vendor) {
+        (873, 10415) => (
+            ServiceInformationView::decode(avp).map(drop),
+            ServiceInformationView::check(avp, cx),
+        ),
+        (874, 10415) => (
+            PsInformationView::decode(avp).map(drop),
+            PsInformationView::check(avp, cx),
+        ),
+        (456, 0) => (
+            MultipleServicesCreditControlView::decode(avp).map(drop),
+            MultipleServicesCreditControlView::check(avp, cx),
+        ),
+        (437, 0) => (
+            RequestedServiceUnitView::decode(avp).map(drop),
+            RequestedServiceUnitView::check(avp, cx),
+        ),
+        (443, 0) => (
+            SubscriptionIdView::decode(avp).map(drop),
+            SubscriptionIdView::check(avp, cx),
+        ),
+        _ => return Ok(false),
+    };
+    let refused = checked.is_err();
+    prop_assert_eq!(decoded, checked);
+    for child in avp.children() {
+        match child {
+            Ok(c) => check_agrees_with_decode(&c)?,
+            Err(_) => break,
+        };
+    }
+    Ok(refused)
+}
+
+/// `avp` with its members replaced by `members` (each a whole AVP, padded).
+fn regrouped(avp: &AvpRef<'_>, members: &[Bytes]) -> Bytes {
+    let data: Vec<u8> = members.iter().flat_map(|m| m.iter().copied()).collect();
+    let mut buf = BytesMut::new();
+    diameter_core::avp::put_header(&mut buf, avp.code, avp.flags, avp.vendor, data.len());
+    buf.extend_from_slice(&data);
+    buf.freeze()
+}
+
+#[test]
+fn grouped_check_gives_the_errors_of_decode() {
+    let base = ccr();
+    let msg = Message::decode(base.clone()).unwrap();
+    let ps = msg
+        .find_path(&[AvpKey::new(873, 10415), AvpKey::new(874, 10415)])
+        .unwrap();
+    let sub = msg.find(AvpKey::new(443, 0)).unwrap();
+    let mut cases = Vec::new();
+    for avp in [&ps, &sub] {
+        let members: Vec<Bytes> = avp.children().map(|c| padded_raw(&c.unwrap())).collect();
+        // Each member missing (5005 where it is required), and twice (5009).
+        for i in 0..members.len() {
+            let mut fewer = members.clone();
+            fewer.remove(i);
+            cases.push(regrouped(avp, &fewer));
+            let mut more = members.clone();
+            more.insert(i, members[i].clone());
+            cases.push(regrouped(avp, &more));
+        }
+    }
+    let mut refused = 0;
+    for case in &cases {
+        let avp = AvpIter::new(case).next().unwrap().unwrap();
+        refused += usize::from(check_agrees_with_decode(&avp).unwrap());
+    }
+    // Refused: three of PS-Information's four members twice (5009; SGSN-Address may
+    // repeat), Subscription-Id's two members each missing (5005) and twice (5009). The
+    // cases test errors, not only acceptance.
+    assert_eq!(refused, 3 + 2 + 2, "of {} cases", cases.len());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -291,6 +380,25 @@ proptest! {
             _ => {}
         }
         diameter_core::fuzzing::decode_typed(&bytes);
+    }
+
+    /// Corrupted CCRs: each Grouped view's check-only walk and its indexing walk agree,
+    /// errors included.
+    #[test]
+    fn corrupted_grouped_check_agrees_with_decode(
+        edits in proptest::collection::vec((20usize..528, any::<u8>()), 1..4)
+    ) {
+        let mut b = BytesMut::from(&ccr()[..]);
+        for (at, v) in edits {
+            b[at] = v;
+        }
+        let bytes = b.freeze();
+        for avp in AvpIter::within(&bytes, 20, bytes.len()) {
+            match avp {
+                Ok(avp) => check_agrees_with_decode(&avp)?,
+                Err(_) => break,
+            };
+        }
     }
 }
 

@@ -113,6 +113,14 @@ impl Ctx<'_> {
         let mut repeated = 0usize;
         let mut arms = Vec::new();
         let mut checks = Vec::new();
+        // The check-only walk (`check_members`): a bit per single member in `seen`, a count
+        // per repeated member that has a bound to check (an unbounded one cannot reach
+        // `u32::MAX` in a message of at most 16 MiB, and the indexing walk records nothing
+        // else about it).
+        let mut singles = 0usize;
+        let mut counted = 0usize;
+        let mut check_arms = Vec::new();
+        let mut check_missing = Vec::new();
         let mut accessors = Vec::new();
         let mut keys = Vec::new();
         for (i, f) in fields.iter().enumerate() {
@@ -137,9 +145,23 @@ impl Ctx<'_> {
                             if deep { #check }
                         }
                     });
+                    let word = Literal::usize_unsuffixed(singles / 64);
+                    let bit = Literal::u64_unsuffixed(1u64 << (singles % 64));
+                    singles += 1;
+                    check_arms.push(quote! {
+                        (#code, #vendor) => {
+                            #rt::view::seen_once(&mut seen[#word], #bit, &avp)?;
+                            #check
+                        }
+                    });
                     if f.card == Card::One {
                         checks.push(quote! {
                             if self.first[#idx] == #rt::view::ABSENT {
+                                return Err(#missing);
+                            }
+                        });
+                        check_missing.push(quote! {
+                            if seen[#word] & #bit == 0 {
                                 return Err(#missing);
                             }
                         });
@@ -170,6 +192,26 @@ impl Ctx<'_> {
                             if deep { #check }
                         }
                     });
+                    if f.rule.min > 0 || f.rule.max.is_some_and(|m| m < u32::MAX) {
+                        let c = Literal::usize_unsuffixed(counted);
+                        counted += 1;
+                        check_arms.push(quote! {
+                            (#code, #vendor) => {
+                                #rt::view::count(&mut count[#c], &avp, #max)?;
+                                #check
+                            }
+                        });
+                        if f.rule.min > 0 {
+                            let min = u32_lit(f.rule.min);
+                            check_missing.push(quote! {
+                                if count[#c] < #min {
+                                    return Err(#missing);
+                                }
+                            });
+                        }
+                    } else {
+                        check_arms.push(quote!((#code, #vendor) => { #check }));
+                    }
                     if f.rule.min > 0 {
                         let min = u32_lit(f.rule.min);
                         checks.push(quote! {
@@ -202,6 +244,36 @@ impl Ctx<'_> {
         });
         let first_init = (k > 0).then(|| quote!(first: [#rt::view::ABSENT; #k],));
         let count_init = (repeated > 0).then(|| quote!(count: [0; #repeated],));
+        let seen_init = (singles > 0).then(|| {
+            let words = Literal::usize_unsuffixed(singles.div_ceil(64));
+            quote!(let mut seen = [0u64; #words];)
+        });
+        let count_local = (counted > 0).then(|| {
+            let n = Literal::usize_unsuffixed(counted);
+            quote!(let mut count = [0u32; #n];)
+        });
+        let check_fn = quote! {
+            /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+            /// errors in the same order, but without indexing them: the check of a view that
+            /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+            /// which then fills no offset arrays (a bit per single member instead).
+            #[allow(unused_variables)]
+            #[inline]
+            fn check_members(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx, missing_at: usize) -> Result<(), #rt::DecodeError> {
+                #seen_init
+                #count_local
+                let mut avps = avp.children();
+                while let Some(avp) = avps.next_framed() {
+                    match (avp.code, avp.vendor) {
+                        #(#check_arms)*
+                        _ => {}
+                    }
+                }
+                avps.finish()?;
+                #(#check_missing)*
+                Ok(())
+            }
+        };
         let is_member = if keys.is_empty() {
             quote!(false)
         } else {
@@ -246,6 +318,7 @@ impl Ctx<'_> {
             fields: quote!(#first_field #count_field),
             init: quote!(#first_init #count_init),
             methods: fill,
+            check: check_fn,
         }
     }
 
@@ -264,6 +337,7 @@ impl Ctx<'_> {
              contents) and indexes its members."
         ));
         let (index, init, methods) = (&parts.fields, &parts.init, &parts.methods);
+        let check_members = &parts.check;
         // Small groups (Subscription-Id, Requested-Service-Unit, ...) are checked inline in
         // their parent's walk.
         let inline_check = (fields.len() <= 8).then(|| quote!(#[inline]));
@@ -298,10 +372,10 @@ impl Ctx<'_> {
                 /// Checks a received AVP (as [`Self::decode`] does, within `cx`).
                 #inline_check
                 pub fn check(avp: &#rt::AvpRef<'a>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
-                    // Not through `scan`: the view stays local and is not moved out.
+                    // Not through `scan` and `fill_members`: no view is built (BENCHMARKS.md,
+                    // "Typed decoding: the Lazy check").
                     let cx = cx.enter(avp)?;
-                    let mut v = Self::empty(avp);
-                    match v.fill_members(cx, true, avp.offset) {
+                    match Self::check_members(avp, cx, avp.offset) {
                         Ok(()) => Ok(()),
                         Err(e) => Err(e.within(#owned::KEY)),
                     }
@@ -351,6 +425,8 @@ impl Ctx<'_> {
                 }
 
                 #methods
+
+                #check_members
             }
 
             impl std::fmt::Debug for #name<'_> {
@@ -470,4 +546,7 @@ struct ViewParts {
     fields: TokenStream,
     init: TokenStream,
     methods: TokenStream,
+    /// `check_members`, for Grouped views (a command's view is never checked without
+    /// being kept).
+    check: TokenStream,
 }

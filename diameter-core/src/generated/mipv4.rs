@@ -3041,8 +3041,7 @@ impl<'a> MipMnAaaAuthView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipMnAaaAuth::KEY)),
         }
@@ -3213,6 +3212,83 @@ impl<'a> MipMnAaaAuthView<'a> {
     pub fn mip_authenticator_offset(&self) -> u32 {
         rt::view::one(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (341, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (338, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (339, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (340, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(341, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(338, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(339, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 8 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(340, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipMnAaaAuthView<'_> {
@@ -3250,8 +3326,7 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipOriginatingForeignAaa::KEY)),
         }
@@ -3383,6 +3458,55 @@ impl<'a> MipOriginatingForeignAaaView<'a> {
     pub fn origin_host(&self) -> &'a str {
         rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (296, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (264, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(296, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(264, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipOriginatingForeignAaaView<'_> {
@@ -3450,8 +3574,7 @@ impl<'a> MipHomeAgentHostView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipHomeAgentHost::KEY)),
         }
@@ -3583,6 +3706,55 @@ impl<'a> MipHomeAgentHostView<'a> {
     pub fn destination_host(&self) -> &'a str {
         rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (283, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (293, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(283, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(293, 0),
+                    <rt::data::DiameterIdentity as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -3635,8 +3807,7 @@ impl<'a> MipFaToMnMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipFaToMnMsa::KEY)),
         }
@@ -3789,6 +3960,68 @@ impl<'a> MipFaToMnMsaView<'a> {
     pub fn mip_session_key(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (319, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (345, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (343, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(319, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(345, 0),
+                    <MipAlgorithmType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(343, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipFaToMnMsaView<'_> {
@@ -3826,8 +4059,7 @@ impl<'a> MipFaToHaMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipFaToHaMsa::KEY)),
         }
@@ -3980,6 +4212,68 @@ impl<'a> MipFaToHaMsaView<'a> {
     pub fn mip_session_key(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (318, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (345, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (343, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(318, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(345, 0),
+                    <MipAlgorithmType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(343, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipFaToHaMsaView<'_> {
@@ -4017,8 +4311,7 @@ impl<'a> MipHaToFaMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipHaToFaMsa::KEY)),
         }
@@ -4171,6 +4464,68 @@ impl<'a> MipHaToFaMsaView<'a> {
     pub fn mip_session_key(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (323, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (345, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (343, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(323, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(345, 0),
+                    <MipAlgorithmType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(343, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipHaToFaMsaView<'_> {
@@ -4208,8 +4563,7 @@ impl<'a> MipHaToMnMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipHaToMnMsa::KEY)),
         }
@@ -4388,6 +4742,82 @@ impl<'a> MipHaToMnMsaView<'a> {
     pub fn mip_session_key(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (491, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (345, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (346, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (343, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(491, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(345, 0),
+                    <MipAlgorithmType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(346, 0),
+                    <MipReplayMode as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 8 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(343, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipHaToMnMsaView<'_> {
@@ -4425,8 +4855,7 @@ impl<'a> MipMnToFaMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipMnToFaMsa::KEY)),
         }
@@ -4579,6 +5008,68 @@ impl<'a> MipMnToFaMsaView<'a> {
     pub fn mip_nonce(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (324, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (345, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (335, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(324, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(345, 0),
+                    <MipAlgorithmType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(335, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "mipv4"))]
 impl std::fmt::Debug for MipMnToFaMsaView<'_> {
@@ -4616,8 +5107,7 @@ impl<'a> MipMnToHaMsaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MipMnToHaMsa::KEY)),
         }
@@ -4795,6 +5285,82 @@ impl<'a> MipMnToHaMsaView<'a> {
     #[inline]
     pub fn mip_nonce(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
+    }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (491, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (345, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (346, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (335, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(491, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(345, 0),
+                    <MipAlgorithmType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(346, 0),
+                    <MipReplayMode as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 8 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(335, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 #[cfg(any(feature = "mipv4"))]

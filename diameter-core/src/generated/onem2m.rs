@@ -477,8 +477,7 @@ impl<'a> M2mInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(M2mInformation::KEY)),
         }
@@ -842,6 +841,123 @@ impl<'a> M2mInformationView<'a> {
     #[inline]
     pub fn node_id(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[23], self.end, rt::view::text)
+    }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1001, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1005, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1014, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1008, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1007, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1022, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1013, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1017, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1016, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1015, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1019, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1018, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1020, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (432, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1010, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (1002, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1004, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1000, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1012, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1006, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1009, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1003, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1021, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2064, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]

@@ -5431,8 +5431,7 @@ impl<'a> QosResourcesView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(QosResources::KEY)),
         }
@@ -5554,6 +5553,41 @@ impl<'a> QosResourcesView<'a> {
             FilterRuleView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (509, 0) => {
+                    rt::view::count(&mut count[0], &avp, 4294967295)?;
+                    FilterRuleView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if count[0] < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(509, 0),
+                    <FilterRule as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -5623,8 +5657,7 @@ impl<'a> FilterRuleView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(FilterRule::KEY)),
         }
@@ -5827,6 +5860,58 @@ impl<'a> FilterRuleView<'a> {
     pub fn excess_treatment(&self) -> Option<ExcessTreatmentView<'a>> {
         rt::view::opt(self.root, self.first[7], self.end, ExcessTreatmentView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (510, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (511, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    ClassifierView::check(&avp, cx)?;
+                }
+                (560, 0) => {
+                    TimeOfDayConditionView::check(&avp, cx)?;
+                }
+                (572, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (575, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (574, 0) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    QosProfileTemplateView::check(&avp, cx)?;
+                }
+                (576, 0) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    QosParametersView::check(&avp, cx)?;
+                }
+                (577, 0) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    ExcessTreatmentView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -5898,8 +5983,7 @@ impl<'a> ClassifierView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Classifier::KEY)),
         }
@@ -6236,6 +6320,77 @@ impl<'a> ClassifierView<'a> {
             EthOptionView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (512, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (513, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (514, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (515, 0) => {
+                    FromSpecView::check(&avp, cx)?;
+                }
+                (516, 0) => {
+                    ToSpecView::check(&avp, cx)?;
+                }
+                (535, 0) => {
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (536, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (537, 0) => {
+                    IpOptionView::check(&avp, cx)?;
+                }
+                (540, 0) => {
+                    TcpOptionView::check(&avp, cx)?;
+                }
+                (543, 0) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    TcpFlagsView::check(&avp, cx)?;
+                }
+                (545, 0) => {
+                    IcmpTypeView::check(&avp, cx)?;
+                }
+                (548, 0) => {
+                    EthOptionView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(512, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -6307,8 +6462,7 @@ impl<'a> FromSpecView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(FromSpec::KEY)),
         }
@@ -6642,6 +6796,58 @@ impl<'a> FromSpecView<'a> {
             rt::view::enumerated::<UseAssignedAddress>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (518, 0) => {
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (519, 0) => {
+                    IpAddressRangeView::check(&avp, cx)?;
+                }
+                (522, 0) => {
+                    IpAddressMaskView::check(&avp, cx)?;
+                }
+                (524, 0) => {}
+                (525, 0) => {
+                    MacAddressMaskView::check(&avp, cx)?;
+                }
+                (527, 0) => {}
+                (528, 0) => {
+                    Eui64AddressMaskView::check(&avp, cx)?;
+                }
+                (530, 0) => {
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (531, 0) => {
+                    PortRangeView::check(&avp, cx)?;
+                }
+                (517, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (534, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -6713,8 +6919,7 @@ impl<'a> ToSpecView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ToSpec::KEY)),
         }
@@ -7048,6 +7253,58 @@ impl<'a> ToSpecView<'a> {
             rt::view::enumerated::<UseAssignedAddress>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (518, 0) => {
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (519, 0) => {
+                    IpAddressRangeView::check(&avp, cx)?;
+                }
+                (522, 0) => {
+                    IpAddressMaskView::check(&avp, cx)?;
+                }
+                (524, 0) => {}
+                (525, 0) => {
+                    MacAddressMaskView::check(&avp, cx)?;
+                }
+                (527, 0) => {}
+                (528, 0) => {
+                    Eui64AddressMaskView::check(&avp, cx)?;
+                }
+                (530, 0) => {
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (531, 0) => {
+                    PortRangeView::check(&avp, cx)?;
+                }
+                (517, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (534, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -7118,8 +7375,7 @@ impl<'a> IpAddressRangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IpAddressRange::KEY)),
         }
@@ -7240,6 +7496,35 @@ impl<'a> IpAddressRangeView<'a> {
             rt::view::value::<rt::data::Address>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (520, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (521, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -7310,8 +7595,7 @@ impl<'a> IpAddressMaskView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IpAddressMask::KEY)),
         }
@@ -7448,6 +7732,55 @@ impl<'a> IpAddressMaskView<'a> {
     pub fn ip_bit_mask_width(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (518, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (523, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(518, 0),
+                    <rt::data::Address as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(523, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -7518,8 +7851,7 @@ impl<'a> MacAddressMaskView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MacAddressMask::KEY)),
         }
@@ -7647,6 +7979,53 @@ impl<'a> MacAddressMaskView<'a> {
     pub fn mac_address_mask_pattern(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (524, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (526, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(524, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(526, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -7717,8 +8096,7 @@ impl<'a> Eui64AddressMaskView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Eui64AddressMask::KEY)),
         }
@@ -7846,6 +8224,53 @@ impl<'a> Eui64AddressMaskView<'a> {
     pub fn eui64_address_mask_pattern(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (527, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (529, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(527, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(529, 0),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -7916,8 +8341,7 @@ impl<'a> PortRangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PortRange::KEY)),
         }
@@ -8025,6 +8449,35 @@ impl<'a> PortRangeView<'a> {
     pub fn port_end(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (532, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (533, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -8097,8 +8550,7 @@ impl<'a> IpOptionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IpOption::KEY)),
         }
@@ -8250,6 +8702,46 @@ impl<'a> IpOptionView<'a> {
             rt::view::enumerated::<Negated>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (538, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (539, 0) => {}
+                (517, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(538, 0),
+                    <IpOptionType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -8322,8 +8814,7 @@ impl<'a> TcpOptionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TcpOption::KEY)),
         }
@@ -8475,6 +8966,46 @@ impl<'a> TcpOptionView<'a> {
             rt::view::enumerated::<Negated>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (541, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (542, 0) => {}
+                (517, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(541, 0),
+                    <TcpOptionType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -8545,8 +9076,7 @@ impl<'a> TcpFlagsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TcpFlags::KEY)),
         }
@@ -8670,6 +9200,45 @@ impl<'a> TcpFlagsView<'a> {
             rt::view::enumerated::<Negated>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (544, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (517, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(544, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -8742,8 +9311,7 @@ impl<'a> IcmpTypeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IcmpType::KEY)),
         }
@@ -8897,6 +9465,48 @@ impl<'a> IcmpTypeView<'a> {
             rt::view::enumerated::<Negated>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (546, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (547, 0) => {
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (517, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(546, 0),
+                    <IcmpTypeNumber as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -8969,8 +9579,7 @@ impl<'a> EthOptionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EthOption::KEY)),
         }
@@ -9129,6 +9738,47 @@ impl<'a> EthOptionView<'a> {
             UserPriorityRangeView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (549, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    EthProtoTypeView::check(&avp, cx)?;
+                }
+                (552, 0) => {
+                    VlanIdRangeView::check(&avp, cx)?;
+                }
+                (557, 0) => {
+                    UserPriorityRangeView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(549, 0),
+                    <EthProtoType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -9201,8 +9851,7 @@ impl<'a> EthProtoTypeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EthProtoType::KEY)),
         }
@@ -9333,6 +9982,28 @@ impl<'a> EthProtoTypeView<'a> {
             rt::view::octets,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (550, 0) => {}
+                (551, 0) => {}
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -9403,8 +10074,7 @@ impl<'a> VlanIdRangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(VlanIdRange::KEY)),
         }
@@ -9534,6 +10204,43 @@ impl<'a> VlanIdRangeView<'a> {
     pub fn c_vid_end(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (553, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (554, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (555, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (556, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -9606,8 +10313,7 @@ impl<'a> UserPriorityRangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UserPriorityRange::KEY)),
         }
@@ -9745,6 +10451,32 @@ impl<'a> UserPriorityRangeView<'a> {
             rt::view::value::<u32>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (558, 0) => {
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (559, 0) => {
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -9815,8 +10547,7 @@ impl<'a> TimeOfDayConditionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TimeOfDayCondition::KEY)),
         }
@@ -10011,6 +10742,59 @@ impl<'a> TimeOfDayConditionView<'a> {
             rt::view::enumerated::<TimezoneFlag>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (561, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (562, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (563, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (564, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (565, 0) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (566, 0) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (568, 0) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (570, 0) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -10085,8 +10869,7 @@ impl<'a> QosProfileTemplateView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(QosProfileTemplate::KEY)),
         }
@@ -10218,6 +11001,55 @@ impl<'a> QosProfileTemplateView<'a> {
     pub fn qos_profile_id(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (266, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (573, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(266, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(573, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -10288,8 +11120,7 @@ impl<'a> QosParametersView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(QosParameters::KEY)),
         }
@@ -10377,6 +11208,26 @@ impl<'a> QosParametersView<'a> {
             Self::is_member,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -10447,8 +11298,7 @@ impl<'a> ExcessTreatmentView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ExcessTreatment::KEY)),
         }
@@ -10586,6 +11436,49 @@ impl<'a> ExcessTreatmentView<'a> {
     pub fn qos_parameters(&self) -> Option<QosParametersView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, QosParametersView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (572, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (574, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    QosProfileTemplateView::check(&avp, cx)?;
+                }
+                (576, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    QosParametersView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(572, 0),
+                    <TreatmentAction as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -10656,8 +11549,7 @@ impl<'a> QosCapabilityView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(QosCapability::KEY)),
         }
@@ -10783,6 +11675,41 @@ impl<'a> QosCapabilityView<'a> {
             0,
             QosProfileTemplateView::read,
         )
+    }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (574, 0) => {
+                    rt::view::count(&mut count[0], &avp, 4294967295)?;
+                    QosProfileTemplateView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if count[0] < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(574, 0),
+                    <QosProfileTemplate as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 #[cfg(

@@ -858,8 +858,7 @@ impl<'a> ServedUserIdentityView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServedUserIdentity::KEY)),
         }
@@ -979,6 +978,38 @@ impl<'a> ServedUserIdentityView<'a> {
     pub fn vas_id(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (701, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (1101, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1102, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for ServedUserIdentityView<'_> {
@@ -1016,8 +1047,7 @@ impl<'a> InitialRecipientAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(InitialRecipientAddress::KEY)),
         }
@@ -1149,6 +1179,55 @@ impl<'a> InitialRecipientAddressView<'a> {
     pub fn mm10_recipient_address(&self) -> &'a str {
         rt::view::one(self.root, self.first[1], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1107, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1108, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1107, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1108, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for InitialRecipientAddressView<'_> {
@@ -1186,8 +1265,7 @@ impl<'a> ResultRecipientAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ResultRecipientAddress::KEY)),
         }
@@ -1348,6 +1426,63 @@ impl<'a> ResultRecipientAddressView<'a> {
             rt::view::enumerated::<RouteingAddressResolution>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1107, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1108, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1109, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1119, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1107, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1108, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts29140"))]
 impl std::fmt::Debug for ResultRecipientAddressView<'_> {
@@ -1385,8 +1520,7 @@ impl<'a> StatusView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Status::KEY)),
         }
@@ -1493,6 +1627,35 @@ impl<'a> StatusView<'a> {
     #[inline]
     pub fn status_text(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
+    }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1117, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1118, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
     }
 }
 #[cfg(any(feature = "ts29140"))]

@@ -1167,8 +1167,7 @@ impl<'a> ServingNodeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServingNode::KEY)),
         }
@@ -1358,6 +1357,61 @@ impl<'a> ServingNodeView<'a> {
             rt::view::value::<rt::data::Address>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1489, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (2409, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (2410, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (2402, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (2408, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (2403, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                }
+                (318, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (2404, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2405, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -1425,8 +1479,7 @@ impl<'a> AdditionalServingNodeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AdditionalServingNode::KEY)),
         }
@@ -1618,6 +1671,61 @@ impl<'a> AdditionalServingNodeView<'a> {
             self.end,
             rt::view::value::<rt::data::Address>,
         )
+    }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1489, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (2402, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (2409, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (2410, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (2408, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (2403, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                }
+                (318, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (2404, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2405, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
     }
 }
 #[cfg(

@@ -7112,8 +7112,7 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AccessNetworkChargingIdentifier::KEY)),
         }
@@ -7247,6 +7246,43 @@ impl<'a> AccessNetworkChargingIdentifierView<'a> {
             FlowsView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (503, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (510, 10415) => {
+                    FlowsView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(503, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AccessNetworkChargingIdentifierView<'_> {
@@ -7310,8 +7346,7 @@ impl<'a> FlowsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Flows::KEY)),
         }
@@ -7498,6 +7533,55 @@ impl<'a> FlowsView<'a> {
     pub fn media_component_status(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (518, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (509, 10415) => {
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (552, 10415) => {
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (449, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (549, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(518, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -7548,8 +7632,7 @@ impl<'a> MediaComponentDescriptionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MediaComponentDescription::KEY)),
         }
@@ -8106,6 +8189,178 @@ impl<'a> MediaComponentDescriptionView<'a> {
     pub fn desired_max_loss(&self) -> Option<f32> {
         rt::view::opt(self.root, self.first[35], self.end, rt::view::value::<f32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (518, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (519, 10415) => {
+                    MediaSubComponentView::check(&avp, cx)?;
+                }
+                (504, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (566, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (520, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (516, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (515, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (544, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (543, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (546, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (545, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (535, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (534, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (555, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (554, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (557, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (556, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (559, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (558, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (561, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (560, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (511, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (550, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1047, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1048, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (458, 13019) => {
+                    rt::view::seen_once(&mut seen[0], 16777216, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (522, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 33554432, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (521, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 67108864, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (524, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 2)?;
+                }
+                (539, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 134217728, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (540, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 268435456, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (552, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 536870912, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (2852, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1073741824, &avp)?;
+                    rt::view::check::<f32>(&avp, cx)?;
+                }
+                (2853, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2147483648, &avp)?;
+                    rt::view::check::<f32>(&avp, cx)?;
+                }
+                (567, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4294967296, &avp)?;
+                    rt::view::check::<f32>(&avp, cx)?;
+                }
+                (568, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8589934592, &avp)?;
+                    rt::view::check::<f32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(518, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MediaComponentDescriptionView<'_> {
@@ -8144,8 +8399,7 @@ impl<'a> MediaSubComponentView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MediaSubComponent::KEY)),
         }
@@ -8381,6 +8635,77 @@ impl<'a> MediaSubComponentView<'a> {
     pub fn tos_traffic_class(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[9], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (509, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (507, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 2)?;
+                    rt::view::check_text(&avp, rt::data::IpFilterRule::INVALID)?;
+                }
+                (511, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (512, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (516, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (515, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (555, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (554, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (529, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1014, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(509, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MediaSubComponentView<'_> {
@@ -8420,8 +8745,7 @@ impl<'a> AcceptableServiceInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AcceptableServiceInfo::KEY)),
         }
@@ -8584,6 +8908,46 @@ impl<'a> AcceptableServiceInfoView<'a> {
     pub fn extended_max_requested_bw_ul(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (517, 10415) => {
+                    MediaComponentDescriptionView::check(&avp, cx)?;
+                }
+                (515, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (516, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (554, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (555, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for AcceptableServiceInfoView<'_> {
@@ -8621,8 +8985,7 @@ impl<'a> SponsoredConnectivityDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SponsoredConnectivityData::KEY)),
         }
@@ -8788,6 +9151,47 @@ impl<'a> SponsoredConnectivityDataView<'a> {
             rt::view::enumerated::<SponsoringAction>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (531, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (532, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (431, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    super::credit_control::GrantedServiceUnitView::check(&avp, cx)?;
+                }
+                (446, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    super::credit_control::UsedServiceUnitView::check(&avp, cx)?;
+                }
+                (542, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for SponsoredConnectivityDataView<'_> {
@@ -8849,8 +9253,7 @@ impl<'a> CalleeInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CalleeInformation::KEY)),
         }
@@ -8999,6 +9402,37 @@ impl<'a> CalleeInformationView<'a> {
             rt::view::text,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (832, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1251, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1250, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -9047,8 +9481,7 @@ impl<'a> MaInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MaInformation::KEY)),
         }
@@ -9180,6 +9613,39 @@ impl<'a> MaInformationView<'a> {
     pub fn ma_information_action(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1027, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1032, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (571, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for MaInformationView<'_> {
@@ -9217,8 +9683,7 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(N5gsRanNasReleaseCause::KEY)),
         }
@@ -9340,6 +9805,39 @@ impl<'a> N5gsRanNasReleaseCauseView<'a> {
     pub fn ngap_cause(&self) -> Option<NgapCauseView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, NgapCauseView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (573, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (574, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (575, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    NgapCauseView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for N5gsRanNasReleaseCauseView<'_> {
@@ -9377,8 +9875,7 @@ impl<'a> NgapCauseView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(NgapCause::KEY)),
         }
@@ -9507,6 +10004,55 @@ impl<'a> NgapCauseView<'a> {
     pub fn ngap_value(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (576, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (577, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(576, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(577, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for NgapCauseView<'_> {
@@ -9544,8 +10090,7 @@ impl<'a> WirelineUserLocationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(WirelineUserLocationInfo::KEY)),
         }
@@ -9663,6 +10208,37 @@ impl<'a> WirelineUserLocationInfoView<'a> {
     pub fn line_type(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (579, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (580, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (581, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
 impl std::fmt::Debug for WirelineUserLocationInfoView<'_> {
@@ -9702,8 +10278,7 @@ impl<'a> FlowGroupingView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(FlowGrouping::KEY)),
         }
@@ -9813,6 +10388,29 @@ impl<'a> FlowGroupingView<'a> {
             10415,
             FlowsView::read,
         )
+    }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (510, 10415) => {
+                    FlowsView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
     }
 }
 #[cfg(any(feature = "ts29214"))]

@@ -4285,8 +4285,7 @@ impl<'a> SubsessionDecisionInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SubsessionDecisionInfo::KEY)),
         }
@@ -4868,6 +4867,133 @@ impl<'a> SubsessionDecisionInfoView<'a> {
             super::ts29212::QosInformationView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2202, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1050, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 2)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (268, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (298, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1002, 10415) => {
+                    super::ts29212::ChargingRuleRemoveView::check(&avp, cx)?;
+                }
+                (1001, 10415) => {
+                    super::ts29212::ChargingRuleInstallView::check(&avp, cx)?;
+                }
+                (1033, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    super::ts29212::EventReportIndicationView::check(&avp, cx)?;
+                }
+                (1051, 10415) => {
+                    super::ts29212::QosRuleInstallView::check(&avp, cx)?;
+                }
+                (1052, 10415) => {
+                    super::ts29212::QosRuleRemoveView::check(&avp, cx)?;
+                }
+                (1049, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    super::ts29212::DefaultEpsBearerQosView::check(&avp, cx)?;
+                }
+                (97, 0) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                }
+                (1067, 10415) => {
+                    super::ts29212::UsageMonitoringInformationView::check(&avp, cx)?;
+                }
+                (1045, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1023, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1006, 10415) => {
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1042, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2829, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2831, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2830, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2832, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2835, 10415) => {
+                    super::ts29212::RoutingRuleReportView::check(&avp, cx)?;
+                }
+                (2842, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1027, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1009, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1008, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1016, 10415) => {
+                    super::ts29212::QosInformationView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2202, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
 impl std::fmt::Debug for SubsessionDecisionInfoView<'_> {
@@ -4906,8 +5032,7 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SubsessionEnforcementInfo::KEY)),
         }
@@ -5880,6 +6005,242 @@ impl<'a> SubsessionEnforcementInfoView<'a> {
             self.end,
             rt::view::enumerated::<super::ts29212::AnGwStatus>,
         )
+    }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2202, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2203, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1050, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 2)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (1020, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (1021, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1061, 10415) => {
+                    super::ts29212::PacketFilterInformationView::check(&avp, cx)?;
+                }
+                (1062, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1016, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    super::ts29212::QosInformationView::check(&avp, cx)?;
+                }
+                (8, 0) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                }
+                (97, 0) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                }
+                (1039, 10415) => {
+                    super::ts29212::CoaInformationView::check(&avp, cx)?;
+                }
+                (30, 0) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1065, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                }
+                (1000, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1013, 10415) => {
+                    super::ts29212::TftPacketFilterInformationView::check(&avp, cx)?;
+                }
+                (1009, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1008, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (268, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (298, 0) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1018, 10415) => {
+                    super::ts29212::ChargingRuleReportView::check(&avp, cx)?;
+                }
+                (1082, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1055, 10415) => {
+                    super::ts29212::QosRuleReportView::check(&avp, cx)?;
+                }
+                (1098, 10415) => {
+                    super::ts29212::ApplicationDetectionInformationView::check(
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1027, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1032, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (18, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (6, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
+                }
+                (15, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
+                }
+                (909, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (22, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
+                }
+                (9010, 5535) => {
+                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2319, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16777216, &avp)?;
+                    super::ts32299::UserCsgInformationView::check(&avp, cx)?;
+                }
+                (1049, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 33554432, &avp)?;
+                    super::ts29212::DefaultEpsBearerQosView::check(&avp, cx)?;
+                }
+                (2829, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 67108864, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2831, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 134217728, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2830, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 268435456, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2833, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 536870912, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1024, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1073741824, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1081, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2147483648, &avp)?;
+                    super::ts29212::RoutingRuleInstallView::check(&avp, cx)?;
+                }
+                (1075, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4294967296, &avp)?;
+                    super::ts29212::RoutingRuleRemoveView::check(&avp, cx)?;
+                }
+                (2812, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8589934592, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (302, 13019) => {
+                    rt::view::seen_once(&mut seen[0], 17179869184, &avp)?;
+                }
+                (313, 13019) => {
+                    rt::view::seen_once(&mut seen[0], 34359738368, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1067, 10415) => {
+                    super::ts29212::UsageMonitoringInformationView::check(&avp, cx)?;
+                }
+                (2204, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 68719476736, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1006, 10415) => {
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (501, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 137438953472, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (1022, 10415) => {
+                    super::ts29212::AccessNetworkChargingIdentifierGxView::check(
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (1064, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 274877906944, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2804, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 549755813888, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2805, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1099511627776, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2205, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2199023255552, &avp)?;
+                }
+                (2806, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4398046511104, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2811, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8796093022208, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2202, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]

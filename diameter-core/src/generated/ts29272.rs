@@ -24817,8 +24817,7 @@ impl<'a> SubscriptionDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SubscriptionData::KEY)),
         }
@@ -25654,6 +25653,216 @@ impl<'a> SubscriptionDataView<'a> {
     pub fn plmn_rat_usage_control(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[49], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1424, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (701, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (1643, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (1433, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                }
+                (1491, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1417, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1425, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1418, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1446, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 10)?;
+                }
+                (1426, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1427, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1473, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    LcsInfoView::check(&avp, cx)?;
+                }
+                (1486, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    TeleserviceListView::check(&avp, cx)?;
+                }
+                (1488, 10415) => {
+                    CallBarringInfoView::check(&avp, cx)?;
+                }
+                (13, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1435, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    AmbrView::check(&avp, cx)?;
+                }
+                (1429, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    ApnConfigurationProfileView::check(&avp, cx)?;
+                }
+                (1440, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1458, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    TraceDataView::check(&avp, cx)?;
+                }
+                (1467, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                    GprsSubscriptionDataView::check(&avp, cx)?;
+                }
+                (1436, 10415) => {
+                    CsgSubscriptionDataView::check(&avp, cx)?;
+                }
+                (1457, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1619, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1616, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1617, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1633, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1634, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1636, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16777216, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3701, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 33554432, &avp)?;
+                    super::ts29344::ProseSubscriptionDataView::check(&avp, cx)?;
+                }
+                (1654, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 67108864, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1673, 10415) => {
+                    AdjacentAccessRestrictionDataView::check(&avp, cx)?;
+                }
+                (1674, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 134217728, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1675, 10415) => {
+                    ImsiGroupIdView::check(&avp, cx)?;
+                }
+                (1680, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 268435456, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3113, 10415) => {
+                    super::ts29336::AeseCommunicationPatternView::check(&avp, cx)?;
+                }
+                (3122, 10415) => {
+                    super::ts29336::MonitoringEventConfigurationView::check(&avp, cx)?;
+                }
+                (1687, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 536870912, &avp)?;
+                    EmergencyInfoView::check(&avp, cx)?;
+                }
+                (1688, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1073741824, &avp)?;
+                    V2xSubscriptionDataView::check(&avp, cx)?;
+                }
+                (1710, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2147483648, &avp)?;
+                    V2xSubscriptionDataNrView::check(&avp, cx)?;
+                }
+                (1691, 10415) => {
+                    EdrxCycleLengthView::check(&avp, cx)?;
+                }
+                (3111, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4294967296, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (4324, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8589934592, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1698, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 17179869184, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1700, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 34359738368, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (1699, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 68719476736, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1704, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 137438953472, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1701, 10415) => {
+                    PagingTimeWindowView::check(&avp, cx)?;
+                }
+                (1708, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 274877906944, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1709, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 549755813888, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1728, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1099511627776, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for SubscriptionDataView<'_> {
@@ -25717,8 +25926,7 @@ impl<'a> TerminalInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TerminalInformation::KEY)),
         }
@@ -25838,6 +26046,38 @@ impl<'a> TerminalInformationView<'a> {
     pub fn software_version(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1402, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1471, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (1403, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -25888,8 +26128,7 @@ impl<'a> RequestedEutranAuthenticationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RequestedEutranAuthenticationInfo::KEY)),
         }
@@ -26011,6 +26250,38 @@ impl<'a> RequestedEutranAuthenticationInfoView<'a> {
     pub fn re_synchronization_info(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1410, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1412, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1411, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for RequestedEutranAuthenticationInfoView<'_> {
@@ -26048,8 +26319,7 @@ impl<'a> RequestedUtranGeranAuthenticationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RequestedUtranGeranAuthenticationInfo::KEY)),
         }
@@ -26171,6 +26441,38 @@ impl<'a> RequestedUtranGeranAuthenticationInfoView<'a> {
     pub fn re_synchronization_info(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1410, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1412, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1411, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for RequestedUtranGeranAuthenticationInfoView<'_> {
@@ -26210,8 +26512,7 @@ impl<'a> AuthenticationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AuthenticationInfo::KEY)),
         }
@@ -26373,6 +26674,35 @@ impl<'a> AuthenticationInfoView<'a> {
             GeranVectorView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1414, 10415) => {
+                    EUtranVectorView::check(&avp, cx)?;
+                }
+                (1415, 10415) => {
+                    UtranVectorView::check(&avp, cx)?;
+                }
+                (1416, 10415) => {
+                    GeranVectorView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for AuthenticationInfoView<'_> {
@@ -26410,8 +26740,7 @@ impl<'a> EUtranVectorView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EUtranVector::KEY)),
         }
@@ -26588,6 +26917,83 @@ impl<'a> EUtranVectorView<'a> {
     pub fn kasme(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[4], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1419, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1447, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (1448, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (1449, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                }
+                (1450, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1447, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1448, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 8 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1449, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 16 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1450, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for EUtranVectorView<'_> {
@@ -26625,8 +27031,7 @@ impl<'a> UtranVectorView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UtranVector::KEY)),
         }
@@ -26822,6 +27227,96 @@ impl<'a> UtranVectorView<'a> {
     pub fn integrity_key(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[5], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1419, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1447, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (1448, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (1449, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                }
+                (625, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                }
+                (626, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1447, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1448, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 8 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1449, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 16 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(625, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 32 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(626, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for UtranVectorView<'_> {
@@ -26859,8 +27354,7 @@ impl<'a> GeranVectorView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(GeranVector::KEY)),
         }
@@ -27017,6 +27511,70 @@ impl<'a> GeranVectorView<'a> {
     pub fn kc(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[3], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1419, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1447, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (1454, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (1453, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1447, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1454, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 8 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1453, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for GeranVectorView<'_> {
@@ -27056,8 +27614,7 @@ impl<'a> ApnConfigurationProfileView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ApnConfigurationProfile::KEY)),
         }
@@ -27256,6 +27813,78 @@ impl<'a> ApnConfigurationProfileView<'a> {
             ApnConfigurationView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1423, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1683, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1719, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1428, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1430, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 4294967295)?;
+                    ApnConfigurationView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1423, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 8 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1428, 10415),
+                    <AllApnConfigurationsIncludedIndicator as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if count[0] < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1430, 10415),
+                    <ApnConfiguration as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for ApnConfigurationProfileView<'_> {
@@ -27316,8 +27945,7 @@ impl<'a> ApnConfigurationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ApnConfiguration::KEY)),
         }
@@ -27816,6 +28444,164 @@ impl<'a> ApnConfigurationView<'a> {
             rt::view::enumerated::<EthernetPdnTypeIndicator>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1423, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (848, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 2)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (1456, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (493, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1431, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    EpsSubscribedQosProfileView::check(&avp, cx)?;
+                }
+                (1432, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (486, 0) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    super::mip6::Mip6AgentInfoView::check(&avp, cx)?;
+                }
+                (600, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                }
+                (1438, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (13, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1435, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    AmbrView::check(&avp, cx)?;
+                }
+                (1472, 10415) => {
+                    SpecificApnInfoView::check(&avp, cx)?;
+                }
+                (1427, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1613, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1618, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1663, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1665, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1667, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    WlanOffloadabilityView::check(&avp, cx)?;
+                }
+                (1681, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1682, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3125, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (1684, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (1686, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1690, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1697, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1706, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1707, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16777216, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1423, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1456, 10415),
+                    <PdnType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(493, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -27886,8 +28672,7 @@ impl<'a> EpsSubscribedQosProfileView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EpsSubscribedQosProfile::KEY)),
         }
@@ -28034,6 +28819,55 @@ impl<'a> EpsSubscribedQosProfileView<'a> {
             super::ts29212::AllocationRetentionPriorityView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1028, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1034, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    super::ts29212::AllocationRetentionPriorityView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1028, 10415),
+                    <super::ts29212::QosClassIdentifier as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1034, 10415),
+                    <super::ts29212::AllocationRetentionPriority as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -28104,8 +28938,7 @@ impl<'a> AmbrView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Ambr::KEY)),
         }
@@ -28258,6 +29091,63 @@ impl<'a> AmbrView<'a> {
     pub fn extended_max_requested_bw_dl(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (516, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (515, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (555, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (554, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(516, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(515, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -28341,8 +29231,7 @@ impl<'a> TraceDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TraceData::KEY)),
         }
@@ -28598,6 +29487,112 @@ impl<'a> TraceDataView<'a> {
             rt::view::value::<rt::data::DiameterUri>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1459, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (1462, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1463, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (1464, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                }
+                (1465, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                }
+                (1466, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                }
+                (1452, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (1622, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    MdtConfigurationView::check(&avp, cx)?;
+                }
+                (1720, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    MdtConfigurationNrView::check(&avp, cx)?;
+                }
+                (1727, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<rt::data::DiameterUri>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1459, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1462, 10415),
+                    <TraceDepth as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1463, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 16 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1465, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 64 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1452, 10415),
+                    <rt::data::Address as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -28655,8 +29650,7 @@ impl<'a> GprsSubscriptionDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(GprsSubscriptionData::KEY)),
         }
@@ -28804,6 +29798,56 @@ impl<'a> GprsSubscriptionDataView<'a> {
             PdpContextView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1468, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1469, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 50)?;
+                    PdpContextView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1468, 10415),
+                    <CompleteDataListIncludedIndicator as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if count[0] < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1469, 10415),
+                    <PdpContext as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for GprsSubscriptionDataView<'_> {
@@ -28840,8 +29884,7 @@ impl<'a> PdpContextView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PdpContext::KEY)),
         }
@@ -29179,6 +30222,132 @@ impl<'a> PdpContextView<'a> {
     pub fn scef_id(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[16], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1423, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1470, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (1227, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (1404, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                }
+                (1432, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (493, 0) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (13, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1620, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                }
+                (1621, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (1435, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    AmbrView::check(&avp, cx)?;
+                }
+                (1427, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1613, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1618, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1663, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1665, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1682, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3125, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1423, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1470, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 8 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1404, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 32 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(493, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for PdpContextView<'_> {
@@ -29218,8 +30387,7 @@ impl<'a> CsgSubscriptionDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CsgSubscriptionData::KEY)),
         }
@@ -29382,6 +30550,51 @@ impl<'a> CsgSubscriptionDataView<'a> {
     pub fn visited_plmn_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1437, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1439, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (493, 0) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1407, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1437, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for CsgSubscriptionDataView<'_> {
@@ -29441,8 +30654,7 @@ impl<'a> SpecificApnInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SpecificApnInfo::KEY)),
         }
@@ -29590,6 +30802,58 @@ impl<'a> SpecificApnInfoView<'a> {
     pub fn visited_network_identifier(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (493, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (486, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    super::mip6::Mip6AgentInfoView::check(&avp, cx)?;
+                }
+                (600, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(493, 0),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(486, 0),
+                    <rt::lazy::Lazy<super::mip6::Mip6AgentInfo> as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -29640,8 +30904,7 @@ impl<'a> LcsInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsInfo::KEY)),
         }
@@ -29800,6 +31063,33 @@ impl<'a> LcsInfoView<'a> {
             MoLrView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1474, 10415) => {}
+                (1475, 10415) => {
+                    LcsPrivacyexceptionView::check(&avp, cx)?;
+                }
+                (1485, 10415) => {
+                    MoLrView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for LcsInfoView<'_> {
@@ -29839,8 +31129,7 @@ impl<'a> LcsPrivacyexceptionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsPrivacyexception::KEY)),
         }
@@ -30060,6 +31349,66 @@ impl<'a> LcsPrivacyexceptionView<'a> {
             TgppServiceTypeView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1476, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (1477, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (1478, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1479, 10415) => {
+                    ExternalClientView::check(&avp, cx)?;
+                }
+                (1482, 10415) => {
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1483, 10415) => {
+                    TgppServiceTypeView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1476, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1477, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for LcsPrivacyexceptionView<'_> {
@@ -30097,8 +31446,7 @@ impl<'a> ExternalClientView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ExternalClient::KEY)),
         }
@@ -30239,6 +31587,48 @@ impl<'a> ExternalClientView<'a> {
             rt::view::enumerated::<NotificationToUeUser>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1480, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (1481, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1478, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1480, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for ExternalClientView<'_> {
@@ -30276,8 +31666,7 @@ impl<'a> TgppServiceTypeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TgppServiceType::KEY)),
         }
@@ -30420,6 +31809,49 @@ impl<'a> TgppServiceTypeView<'a> {
             rt::view::enumerated::<NotificationToUeUser>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1484, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1481, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1478, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1484, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for TgppServiceTypeView<'_> {
@@ -30457,8 +31889,7 @@ impl<'a> MoLrView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MoLr::KEY)),
         }
@@ -30583,6 +32014,53 @@ impl<'a> MoLrView<'a> {
     pub fn ss_status(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1476, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (1477, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1476, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1477, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for MoLrView<'_> {
@@ -30622,8 +32100,7 @@ impl<'a> TeleserviceListView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TeleserviceList::KEY)),
         }
@@ -30746,6 +32223,40 @@ impl<'a> TeleserviceListView<'a> {
             rt::view::octets,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1487, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 4294967295)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if count[0] < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1487, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for TeleserviceListView<'_> {
@@ -30783,8 +32294,7 @@ impl<'a> CallBarringInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CallBarringInfo::KEY)),
         }
@@ -30912,6 +32422,53 @@ impl<'a> CallBarringInfoView<'a> {
     pub fn ss_status(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1476, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (1477, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1476, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1477, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for CallBarringInfoView<'_> {
@@ -30949,8 +32506,7 @@ impl<'a> EpsUserStateView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EpsUserState::KEY)),
         }
@@ -31058,6 +32614,35 @@ impl<'a> EpsUserStateView<'a> {
     pub fn sgsn_user_state(&self) -> Option<SgsnUserStateView<'a>> {
         rt::view::opt(self.root, self.first[1], self.end, SgsnUserStateView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1497, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    MmeUserStateView::check(&avp, cx)?;
+                }
+                (1498, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    SgsnUserStateView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for EpsUserStateView<'_> {
@@ -31117,8 +32702,7 @@ impl<'a> EpsLocationInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EpsLocationInformation::KEY)),
         }
@@ -31239,6 +32823,35 @@ impl<'a> EpsLocationInformationView<'a> {
             SgsnLocationInformationView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1600, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    MmeLocationInformationView::check(&avp, cx)?;
+                }
+                (1601, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    SgsnLocationInformationView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -31287,8 +32900,7 @@ impl<'a> MmeUserStateView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MmeUserState::KEY)),
         }
@@ -31390,6 +33002,31 @@ impl<'a> MmeUserStateView<'a> {
             rt::view::enumerated::<UserState>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1499, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for MmeUserStateView<'_> {
@@ -31427,8 +33064,7 @@ impl<'a> SgsnUserStateView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SgsnUserState::KEY)),
         }
@@ -31533,6 +33169,31 @@ impl<'a> SgsnUserStateView<'a> {
             rt::view::enumerated::<UserState>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1499, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for SgsnUserStateView<'_> {
@@ -31591,8 +33252,7 @@ impl<'a> MmeLocationInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MmeLocationInformation::KEY)),
         }
@@ -31784,6 +33444,57 @@ impl<'a> MmeLocationInformationView<'a> {
     pub fn extended_enodeb_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[8], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1602, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (1603, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (1608, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (1609, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                }
+                (1610, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1611, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2319, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    super::ts32299::UserCsgInformationView::check(&avp, cx)?;
+                }
+                (4008, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                }
+                (4013, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -31853,8 +33564,7 @@ impl<'a> SgsnLocationInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SgsnLocationInformation::KEY)),
         }
@@ -32046,6 +33756,57 @@ impl<'a> SgsnLocationInformationView<'a> {
             super::ts32299::UserCsgInformationView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1604, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (1606, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (1607, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (1605, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                }
+                (1608, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                }
+                (1609, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                }
+                (1610, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1611, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2319, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    super::ts32299::UserCsgInformationView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -32096,8 +33857,7 @@ impl<'a> ActiveApnView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ActiveApn::KEY)),
         }
@@ -32269,6 +34029,55 @@ impl<'a> ActiveApnView<'a> {
             SpecificApnInfoView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1423, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (493, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (486, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    super::mip6::Mip6AgentInfoView::check(&avp, cx)?;
+                }
+                (600, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                }
+                (1472, 10415) => {
+                    SpecificApnInfoView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1423, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
 impl std::fmt::Debug for ActiveApnView<'_> {
@@ -32343,8 +34152,7 @@ impl<'a> MdtConfigurationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MdtConfiguration::KEY)),
         }
@@ -32736,6 +34544,111 @@ impl<'a> MdtConfigurationView<'a> {
             MbsfnAreaView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1623, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1624, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    AreaScopeView::check(&avp, cx)?;
+                }
+                (1625, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1626, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1627, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1628, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1629, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1630, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1631, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1632, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1655, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1656, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1657, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1658, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1659, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                }
+                (1660, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                }
+                (1661, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1662, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1671, 10415) => {}
+                (1694, 10415) => {
+                    MbsfnAreaView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1623, 10415),
+                    <JobType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -32829,8 +34742,7 @@ impl<'a> AreaScopeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AreaScope::KEY)),
         }
@@ -33052,6 +34964,32 @@ impl<'a> AreaScopeView<'a> {
             rt::view::octets,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1604, 10415) => {}
+                (1602, 10415) => {}
+                (1605, 10415) => {}
+                (1606, 10415) => {}
+                (1603, 10415) => {}
+                (1726, 10415) => {}
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -33109,8 +35047,7 @@ impl<'a> EquivalentPlmnListView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EquivalentPlmnList::KEY)),
         }
@@ -33233,6 +35170,40 @@ impl<'a> EquivalentPlmnListView<'a> {
             rt::view::octets,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1407, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 4294967295)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if count[0] < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1407, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for EquivalentPlmnListView<'_> {
@@ -33270,8 +35241,7 @@ impl<'a> VplmnCsgSubscriptionDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(VplmnCsgSubscriptionData::KEY)),
         }
@@ -33398,6 +35368,45 @@ impl<'a> VplmnCsgSubscriptionDataView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1437, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1439, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1437, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for VplmnCsgSubscriptionDataView<'_> {
@@ -33451,8 +35460,7 @@ impl<'a> LocalTimeZoneView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LocalTimeZone::KEY)),
         }
@@ -33589,6 +35597,55 @@ impl<'a> LocalTimeZoneView<'a> {
             rt::view::enumerated::<DaylightSavingTime>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1642, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1650, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1642, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1650, 10415),
+                    <DaylightSavingTime as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -33656,8 +35713,7 @@ impl<'a> WlanOffloadabilityView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(WlanOffloadability::KEY)),
         }
@@ -33768,6 +35824,35 @@ impl<'a> WlanOffloadabilityView<'a> {
     pub fn wlan_offloadability_utran(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1668, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1669, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -33818,8 +35903,7 @@ impl<'a> AdjacentPlmnsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AdjacentPlmns::KEY)),
         }
@@ -33942,6 +36026,40 @@ impl<'a> AdjacentPlmnsView<'a> {
             rt::view::octets,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1407, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 4294967295)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if count[0] < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1407, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
 impl std::fmt::Debug for AdjacentPlmnsView<'_> {
@@ -33979,8 +36097,7 @@ impl<'a> AdjacentAccessRestrictionDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AdjacentAccessRestrictionData::KEY)),
         }
@@ -34110,6 +36227,54 @@ impl<'a> AdjacentAccessRestrictionDataView<'a> {
     pub fn access_restriction_data(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1407, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (1426, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1407, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1426, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for AdjacentAccessRestrictionDataView<'_> {
@@ -34169,8 +36334,7 @@ impl<'a> ImsiGroupIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ImsiGroupId::KEY)),
         }
@@ -34316,6 +36480,67 @@ impl<'a> ImsiGroupIdView<'a> {
     pub fn local_group_id(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[2], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1676, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1677, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (1678, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1676, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1677, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1678, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -34366,8 +36591,7 @@ impl<'a> SubscriptionDataDeletionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SubscriptionDataDeletion::KEY)),
         }
@@ -34570,6 +36794,53 @@ impl<'a> SubscriptionDataDeletionView<'a> {
             rt::view::octets,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1421, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3125, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (1423, 10415) => {
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1459, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (1487, 10415) => {}
+                (1476, 10415) => {}
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1421, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for SubscriptionDataDeletionView<'_> {
@@ -34627,8 +36898,7 @@ impl<'a> EmergencyInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EmergencyInfo::KEY)),
         }
@@ -34733,6 +37003,31 @@ impl<'a> EmergencyInfoView<'a> {
             super::mip6::Mip6AgentInfoView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (486, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    super::mip6::Mip6AgentInfoView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -34780,8 +37075,7 @@ impl<'a> V2xSubscriptionDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(V2xSubscriptionData::KEY)),
         }
@@ -34892,6 +37186,35 @@ impl<'a> V2xSubscriptionDataView<'a> {
     pub fn ue_pc5_ambr(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1689, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1693, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for V2xSubscriptionDataView<'_> {
@@ -34949,8 +37272,7 @@ impl<'a> EdrxCycleLengthView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EdrxCycleLength::KEY)),
         }
@@ -35085,6 +37407,54 @@ impl<'a> EdrxCycleLengthView<'a> {
     pub fn edrx_cycle_length_value(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1032, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1692, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1032, 10415),
+                    <super::ts29212::RatType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1692, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -35168,8 +37538,7 @@ impl<'a> MbsfnAreaView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MbsfnArea::KEY)),
         }
@@ -35277,6 +37646,35 @@ impl<'a> MbsfnAreaView<'a> {
     pub fn carrier_frequency(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1695, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1696, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -35332,8 +37730,7 @@ impl<'a> PagingTimeWindowView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PagingTimeWindow::KEY)),
         }
@@ -35463,6 +37860,54 @@ impl<'a> PagingTimeWindowView<'a> {
     pub fn paging_time_window_length(&self) -> &'a [u8] {
         rt::view::one(self.root, self.first[1], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1702, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1703, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1702, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1703, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for PagingTimeWindowView<'_> {
@@ -35502,8 +37947,7 @@ impl<'a> EdrxRelatedRatView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EdrxRelatedRat::KEY)),
         }
@@ -35628,6 +38072,41 @@ impl<'a> EdrxRelatedRatView<'a> {
             rt::view::enumerated::<super::ts29212::RatType>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1032, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 4294967295)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if count[0] < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1032, 10415),
+                    <super::ts29212::RatType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts29272"))]
 impl std::fmt::Debug for EdrxRelatedRatView<'_> {
@@ -35665,8 +38144,7 @@ impl<'a> V2xSubscriptionDataNrView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(V2xSubscriptionDataNr::KEY)),
         }
@@ -35788,6 +38266,39 @@ impl<'a> V2xSubscriptionDataNrView<'a> {
     pub fn ue_pc5_qos(&self) -> Option<UePc5QosView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, UePc5QosView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1689, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1693, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1711, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    UePc5QosView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for V2xSubscriptionDataNrView<'_> {
@@ -35827,8 +38338,7 @@ impl<'a> UePc5QosView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UePc5Qos::KEY)),
         }
@@ -35961,6 +38471,46 @@ impl<'a> UePc5QosView<'a> {
     pub fn pc5_link_ambr(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut count = [0u32; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1712, 10415) => {
+                    rt::view::count(&mut count[0], &avp, 4294967295)?;
+                    Pc5QosFlowView::check(&avp, cx)?;
+                }
+                (1718, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if count[0] < 1 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1712, 10415),
+                    <Pc5QosFlow as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for UePc5QosView<'_> {
@@ -35998,8 +38548,7 @@ impl<'a> Pc5QosFlowView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Pc5QosFlow::KEY)),
         }
@@ -36129,6 +38678,49 @@ impl<'a> Pc5QosFlowView<'a> {
     pub fn pc5_range(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<i32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1713, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1714, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    Pc5FlowBitratesView::check(&avp, cx)?;
+                }
+                (1717, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1713, 10415),
+                    <i32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for Pc5QosFlowView<'_> {
@@ -36166,8 +38758,7 @@ impl<'a> Pc5FlowBitratesView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Pc5FlowBitrates::KEY)),
         }
@@ -36278,6 +38869,35 @@ impl<'a> Pc5FlowBitratesView<'a> {
     pub fn maximum_flow_bitrates(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1715, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1716, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
 impl std::fmt::Debug for Pc5FlowBitratesView<'_> {
@@ -36352,8 +38972,7 @@ impl<'a> MdtConfigurationNrView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MdtConfigurationNr::KEY)),
         }
@@ -36662,6 +39281,93 @@ impl<'a> MdtConfigurationNrView<'a> {
             10415,
             rt::view::octets,
         )
+    }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1623, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1624, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    AreaScopeView::check(&avp, cx)?;
+                }
+                (1625, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1626, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1627, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1628, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1629, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1630, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1721, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1722, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1723, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1724, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1659, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                }
+                (1725, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1671, 10415) => {}
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1623, 10415),
+                    <JobType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 #[cfg(

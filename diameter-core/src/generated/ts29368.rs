@@ -1929,8 +1929,7 @@ impl<'a> DeviceActionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(DeviceAction::KEY)),
         }
@@ -2129,6 +2128,77 @@ impl<'a> DeviceActionView<'a> {
     pub fn validity_time(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[7], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3111, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (701, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (3104, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (3007, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3011, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3005, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3003, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    TriggerDataView::check(&avp, cx)?;
+                }
+                (448, 0) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 8 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(3007, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 32 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(3005, 10415),
+                    <ActionType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl std::fmt::Debug for DeviceActionView<'_> {
@@ -2166,8 +2236,7 @@ impl<'a> DeviceNotificationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(DeviceNotification::KEY)),
         }
@@ -2369,6 +2438,67 @@ impl<'a> DeviceNotificationView<'a> {
             rt::view::enumerated::<DeliveryOutcome>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3111, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (701, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (3104, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (3007, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3005, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3008, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3203, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3009, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 16 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(3005, 10415),
+                    <ActionType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
 impl std::fmt::Debug for DeviceNotificationView<'_> {
@@ -2406,8 +2536,7 @@ impl<'a> TriggerDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TriggerData::KEY)),
         }
@@ -2539,6 +2668,48 @@ impl<'a> TriggerDataView<'a> {
     #[inline]
     pub fn application_port_identifier(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
+    }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3004, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (3006, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3010, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(3004, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]

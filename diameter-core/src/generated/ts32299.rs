@@ -26279,8 +26279,7 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AccessNetworkInfoChange::KEY)),
         }
@@ -26417,6 +26416,35 @@ impl<'a> AccessNetworkInfoChangeView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1263, 10415) => {}
+                (3924, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (2038, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AccessNetworkInfoChangeView<'_> {
@@ -26455,8 +26483,7 @@ impl<'a> AccessTransferInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AccessTransferInformation::KEY)),
         }
@@ -26684,6 +26711,59 @@ impl<'a> AccessTransferInformationView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2710, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1263, 10415) => {}
+                (3924, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (3902, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (458, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    super::credit_control::UserEquipmentInfoView::check(&avp, cx)?;
+                }
+                (3402, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2711, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2712, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2038, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AccessTransferInformationView<'_> {
@@ -26721,8 +26801,7 @@ impl<'a> AccumulatedCostView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AccumulatedCost::KEY)),
         }
@@ -26844,6 +26923,45 @@ impl<'a> AccumulatedCostView<'a> {
     pub fn exponent(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (447, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i64>(&avp, cx)?;
+                }
+                (429, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(447, 0),
+                    <i64 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AccumulatedCostView<'_> {
@@ -26881,8 +26999,7 @@ impl<'a> AdditionalContentInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AdditionalContentInformation::KEY)),
         }
@@ -27009,6 +27126,39 @@ impl<'a> AdditionalContentInformationView<'a> {
     pub fn content_size(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1204, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1205, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1206, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AdditionalContentInformationView<'_> {
@@ -27046,8 +27196,7 @@ impl<'a> AddressDomainView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AddressDomain::KEY)),
         }
@@ -27158,6 +27307,35 @@ impl<'a> AddressDomainView<'a> {
     pub fn tgpp_imsi_mcc_mnc(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1200, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (8, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AddressDomainView<'_> {
@@ -27197,8 +27375,7 @@ impl<'a> AfCorrelationInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AfCorrelationInformation::KEY)),
         }
@@ -27332,6 +27509,43 @@ impl<'a> AfCorrelationInformationView<'a> {
             super::ts29214::FlowsView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (505, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (510, 10415) => {
+                    super::ts29214::FlowsView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(505, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AfCorrelationInformationView<'_> {
@@ -27371,8 +27585,7 @@ impl<'a> AnnouncementInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AnnouncementInformation::KEY)),
         }
@@ -27592,6 +27805,68 @@ impl<'a> AnnouncementInformationView<'a> {
     pub fn language(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[7], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3905, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3907, 10415) => {
+                    VariablePartView::check(&avp, cx)?;
+                }
+                (3911, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3912, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3906, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3913, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3915, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3914, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(3905, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for AnnouncementInformationView<'_> {
@@ -27631,8 +27906,7 @@ impl<'a> AocCostInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AocCostInformation::KEY)),
         }
@@ -27768,6 +28042,38 @@ impl<'a> AocCostInformationView<'a> {
     pub fn currency_code(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2052, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    AccumulatedCostView::check(&avp, cx)?;
+                }
+                (2062, 10415) => {
+                    IncrementalCostView::check(&avp, cx)?;
+                }
+                (425, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AocCostInformationView<'_> {
@@ -27805,8 +28111,7 @@ impl<'a> AocInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AocInformation::KEY)),
         }
@@ -27935,6 +28240,39 @@ impl<'a> AocInformationView<'a> {
             AocSubscriptionInformationView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2053, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    AocCostInformationView::check(&avp, cx)?;
+                }
+                (2060, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    TariffInformationView::check(&avp, cx)?;
+                }
+                (2314, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    AocSubscriptionInformationView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AocInformationView<'_> {
@@ -27972,8 +28310,7 @@ impl<'a> AocServiceView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AocService::KEY)),
         }
@@ -28091,6 +28428,35 @@ impl<'a> AocServiceView<'a> {
             rt::view::enumerated::<AocServiceType>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2312, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2313, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AocServiceView<'_> {
@@ -28130,8 +28496,7 @@ impl<'a> AocSubscriptionInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AocSubscriptionInformation::KEY)),
         }
@@ -28272,6 +28637,38 @@ impl<'a> AocSubscriptionInformationView<'a> {
     pub fn preferred_aoc_currency(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2311, 10415) => {
+                    AocServiceView::check(&avp, cx)?;
+                }
+                (2310, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2315, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for AocSubscriptionInformationView<'_> {
@@ -28309,8 +28706,7 @@ impl<'a> ApnRateControlView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ApnRateControl::KEY)),
         }
@@ -28426,6 +28822,35 @@ impl<'a> ApnRateControlView<'a> {
             ApnRateControlDownlinkView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3935, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    ApnRateControlUplinkView::check(&avp, cx)?;
+                }
+                (3934, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    ApnRateControlDownlinkView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ApnRateControlView<'_> {
@@ -28463,8 +28888,7 @@ impl<'a> ApnRateControlDownlinkView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ApnRateControlDownlink::KEY)),
         }
@@ -28591,6 +29015,39 @@ impl<'a> ApnRateControlDownlinkView<'a> {
     pub fn rate_control_max_rate(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3936, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3939, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3938, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ApnRateControlDownlinkView<'_> {
@@ -28628,8 +29085,7 @@ impl<'a> ApnRateControlUplinkView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ApnRateControlUplink::KEY)),
         }
@@ -28751,6 +29207,39 @@ impl<'a> ApnRateControlUplinkView<'a> {
     pub fn rate_control_max_message_size(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3939, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3938, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3937, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ApnRateControlUplinkView<'_> {
@@ -28790,8 +29279,7 @@ impl<'a> ApplicationServerInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ApplicationServerInformation::KEY)),
         }
@@ -28934,6 +29422,38 @@ impl<'a> ApplicationServerInformationView<'a> {
             rt::view::enumerated::<StatusAsCode>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (836, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (837, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2702, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ApplicationServerInformationView<'_> {
@@ -28971,8 +29491,7 @@ impl<'a> BasicServiceCodeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(BasicServiceCode::KEY)),
         }
@@ -29079,6 +29598,33 @@ impl<'a> BasicServiceCodeView<'a> {
     pub fn teleservice(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (854, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (3413, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for BasicServiceCodeView<'_> {
@@ -29116,8 +29662,7 @@ impl<'a> CalledIdentityChangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CalledIdentityChange::KEY)),
         }
@@ -29233,6 +29778,35 @@ impl<'a> CalledIdentityChangeView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3916, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2038, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CalledIdentityChangeView<'_> {
@@ -29272,8 +29846,7 @@ impl<'a> CoverageInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CoverageInfo::KEY)),
         }
@@ -29416,6 +29989,38 @@ impl<'a> CoverageInfoView<'a> {
             LocationInfoView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3428, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2038, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (3460, 10415) => {
+                    LocationInfoView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CoverageInfoView<'_> {
@@ -29453,8 +30058,7 @@ impl<'a> CpdtInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CpdtInformation::KEY)),
         }
@@ -29606,6 +30210,47 @@ impl<'a> CpdtInformationView<'a> {
     pub fn nidd_submission(&self) -> Option<NiddSubmissionView<'a>> {
         rt::view::opt(self.root, self.first[4], self.end, NiddSubmissionView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3111, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3125, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (3929, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (2065, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3928, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    NiddSubmissionView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CpdtInformationView<'_> {
@@ -29645,8 +30290,7 @@ impl<'a> CurrentTariffView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(CurrentTariff::KEY)),
         }
@@ -29782,6 +30426,38 @@ impl<'a> CurrentTariffView<'a> {
             RateElementView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (425, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2059, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    ScaleFactorView::check(&avp, cx)?;
+                }
+                (2058, 10415) => {
+                    RateElementView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for CurrentTariffView<'_> {
@@ -29819,8 +30495,7 @@ impl<'a> DcdInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(DcdInformation::KEY)),
         }
@@ -29931,6 +30606,35 @@ impl<'a> DcdInformationView<'a> {
     pub fn content_provider_id(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2116, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2117, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for DcdInformationView<'_> {
@@ -29968,8 +30672,7 @@ impl<'a> DestinationInterfaceView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(DestinationInterface::KEY)),
         }
@@ -30109,6 +30812,43 @@ impl<'a> DestinationInterfaceView<'a> {
             rt::view::enumerated::<InterfaceType>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2003, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2005, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2004, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2006, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for DestinationInterfaceView<'_> {
@@ -30148,8 +30888,7 @@ impl<'a> EarlyMediaDescriptionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EarlyMediaDescription::KEY)),
         }
@@ -30300,6 +31039,37 @@ impl<'a> EarlyMediaDescriptionView<'a> {
             rt::view::text,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1273, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    SdpTimestampsView::check(&avp, cx)?;
+                }
+                (843, 10415) => {
+                    SdpMediaComponentView::check(&avp, cx)?;
+                }
+                (842, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for EarlyMediaDescriptionView<'_> {
@@ -30339,8 +31109,7 @@ impl<'a> EnhancedDiagnosticsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EnhancedDiagnostics::KEY)),
         }
@@ -30452,6 +31221,27 @@ impl<'a> EnhancedDiagnosticsView<'a> {
             rt::view::octets,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2819, 10415) => {}
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for EnhancedDiagnosticsView<'_> {
@@ -30491,8 +31281,7 @@ impl<'a> EnvelopeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Envelope::KEY)),
         }
@@ -30682,6 +31471,60 @@ impl<'a> EnvelopeView<'a> {
             rt::view::value::<u64>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1269, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (1267, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (421, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (412, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (414, 0) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (417, 0) => {
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1269, 10415),
+                    <rt::data::Time as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for EnvelopeView<'_> {
@@ -30719,8 +31562,7 @@ impl<'a> EventTypeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(EventType::KEY)),
         }
@@ -30839,6 +31681,39 @@ impl<'a> EventTypeView<'a> {
     pub fn expires(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (824, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (825, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (888, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for EventTypeView<'_> {
@@ -30876,8 +31751,7 @@ impl<'a> ImInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ImInformation::KEY)),
         }
@@ -31012,6 +31886,43 @@ impl<'a> ImInformationView<'a> {
     pub fn number_of_messages_successfully_exploded(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2114, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2113, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2112, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2111, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ImInformationView<'_> {
@@ -31050,8 +31961,7 @@ impl<'a> ImsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ImsInformation::KEY)),
         }
@@ -32036,6 +32946,228 @@ impl<'a> ImsInformationView<'a> {
     pub fn fe_identifier_list(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[52], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (823, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    EventTypeView::check(&avp, cx)?;
+                }
+                (829, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (862, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (830, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2320, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (650, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (831, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (832, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1250, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3917, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    CalledIdentityChangeView::check(&avp, cx)?;
+                }
+                (2024, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2023, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1280, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1251, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (856, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (833, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    TimeStampsView::check(&avp, cx)?;
+                }
+                (850, 10415) => {
+                    ApplicationServerInformationView::check(&avp, cx)?;
+                }
+                (838, 10415) => {
+                    InterOperatorIdentifierView::check(&avp, cx)?;
+                }
+                (2701, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (841, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (842, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (843, 10415) => {
+                    SdpMediaComponentView::check(&avp, cx)?;
+                }
+                (848, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (603, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    super::ts29229::ServerCapabilitiesView::check(&avp, cx)?;
+                }
+                (851, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    TrunkGroupIdView::check(&avp, cx)?;
+                }
+                (854, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                }
+                (855, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1249, 10415) => {
+                    ServiceSpecificInfoView::check(&avp, cx)?;
+                }
+                (889, 10415) => {
+                    MessageBodyView::check(&avp, cx)?;
+                }
+                (861, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3401, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1263, 10415) => {}
+                (3924, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
+                }
+                (1272, 10415) => {
+                    EarlyMediaDescriptionView::check(&avp, cx)?;
+                }
+                (1281, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2601, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2303, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2305, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
+                    RealTimeTariffInformationView::check(&avp, cx)?;
+                }
+                (2309, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16777216, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2321, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 33554432, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2703, 10415) => {
+                    NniInformationView::check(&avp, cx)?;
+                }
+                (2708, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 67108864, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2322, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 134217728, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2713, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 268435456, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (4401, 10415) => {
+                    AccessNetworkInfoChangeView::check(&avp, cx)?;
+                }
+                (2709, 10415) => {
+                    AccessTransferInformationView::check(&avp, cx)?;
+                }
+                (2711, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 536870912, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2712, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1073741824, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (3403, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2147483648, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3404, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4294967296, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3402, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8589934592, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2717, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 17179869184, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (4413, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 34359738368, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(862, 10415),
+                    <NodeFunctionality as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ImsInformationView<'_> {
@@ -32073,8 +33205,7 @@ impl<'a> IncrementalCostView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IncrementalCost::KEY)),
         }
@@ -32196,6 +33327,45 @@ impl<'a> IncrementalCostView<'a> {
     pub fn exponent(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (447, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i64>(&avp, cx)?;
+                }
+                (429, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(447, 0),
+                    <i64 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for IncrementalCostView<'_> {
@@ -32233,8 +33403,7 @@ impl<'a> InterOperatorIdentifierView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(InterOperatorIdentifier::KEY)),
         }
@@ -32345,6 +33514,35 @@ impl<'a> InterOperatorIdentifierView<'a> {
     pub fn terminating_ioi(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (839, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (840, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for InterOperatorIdentifierView<'_> {
@@ -32382,8 +33580,7 @@ impl<'a> IsupCauseView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(IsupCause::KEY)),
         }
@@ -32500,6 +33697,38 @@ impl<'a> IsupCauseView<'a> {
     pub fn isup_cause_diagnostics(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[2], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3423, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3424, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3422, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for IsupCauseView<'_> {
@@ -32537,8 +33766,7 @@ impl<'a> LcsClientIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsClientId::KEY)),
         }
@@ -32698,6 +33926,51 @@ impl<'a> LcsClientIdView<'a> {
     pub fn lcs_requestor_id(&self) -> Option<LcsRequestorIdView<'a>> {
         rt::view::opt(self.root, self.first[5], self.end, LcsRequestorIdView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1241, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1234, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1233, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1235, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    LcsClientNameView::check(&avp, cx)?;
+                }
+                (1231, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1239, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    LcsRequestorIdView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LcsClientIdView<'_> {
@@ -32735,8 +34008,7 @@ impl<'a> LcsClientNameView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsClientName::KEY)),
         }
@@ -32863,6 +34135,39 @@ impl<'a> LcsClientNameView<'a> {
             rt::view::enumerated::<LcsFormatIndicator>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1236, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1238, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1237, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LcsClientNameView<'_> {
@@ -32900,8 +34205,7 @@ impl<'a> LcsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsInformation::KEY)),
         }
@@ -33055,6 +34359,49 @@ impl<'a> LcsInformationView<'a> {
     pub fn msisdn(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1232, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    LcsClientIdView::check(&avp, cx)?;
+                }
+                (1244, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    LocationTypeView::check(&avp, cx)?;
+                }
+                (1242, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (1245, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (701, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LcsInformationView<'_> {
@@ -33092,8 +34439,7 @@ impl<'a> LcsRequestorIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LcsRequestorId::KEY)),
         }
@@ -33204,6 +34550,35 @@ impl<'a> LcsRequestorIdView<'a> {
     pub fn lcs_requestor_id_string(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1236, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1240, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LcsRequestorIdView<'_> {
@@ -33241,8 +34616,7 @@ impl<'a> LocationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LocationInfo::KEY)),
         }
@@ -33353,6 +34727,34 @@ impl<'a> LocationInfoView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (22, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (2038, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LocationInfoView<'_> {
@@ -33390,8 +34792,7 @@ impl<'a> LocationTypeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(LocationType::KEY)),
         }
@@ -33504,6 +34905,35 @@ impl<'a> LocationTypeView<'a> {
     pub fn deferred_location_event_type(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1243, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1230, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for LocationTypeView<'_> {
@@ -33542,8 +34972,7 @@ impl<'a> MbmsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MbmsInformation::KEY)),
         }
@@ -33889,6 +35318,109 @@ impl<'a> MbmsInformationView<'a> {
     pub fn mbms_data_transfer_stop(&self) -> Option<u64> {
         rt::view::opt(self.root, self.first[14], self.end, rt::view::value::<u64>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (900, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (906, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1225, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1224, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (901, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (907, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (909, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (903, 10415) => {}
+                (908, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                }
+                (921, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2307, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2323, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (701, 10415) => {}
+                (929, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (930, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(900, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(906, 10415),
+                    <super::ts29061::MbmsServiceType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1225, 10415),
+                    <MbmsUserServiceType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MbmsInformationView<'_> {
@@ -33926,8 +35458,7 @@ impl<'a> MessageBodyView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MessageBody::KEY)),
         }
@@ -34085,6 +35616,63 @@ impl<'a> MessageBodyView<'a> {
             rt::view::enumerated::<Originator>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (826, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (827, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (828, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (864, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(826, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(827, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MessageBodyView<'_> {
@@ -34122,8 +35710,7 @@ impl<'a> MessageClassView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MessageClass::KEY)),
         }
@@ -34236,6 +35823,35 @@ impl<'a> MessageClassView<'a> {
     pub fn token_text(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1214, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1215, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MessageClassView<'_> {
@@ -34275,8 +35891,7 @@ impl<'a> MmContentTypeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MmContentType::KEY)),
         }
@@ -34432,6 +36047,42 @@ impl<'a> MmContentTypeView<'a> {
             AdditionalContentInformationView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1204, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1205, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1206, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1207, 10415) => {
+                    AdditionalContentInformationView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MmContentTypeView<'_> {
@@ -34470,8 +36121,7 @@ impl<'a> MmsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MmsInformation::KEY)),
         }
@@ -34845,6 +36495,106 @@ impl<'a> MmsInformationView<'a> {
     pub fn vas_id(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[19], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (886, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    OriginatorAddressView::check(&avp, cx)?;
+                }
+                (1201, 10415) => {
+                    RecipientAddressView::check(&avp, cx)?;
+                }
+                (1202, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (1203, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    MmContentTypeView::check(&avp, cx)?;
+                }
+                (1209, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1210, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1211, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1212, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1213, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    MessageClassView::check(&avp, cx)?;
+                }
+                (1216, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1222, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1248, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1218, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1223, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1219, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1220, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1221, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1217, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1101, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1102, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MmsInformationView<'_> {
@@ -34884,8 +36634,7 @@ impl<'a> MmtelInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MmtelInformation::KEY)),
         }
@@ -35001,6 +36750,29 @@ impl<'a> MmtelInformationView<'a> {
             SupplementaryServiceView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2048, 10415) => {
+                    SupplementaryServiceView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for MmtelInformationView<'_> {
@@ -35039,8 +36811,7 @@ impl<'a> MonitoringEventInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MonitoringEventInformation::KEY)),
         }
@@ -35345,6 +37116,89 @@ impl<'a> MonitoringEventInformationView<'a> {
             MonitoringEventReportDataView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3922, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (55, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (3919, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3124, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3125, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (3127, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3128, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3130, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (857, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3131, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3129, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    super::ts29336::UeReachabilityConfigurationView::check(&avp, cx)?;
+                }
+                (3136, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3137, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (4306, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    super::ts29128::NumberOfUePerLocationConfigurationView::check(
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (3920, 10415) => {
+                    MonitoringEventReportDataView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for MonitoringEventInformationView<'_> {
@@ -35383,8 +37237,7 @@ impl<'a> MonitoringEventReportDataView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(MonitoringEventReportData::KEY)),
         }
@@ -35646,6 +37499,73 @@ impl<'a> MonitoringEventReportDataView<'a> {
             super::ts29128::NumberOfUePerLocationReportView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (55, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (3124, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3125, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (3923, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (857, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (443, 0) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    super::credit_control::SubscriptionIdView::check(&avp, cx)?;
+                }
+                (3127, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3140, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1496, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    super::ts29272::EpsLocationInformationView::check(&avp, cx)?;
+                }
+                (4300, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    super::ts29128::CommunicationFailureInformationView::check(
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (4307, 10415) => {
+                    super::ts29128::NumberOfUePerLocationReportView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for MonitoringEventReportDataView<'_> {
@@ -35685,8 +37605,7 @@ impl<'a> NextTariffView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(NextTariff::KEY)),
         }
@@ -35819,6 +37738,38 @@ impl<'a> NextTariffView<'a> {
             RateElementView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (425, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2059, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    ScaleFactorView::check(&avp, cx)?;
+                }
+                (2058, 10415) => {
+                    RateElementView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for NextTariffView<'_> {
@@ -35856,8 +37807,7 @@ impl<'a> NiddSubmissionView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(NiddSubmission::KEY)),
         }
@@ -35995,6 +37945,43 @@ impl<'a> NiddSubmissionView<'a> {
     pub fn change_condition(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<i32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (55, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (363, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (364, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (2037, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for NiddSubmissionView<'_> {
@@ -36032,8 +38019,7 @@ impl<'a> NniInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(NniInformation::KEY)),
         }
@@ -36188,6 +38174,43 @@ impl<'a> NniInformationView<'a> {
             rt::view::value::<rt::data::Address>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2707, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2704, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2706, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2705, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for NniInformationView<'_> {
@@ -36227,8 +38250,7 @@ impl<'a> OfflineChargingView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(OfflineCharging::KEY)),
         }
@@ -36388,6 +38410,45 @@ impl<'a> OfflineChargingView<'a> {
             super::credit_control::MultipleServicesCreditControlView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (881, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1270, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    TimeQuotaMechanismView::check(&avp, cx)?;
+                }
+                (1268, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (456, 0) => {
+                    super::credit_control::MultipleServicesCreditControlView::check(
+                        &avp,
+                        cx,
+                    )?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for OfflineChargingView<'_> {
@@ -36425,8 +38486,7 @@ impl<'a> OriginatorAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(OriginatorAddress::KEY)),
         }
@@ -36553,6 +38613,39 @@ impl<'a> OriginatorAddressView<'a> {
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, AddressDomainView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (899, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (897, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (898, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    AddressDomainView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for OriginatorAddressView<'_> {
@@ -36590,8 +38683,7 @@ impl<'a> OriginatorInterfaceView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(OriginatorInterface::KEY)),
         }
@@ -36731,6 +38823,43 @@ impl<'a> OriginatorInterfaceView<'a> {
             rt::view::enumerated::<InterfaceType>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2003, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2005, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2004, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2006, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for OriginatorInterfaceView<'_> {
@@ -36768,8 +38897,7 @@ impl<'a> OriginatorReceivedAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(OriginatorReceivedAddress::KEY)),
         }
@@ -36896,6 +39024,39 @@ impl<'a> OriginatorReceivedAddressView<'a> {
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, AddressDomainView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (899, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (897, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (898, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    AddressDomainView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for OriginatorReceivedAddressView<'_> {
@@ -36933,8 +39094,7 @@ impl<'a> ParticipantGroupView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ParticipantGroup::KEY)),
         }
@@ -37066,6 +39226,39 @@ impl<'a> ParticipantGroupView<'a> {
             rt::view::enumerated::<UserParticipatingType>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (832, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1259, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1279, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ParticipantGroupView<'_> {
@@ -37104,8 +39297,7 @@ impl<'a> PocInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PocInformation::KEY)),
         }
@@ -37403,6 +39595,76 @@ impl<'a> PocInformationView<'a> {
     pub fn charged_party(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[12], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (883, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (884, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1252, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    PocUserRoleView::check(&avp, cx)?;
+                }
+                (1277, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2025, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (885, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (887, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1260, 10415) => {
+                    ParticipantGroupView::check(&avp, cx)?;
+                }
+                (1255, 10415) => {
+                    TalkBurstExchangeView::check(&avp, cx)?;
+                }
+                (858, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (859, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1229, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (857, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PocInformationView<'_> {
@@ -37440,8 +39702,7 @@ impl<'a> PocUserRoleView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PocUserRole::KEY)),
         }
@@ -37554,6 +39815,35 @@ impl<'a> PocUserRoleView<'a> {
             rt::view::enumerated::<PocUserRoleInfoUnits>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1253, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1254, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PocUserRoleView<'_> {
@@ -37590,8 +39880,7 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ProseDirectCommunicationReceptionDataContainer::KEY)),
         }
@@ -37802,6 +40091,65 @@ impl<'a> ProseDirectCommunicationReceptionDataContainerView<'a> {
     pub fn radio_frequency(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2063, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3428, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (22, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (363, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (2038, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2037, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1407, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                }
+                (3439, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3465, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3508, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ProseDirectCommunicationReceptionDataContainerView<'_> {
@@ -37842,8 +40190,7 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => {
                 Err(e.within(ProseDirectCommunicationTransmissionDataContainer::KEY))
@@ -38058,6 +40405,65 @@ impl<'a> ProseDirectCommunicationTransmissionDataContainerView<'a> {
     pub fn radio_frequency(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[9], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2063, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3428, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (22, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (364, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (2038, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2037, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1407, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                }
+                (3439, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3465, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3508, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ProseDirectCommunicationTransmissionDataContainerView<'_> {
@@ -38100,8 +40506,7 @@ impl<'a> ProseInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ProseInformation::KEY)),
         }
@@ -38961,6 +41366,234 @@ impl<'a> ProseInformationView<'a> {
             rt::view::enumerated::<Pc5RadioTechnology>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (628, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                }
+                (3426, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3427, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3431, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3433, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (4404, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (4405, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (4402, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (4403, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3430, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3438, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3811, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3440, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3458, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                }
+                (3443, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3442, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3444, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (3602, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                }
+                (3815, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3451, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3450, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (3434, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3432, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3457, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3437, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16777216, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3600, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 33554432, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3821, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 67108864, &avp)?;
+                }
+                (3816, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 134217728, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3601, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 268435456, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3436, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 536870912, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3818, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1073741824, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3448, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2147483648, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3454, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4294967296, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3455, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8589934592, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (3456, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 17179869184, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (3449, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 34359738368, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3435, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 68719476736, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3453, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 137438953472, &avp)?;
+                }
+                (3452, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 274877906944, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (3429, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 549755813888, &avp)?;
+                }
+                (3446, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1099511627776, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (3459, 10415) => {
+                    CoverageInfoView::check(&avp, cx)?;
+                }
+                (3463, 10415) => {
+                    RadioParameterSetInfoView::check(&avp, cx)?;
+                }
+                (3468, 10415) => {
+                    TransmitterInfoView::check(&avp, cx)?;
+                }
+                (3467, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2199023255552, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (3466, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4398046511104, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (3441, 10415) => {
+                    ProseDirectCommunicationTransmissionDataContainerView::check(
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (3461, 10415) => {
+                    ProseDirectCommunicationReceptionDataContainerView::check(&avp, cx)?;
+                }
+                (4408, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8796093022208, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (4410, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 17592186044416, &avp)?;
+                }
+                (4411, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 35184372088832, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (4409, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 70368744177664, &avp)?;
+                }
+                (4412, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 140737488355328, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (1300, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 281474976710656, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ProseInformationView<'_> {
@@ -38998,8 +41631,7 @@ impl<'a> PsFurnishChargingInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PsFurnishChargingInformation::KEY)),
         }
@@ -39143,6 +41775,57 @@ impl<'a> PsFurnishChargingInformationView<'a> {
             rt::view::enumerated::<PsAppendFreeFormatData>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (866, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (867, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(866, 10415),
+                    <rt::bytes::Bytes as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PsFurnishChargingInformationView<'_> {
@@ -39181,8 +41864,7 @@ impl<'a> PsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(PsInformation::KEY)),
         }
@@ -40417,6 +43099,303 @@ impl<'a> PsInformationView<'a> {
             RanSecondaryRatUsageReportView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (628, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    super::ts29229::SupportedFeaturesView::check(&avp, cx)?;
+                }
+                (2, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (2050, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2064, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1227, 10415) => {
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2606, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2051, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2068, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1016, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    super::ts29212::QosInformationView::check(&avp, cx)?;
+                }
+                (1228, 10415) => {
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (847, 10415) => {
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (1091, 10415) => {
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2067, 10415) => {
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (3425, 10415) => {
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (3903, 10415) => {
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (846, 10415) => {
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2047, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2065, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (8, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2308, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (9, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (10, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                }
+                (30, 0) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (11, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (12, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (13, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2066, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (18, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (23, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
+                }
+                (1004, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1095, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (22, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
+                }
+                (2812, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16777216, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2319, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 33554432, &avp)?;
+                    UserCsgInformationView::check(&avp, cx)?;
+                }
+                (2822, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 67108864, &avp)?;
+                    super::ts29212::PresenceReportingAreaInformationView::check(
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (9010, 5535) => {
+                    rt::view::seen_once(&mut seen[0], 134217728, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2714, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 268435456, &avp)?;
+                    TwanUserLocationInfoView::check(&avp, cx)?;
+                }
+                (3918, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 536870912, &avp)?;
+                    UwanUserLocationInfoView::check(&avp, cx)?;
+                }
+                (21, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1073741824, &avp)?;
+                }
+                (865, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2147483648, &avp)?;
+                    PsFurnishChargingInformationView::check(&avp, cx)?;
+                }
+                (1247, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4294967296, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1278, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8589934592, &avp)?;
+                    OfflineChargingView::check(&avp, cx)?;
+                }
+                (2046, 10415) => {
+                    TrafficDataVolumesView::check(&avp, cx)?;
+                }
+                (2040, 10415) => {
+                    ServiceDataContainerView::check(&avp, cx)?;
+                }
+                (458, 0) => {
+                    rt::view::seen_once(&mut seen[0], 17179869184, &avp)?;
+                    super::credit_control::UserEquipmentInfoView::check(&avp, cx)?;
+                }
+                (1401, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 34359738368, &avp)?;
+                    super::ts29272::TerminalInformationView::check(&avp, cx)?;
+                }
+                (2041, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 68719476736, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2042, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 137438953472, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2037, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 274877906944, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2039, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 549755813888, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2602, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1099511627776, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2830, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2199023255552, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2831, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4398046511104, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1645, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8796093022208, &avp)?;
+                }
+                (2402, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 17592186044416, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (2408, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 35184372088832, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (302, 13019) => {
+                    rt::view::seen_once(&mut seen[0], 70368744177664, &avp)?;
+                }
+                (313, 13019) => {
+                    rt::view::seen_once(&mut seen[0], 140737488355328, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2825, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 281474976710656, &avp)?;
+                    super::ts29212::FixedUserLocationInfoView::check(&avp, cx)?;
+                }
+                (3421, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 562949953421312, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3901, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1125899906842624, &avp)?;
+                    EnhancedDiagnosticsView::check(&avp, cx)?;
+                }
+                (3931, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2251799813685248, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3930, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4503599627370496, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3932, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 9007199254740992, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (4310, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 18014398509481984, &avp)?;
+                    super::ts29128::ServingPlmnRateControlView::check(&avp, cx)?;
+                }
+                (3933, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 36028797018963968, &avp)?;
+                    ApnRateControlView::check(&avp, cx)?;
+                }
+                (4400, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 72057594037927936, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (4318, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 144115188075855872, &avp)?;
+                    super::ts29128::RrcCauseCounterView::check(&avp, cx)?;
+                }
+                (4406, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 288230376151711744, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3940, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 576460752303423488, &avp)?;
+                    ScsAsAddressView::check(&avp, cx)?;
+                }
+                (4407, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1152921504606846976, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1302, 10415) => {
+                    RanSecondaryRatUsageReportView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for PsInformationView<'_> {
@@ -40454,8 +43433,7 @@ impl<'a> RadioParameterSetInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RadioParameterSetInfo::KEY)),
         }
@@ -40569,6 +43547,34 @@ impl<'a> RadioParameterSetInfoView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3464, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (2038, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RadioParameterSetInfoView<'_> {
@@ -40606,8 +43612,7 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RanSecondaryRatUsageReport::KEY)),
         }
@@ -40771,6 +43776,49 @@ impl<'a> RanSecondaryRatUsageReportView<'a> {
     pub fn tgpp_charging_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1304, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (1303, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (1301, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (363, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (364, 0) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (2, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RanSecondaryRatUsageReportView<'_> {
@@ -40808,8 +43856,7 @@ impl<'a> RateElementView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RateElement::KEY)),
         }
@@ -40979,6 +44026,57 @@ impl<'a> RateElementView<'a> {
     pub fn unit_quota_threshold(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (454, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2118, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (445, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    super::credit_control::UnitValueView::check(&avp, cx)?;
+                }
+                (2061, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    UnitCostView::check(&avp, cx)?;
+                }
+                (1226, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(454, 0),
+                    <super::credit_control::CcUnitType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RateElementView<'_> {
@@ -41016,8 +44114,7 @@ impl<'a> RealTimeTariffInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RealTimeTariffInformation::KEY)),
         }
@@ -41128,6 +44225,35 @@ impl<'a> RealTimeTariffInformationView<'a> {
     pub fn tariff_xml(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2060, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    TariffInformationView::check(&avp, cx)?;
+                }
+                (2306, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RealTimeTariffInformationView<'_> {
@@ -41165,8 +44291,7 @@ impl<'a> RecipientAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RecipientAddress::KEY)),
         }
@@ -41311,6 +44436,43 @@ impl<'a> RecipientAddressView<'a> {
             rt::view::enumerated::<AddresseeType>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (899, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (897, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (898, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    AddressDomainView::check(&avp, cx)?;
+                }
+                (1208, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RecipientAddressView<'_> {
@@ -41350,8 +44512,7 @@ impl<'a> RecipientInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RecipientInfo::KEY)),
         }
@@ -41530,6 +44691,44 @@ impl<'a> RecipientInfoView<'a> {
     pub fn sm_protocol_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2002, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    DestinationInterfaceView::check(&avp, cx)?;
+                }
+                (1201, 10415) => {
+                    RecipientAddressView::check(&avp, cx)?;
+                }
+                (2028, 10415) => {
+                    RecipientReceivedAddressView::check(&avp, cx)?;
+                }
+                (2010, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2013, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RecipientInfoView<'_> {
@@ -41567,8 +44766,7 @@ impl<'a> RecipientReceivedAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RecipientReceivedAddress::KEY)),
         }
@@ -41695,6 +44893,39 @@ impl<'a> RecipientReceivedAddressView<'a> {
     pub fn address_domain(&self) -> Option<AddressDomainView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, AddressDomainView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (899, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (897, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (898, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    AddressDomainView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RecipientReceivedAddressView<'_> {
@@ -41734,8 +44965,7 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RelatedChangeConditionInformation::KEY)),
         }
@@ -41932,6 +45162,56 @@ impl<'a> RelatedChangeConditionInformationView<'a> {
     pub fn tgpp_rat_type(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[7], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1228, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2037, 10415) => {
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (22, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (9010, 5535) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3918, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    UwanUserLocationInfoView::check(&avp, cx)?;
+                }
+                (2823, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2319, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    UserCsgInformationView::check(&avp, cx)?;
+                }
+                (21, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RelatedChangeConditionInformationView<'_> {
@@ -41971,8 +45251,7 @@ impl<'a> RelatedTriggerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RelatedTrigger::KEY)),
         }
@@ -42086,6 +45365,29 @@ impl<'a> RelatedTriggerView<'a> {
             rt::view::enumerated::<TriggerType>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (870, 10415) => {
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for RelatedTriggerView<'_> {
@@ -42123,8 +45425,7 @@ impl<'a> RemainingBalanceView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(RemainingBalance::KEY)),
         }
@@ -42261,6 +45562,55 @@ impl<'a> RemainingBalanceView<'a> {
     pub fn currency_code(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (445, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    super::credit_control::UnitValueView::check(&avp, cx)?;
+                }
+                (425, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(445, 0),
+                    <super::credit_control::UnitValue as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(425, 0),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for RemainingBalanceView<'_> {
@@ -42298,8 +45648,7 @@ impl<'a> ScaleFactorView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ScaleFactor::KEY)),
         }
@@ -42418,6 +45767,45 @@ impl<'a> ScaleFactorView<'a> {
     pub fn exponent(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (447, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i64>(&avp, cx)?;
+                }
+                (429, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(447, 0),
+                    <i64 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ScaleFactorView<'_> {
@@ -42455,8 +45843,7 @@ impl<'a> ScsAsAddressView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ScsAsAddress::KEY)),
         }
@@ -42569,6 +45956,35 @@ impl<'a> ScsAsAddressView<'a> {
             rt::view::value::<rt::data::Address>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3942, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::DiameterIdentity::INVALID)?;
+                }
+                (3941, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ScsAsAddressView<'_> {
@@ -42607,8 +46023,7 @@ impl<'a> SdpMediaComponentView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SdpMediaComponent::KEY)),
         }
@@ -42846,6 +46261,64 @@ impl<'a> SdpMediaComponentView<'a> {
             rt::view::enumerated::<SdpType>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (844, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (845, 10415) => {
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2604, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2603, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2605, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (882, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1288, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                }
+                (503, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                }
+                (2036, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SdpMediaComponentView<'_> {
@@ -42883,8 +46356,7 @@ impl<'a> SdpTimestampsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SdpTimestamps::KEY)),
         }
@@ -43005,6 +46477,35 @@ impl<'a> SdpTimestampsView<'a> {
             rt::view::value::<rt::data::Time>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1274, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (1275, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SdpTimestampsView<'_> {
@@ -43043,8 +46544,7 @@ impl<'a> ServiceDataContainerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServiceDataContainer::KEY)),
         }
@@ -43607,6 +47107,155 @@ impl<'a> ServiceDataContainerView<'a> {
     pub fn volte_information(&self) -> Option<VolteInformationView<'a>> {
         rt::view::opt(self.root, self.first[32], self.end, VolteInformationView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1276, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    AfCorrelationInformationView::check(&avp, cx)?;
+                }
+                (1004, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (363, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (364, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (2063, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1016, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    super::ts29212::QosInformationView::check(&avp, cx)?;
+                }
+                (432, 0) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2038, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (439, 0) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1249, 10415) => {
+                    ServiceSpecificInfoView::check(&avp, cx)?;
+                }
+                (1095, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1228, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2043, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2044, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2045, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2037, 10415) => {
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (22, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                }
+                (9010, 5535) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (3918, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    UwanUserLocationInfoView::check(&avp, cx)?;
+                }
+                (2714, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                    TwanUserLocationInfoView::check(&avp, cx)?;
+                }
+                (531, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (532, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2822, 10415) => {
+                    super::ts29212::PresenceReportingAreaInformationView::check(
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2823, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2319, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
+                    UserCsgInformationView::check(&avp, cx)?;
+                }
+                (21, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4194304, &avp)?;
+                }
+                (3925, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8388608, &avp)?;
+                    RelatedChangeConditionInformationView::check(&avp, cx)?;
+                }
+                (4310, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16777216, &avp)?;
+                    super::ts29128::ServingPlmnRateControlView::check(&avp, cx)?;
+                }
+                (3933, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 33554432, &avp)?;
+                    ApnRateControlView::check(&avp, cx)?;
+                }
+                (4406, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 67108864, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2836, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 134217728, &avp)?;
+                }
+                (2837, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 268435456, &avp)?;
+                }
+                (1323, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 536870912, &avp)?;
+                    VolteInformationView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ServiceDataContainerView<'_> {
@@ -43644,8 +47293,7 @@ impl<'a> ServiceGenericInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServiceGenericInformation::KEY)),
         }
@@ -43785,6 +47433,43 @@ impl<'a> ServiceGenericInformationView<'a> {
     pub fn delivery_status(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2101, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2102, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2103, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2104, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ServiceGenericInformationView<'_> {
@@ -43823,8 +47508,7 @@ impl<'a> ServiceInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServiceInformation::KEY)),
         }
@@ -44133,6 +47817,94 @@ impl<'a> ServiceInformationView<'a> {
     pub fn cpdt_information(&self) -> Option<CpdtInformationView<'a>> {
         rt::view::opt(self.root, self.first[16], self.end, CpdtInformationView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (443, 0) => {
+                    super::credit_control::SubscriptionIdView::check(&avp, cx)?;
+                }
+                (2054, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    AocInformationView::check(&avp, cx)?;
+                }
+                (874, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    PsInformationView::check(&avp, cx)?;
+                }
+                (876, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    ImsInformationView::check(&avp, cx)?;
+                }
+                (877, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    MmsInformationView::check(&avp, cx)?;
+                }
+                (878, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    LcsInformationView::check(&avp, cx)?;
+                }
+                (879, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    PocInformationView::check(&avp, cx)?;
+                }
+                (880, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    MbmsInformationView::check(&avp, cx)?;
+                }
+                (2000, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    SmsInformationView::check(&avp, cx)?;
+                }
+                (3410, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    VcsInformationView::check(&avp, cx)?;
+                }
+                (2030, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    MmtelInformationView::check(&avp, cx)?;
+                }
+                (3447, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    ProseInformationView::check(&avp, cx)?;
+                }
+                (1256, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    ServiceGenericInformationView::check(&avp, cx)?;
+                }
+                (2110, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    ImInformationView::check(&avp, cx)?;
+                }
+                (2115, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    DcdInformationView::check(&avp, cx)?;
+                }
+                (1011, 45687) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    super::onem2m::M2mInformationView::check(&avp, cx)?;
+                }
+                (3927, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    CpdtInformationView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ServiceInformationView<'_> {
@@ -44170,8 +47942,7 @@ impl<'a> ServiceSpecificInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(ServiceSpecificInfo::KEY)),
         }
@@ -44282,6 +48053,35 @@ impl<'a> ServiceSpecificInfoView<'a> {
     pub fn service_specific_type(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (863, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1257, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for ServiceSpecificInfoView<'_> {
@@ -44319,8 +48119,7 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SmDeviceTriggerInformation::KEY)),
         }
@@ -44493,6 +48292,51 @@ impl<'a> SmDeviceTriggerInformationView<'a> {
     pub fn application_port_identifier(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[5], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3406, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (3007, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2401, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    super::ts29173::ServingNodeView::check(&avp, cx)?;
+                }
+                (448, 0) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3006, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3010, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SmDeviceTriggerInformationView<'_> {
@@ -44531,8 +48375,7 @@ impl<'a> SmsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SmsInformation::KEY)),
         }
@@ -44953,6 +48796,115 @@ impl<'a> SmsInformationView<'a> {
     pub fn external_identifier(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[22], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2016, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2018, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2008, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2017, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2001, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2012, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2007, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2009, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    OriginatorInterfaceView::check(&avp, cx)?;
+                }
+                (2013, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                }
+                (2011, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2014, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                }
+                (2015, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                }
+                (2019, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3408, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2026, 10415) => {
+                    RecipientInfoView::check(&avp, cx)?;
+                }
+                (2027, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    OriginatorReceivedAddressView::check(&avp, cx)?;
+                }
+                (2029, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3409, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3407, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3405, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 262144, &avp)?;
+                    SmDeviceTriggerInformationView::check(&avp, cx)?;
+                }
+                (3406, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 524288, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (3010, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1048576, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3111, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2097152, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SmsInformationView<'_> {
@@ -44989,8 +48941,7 @@ impl<'a> SupplementaryServiceView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SupplementaryService::KEY)),
         }
@@ -45208,6 +49159,66 @@ impl<'a> SupplementaryServiceView<'a> {
             AocSubscriptionInformationView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2031, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2032, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2034, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2035, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (855, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2038, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (885, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2049, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2304, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                }
+                (2314, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    AocSubscriptionInformationView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for SupplementaryServiceView<'_> {
@@ -45244,8 +49255,7 @@ impl<'a> TalkBurstExchangeView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TalkBurstExchange::KEY)),
         }
@@ -45458,6 +49468,73 @@ impl<'a> TalkBurstExchangeView<'a> {
             rt::view::enumerated::<PocChangeCondition>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1262, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (1283, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1287, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1286, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1282, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1285, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1284, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (885, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1261, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1262, 10415),
+                    <rt::data::Time as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TalkBurstExchangeView<'_> {
@@ -45495,8 +49572,7 @@ impl<'a> TariffInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TariffInformation::KEY)),
         }
@@ -45634,6 +49710,49 @@ impl<'a> TariffInformationView<'a> {
     pub fn next_tariff(&self) -> Option<NextTariffView<'a>> {
         rt::view::opt(self.root, self.first[2], self.end, NextTariffView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2056, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    CurrentTariffView::check(&avp, cx)?;
+                }
+                (451, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2057, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    NextTariffView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2056, 10415),
+                    <CurrentTariff as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TariffInformationView<'_> {
@@ -45671,8 +49790,7 @@ impl<'a> TimeQuotaMechanismView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TimeQuotaMechanism::KEY)),
         }
@@ -45809,6 +49927,55 @@ impl<'a> TimeQuotaMechanismView<'a> {
     pub fn base_time_interval(&self) -> u32 {
         rt::view::one(self.root, self.first[1], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1271, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (1265, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1271, 10415),
+                    <TimeQuotaType as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1265, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TimeQuotaMechanismView<'_> {
@@ -45846,8 +50013,7 @@ impl<'a> TimeStampsView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TimeStamps::KEY)),
         }
@@ -45989,6 +50155,43 @@ impl<'a> TimeStampsView<'a> {
     pub fn sip_response_timestamp_fraction(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (834, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (835, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2301, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2302, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TimeStampsView<'_> {
@@ -46027,8 +50230,7 @@ impl<'a> TrafficDataVolumesView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TrafficDataVolumes::KEY)),
         }
@@ -46378,6 +50580,102 @@ impl<'a> TrafficDataVolumesView<'a> {
     pub fn apn_rate_control(&self) -> Option<ApnRateControlView<'a>> {
         rt::view::opt(self.root, self.first[18], self.end, ApnRateControlView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1016, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    super::ts29212::QosInformationView::check(&avp, cx)?;
+                }
+                (363, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (364, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u64>(&avp, cx)?;
+                }
+                (2037, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2038, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (22, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                }
+                (3918, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    UwanUserLocationInfoView::check(&avp, cx)?;
+                }
+                (2, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                }
+                (2823, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2822, 10415) => {
+                    super::ts29212::PresenceReportingAreaInformationView::check(
+                        &avp,
+                        cx,
+                    )?;
+                }
+                (2319, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    UserCsgInformationView::check(&avp, cx)?;
+                }
+                (21, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                }
+                (2833, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3925, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4096, &avp)?;
+                    RelatedChangeConditionInformationView::check(&avp, cx)?;
+                }
+                (2039, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8192, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3901, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16384, &avp)?;
+                    EnhancedDiagnosticsView::check(&avp, cx)?;
+                }
+                (3930, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32768, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (4310, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 65536, &avp)?;
+                    super::ts29128::ServingPlmnRateControlView::check(&avp, cx)?;
+                }
+                (3933, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 131072, &avp)?;
+                    ApnRateControlView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TrafficDataVolumesView<'_> {
@@ -46415,8 +50713,7 @@ impl<'a> TransmitterInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TransmitterInfo::KEY)),
         }
@@ -46530,6 +50827,34 @@ impl<'a> TransmitterInfoView<'a> {
     pub fn prose_ue_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3452, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (3453, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TransmitterInfoView<'_> {
@@ -46569,8 +50894,7 @@ impl<'a> TriggerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Trigger::KEY)),
         }
@@ -46681,6 +51005,29 @@ impl<'a> TriggerView<'a> {
             rt::view::enumerated::<TriggerType>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (870, 10415) => {
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for TriggerView<'_> {
@@ -46718,8 +51065,7 @@ impl<'a> TrunkGroupIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TrunkGroupId::KEY)),
         }
@@ -46827,6 +51173,35 @@ impl<'a> TrunkGroupIdView<'a> {
     pub fn outgoing_trunk_group_id(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (852, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (853, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TrunkGroupIdView<'_> {
@@ -46864,8 +51239,7 @@ impl<'a> TwanUserLocationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(TwanUserLocationInfo::KEY)),
         }
@@ -47021,6 +51395,56 @@ impl<'a> TwanUserLocationInfoView<'a> {
     pub fn logical_access_id(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[4], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1524, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2716, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1305, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1306, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    WlanOperatorIdView::check(&avp, cx)?;
+                }
+                (302, 13019) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1524, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for TwanUserLocationInfoView<'_> {
@@ -47058,8 +51482,7 @@ impl<'a> UnitCostView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UnitCost::KEY)),
         }
@@ -47178,6 +51601,45 @@ impl<'a> UnitCostView<'a> {
     pub fn exponent(&self) -> Option<i32> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::value::<i32>)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (447, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i64>(&avp, cx)?;
+                }
+                (429, 0) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(447, 0),
+                    <i64 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(64),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for UnitCostView<'_> {
@@ -47253,8 +51715,7 @@ impl<'a> UserCsgInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UserCsgInformation::KEY)),
         }
@@ -47407,6 +51868,59 @@ impl<'a> UserCsgInformationView<'a> {
             rt::view::enumerated::<CsgMembershipIndication>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1437, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (2317, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (2318, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(1437, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2317, 10415),
+                    <CsgAccessMode as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(
     any(
@@ -47463,8 +51977,7 @@ impl<'a> UwanUserLocationInfoView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(UwanUserLocationInfo::KEY)),
         }
@@ -47649,6 +52162,65 @@ impl<'a> UwanUserLocationInfoView<'a> {
     pub fn wlan_operator_id(&self) -> Option<WlanOperatorIdView<'a>> {
         rt::view::opt(self.root, self.first[6], self.end, WlanOperatorIdView::read)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (2805, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (2806, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1524, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2716, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (2843, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (1305, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1306, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    WlanOperatorIdView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(2805, 10415),
+                    <rt::data::Address as rt::AvpData>::TYPE,
+                    rt::AvpFlags(128),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for UwanUserLocationInfoView<'_> {
@@ -47686,8 +52258,7 @@ impl<'a> VariablePartView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(VariablePart::KEY)),
         }
@@ -47827,6 +52398,59 @@ impl<'a> VariablePartView<'a> {
     pub fn variable_part_value(&self) -> &'a str {
         rt::view::one(self.root, self.first[2], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3908, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3909, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (3910, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(3909, 10415),
+                    <u32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 4 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(3910, 10415),
+                    <rt::data::Utf8String as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for VariablePartView<'_> {
@@ -47863,8 +52487,7 @@ impl<'a> VcsInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(VcsInformation::KEY)),
         }
@@ -48097,6 +52720,69 @@ impl<'a> VcsInformationView<'a> {
     pub fn ps_free_format_data(&self) -> Option<&'a [u8]> {
         rt::view::opt(self.root, self.first[11], self.end, rt::view::octets)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (3412, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (3418, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                }
+                (3417, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (3411, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    BasicServiceCodeView::check(&avp, cx)?;
+                }
+                (3414, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                }
+                (3420, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                }
+                (3415, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (3416, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 128, &avp)?;
+                    IsupCauseView::check(&avp, cx)?;
+                }
+                (2041, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 256, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (3419, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 512, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (2042, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1024, &avp)?;
+                    rt::view::check::<rt::data::Time>(&avp, cx)?;
+                }
+                (866, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2048, &avp)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for VcsInformationView<'_> {
@@ -48134,8 +52820,7 @@ impl<'a> VolteInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(VolteInformation::KEY)),
         }
@@ -48253,6 +52938,35 @@ impl<'a> VolteInformationView<'a> {
             super::ts29214::CalleeInformationView::read,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (831, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (565, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    super::ts29214::CalleeInformationView::check(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for VolteInformationView<'_> {
@@ -48290,8 +53004,7 @@ impl<'a> WlanOperatorIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(WlanOperatorId::KEY)),
         }
@@ -48402,6 +53115,35 @@ impl<'a> WlanOperatorIdView<'a> {
     pub fn wlan_operator_name(&self) -> Option<&'a str> {
         rt::view::opt(self.root, self.first[1], self.end, rt::view::text)
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1308, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (1307, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
 impl std::fmt::Debug for WlanOperatorIdView<'_> {
@@ -48439,8 +53181,7 @@ impl<'a> CauseView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(Cause::KEY)),
         }
@@ -48574,6 +53315,55 @@ impl<'a> CauseView<'a> {
             rt::view::enumerated::<NodeFunctionality>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (861, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                (862, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<i32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        if seen[0] & 1 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(861, 10415),
+                    <i32 as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        if seen[0] & 2 == 0 {
+            return Err(
+                rt::typed::missing(
+                    rt::AvpKey::new(862, 10415),
+                    <NodeFunctionality as rt::AvpData>::TYPE,
+                    rt::AvpFlags(192),
+                    missing_at,
+                ),
+            );
+        }
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for CauseView<'_> {
@@ -48611,8 +53401,7 @@ impl<'a> WlanInformationView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(WlanInformation::KEY)),
         }
@@ -48794,6 +53583,54 @@ impl<'a> WlanInformationView<'a> {
             rt::view::value::<rt::data::Address>,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (1246, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                    rt::view::check_text(&avp, rt::data::Utf8String::INVALID)?;
+                }
+                (895, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (896, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                (890, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                (891, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 16, &avp)?;
+                }
+                (892, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 32, &avp)?;
+                    WlanRadioContainerView::check(&avp, cx)?;
+                }
+                (894, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 64, &avp)?;
+                    rt::view::check::<rt::data::Address>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "ts32299"))]
 impl std::fmt::Debug for WlanInformationView<'_> {
@@ -48831,8 +53668,7 @@ impl<'a> WlanRadioContainerView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(WlanRadioContainer::KEY)),
         }
@@ -48960,6 +53796,41 @@ impl<'a> WlanRadioContainerView<'a> {
     #[inline]
     pub fn wlan_technology(&self) -> Option<u32> {
         rt::view::opt(self.root, self.first[3], self.end, rt::view::value::<u32>)
+    }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut seen = [0u64; 1];
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                (126, 0) => {
+                    rt::view::seen_once(&mut seen[0], 1, &avp)?;
+                }
+                (1244, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 2, &avp)?;
+                    LocationTypeView::check(&avp, cx)?;
+                }
+                (127, 0) => {
+                    rt::view::seen_once(&mut seen[0], 4, &avp)?;
+                }
+                (893, 10415) => {
+                    rt::view::seen_once(&mut seen[0], 8, &avp)?;
+                    rt::view::check::<u32>(&avp, cx)?;
+                }
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
     }
 }
 #[cfg(any(feature = "ts32299"))]

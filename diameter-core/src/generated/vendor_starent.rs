@@ -941,8 +941,7 @@ impl<'a> SnTotalUsedServiceUnitView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SnTotalUsedServiceUnit::KEY)),
         }
@@ -1030,6 +1029,26 @@ impl<'a> SnTotalUsedServiceUnitView<'a> {
             Self::is_member,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl std::fmt::Debug for SnTotalUsedServiceUnitView<'_> {
@@ -1065,8 +1084,7 @@ impl<'a> SnUsageMonitoringControlView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SnUsageMonitoringControl::KEY)),
         }
@@ -1154,6 +1172,26 @@ impl<'a> SnUsageMonitoringControlView<'a> {
             Self::is_member,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl std::fmt::Debug for SnUsageMonitoringControlView<'_> {
@@ -1189,8 +1227,7 @@ impl<'a> SnRemainingServiceUnitView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(SnRemainingServiceUnit::KEY)),
         }
@@ -1278,6 +1315,26 @@ impl<'a> SnRemainingServiceUnitView<'a> {
             Self::is_member,
         )
     }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
+    }
 }
 #[cfg(any(feature = "vendor_starent"))]
 impl std::fmt::Debug for SnRemainingServiceUnitView<'_> {
@@ -1313,8 +1370,7 @@ impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         let cx = cx.enter(avp)?;
-        let mut v = Self::empty(avp);
-        match v.fill_members(cx, true, avp.offset) {
+        match Self::check_members(avp, cx, avp.offset) {
             Ok(()) => Ok(()),
             Err(e) => Err(e.within(AccessNetworkChargingPhysicalAccessId::KEY)),
         }
@@ -1403,6 +1459,26 @@ impl<'a> AccessNetworkChargingPhysicalAccessIdView<'a> {
             self.extra,
             Self::is_member,
         )
+    }
+    /// Checks the members of `avp` as `fill_members` does with `deep`, with the same
+    /// errors in the same order, but without indexing them: the check of a view that
+    /// is not kept ([`Self::check`], how the owned struct checks its `Lazy` members),
+    /// which then fills no offset arrays (a bit per single member instead).
+    #[allow(unused_variables)]
+    #[inline]
+    fn check_members(
+        avp: &rt::AvpRef<'a>,
+        cx: rt::data::DecodeCx,
+        missing_at: usize,
+    ) -> Result<(), rt::DecodeError> {
+        let mut avps = avp.children();
+        while let Some(avp) = avps.next_framed() {
+            match (avp.code, avp.vendor) {
+                _ => {}
+            }
+        }
+        avps.finish()?;
+        Ok(())
     }
 }
 #[cfg(any(feature = "vendor_starent"))]
