@@ -9,17 +9,23 @@ use std::time::Duration;
 use crate::process::Child;
 use crate::tools::workspace_dir;
 
-/// `cargo` arguments that build the binary (see `build`).
-pub const BUILD_ARGS: [&str; 9] = [
+/// `cargo` arguments that build the binary (see `build`): the package selection, profile and
+/// features of `scripts/test-all`'s `cargo test` step, examples and binaries together (only
+/// then are the dev-dependencies' features the same), as `scripts/examples` builds.
+pub const BUILD_ARGS: [&str; 13] = [
     "build",
     "--profile",
     "test",
-    "-p",
-    "diameter-cli",
+    "--workspace",
+    "--exclude",
+    "diameter-interop",
+    "--exclude",
+    "diameter-bench",
     "--features",
     "diameter-node/sctp",
-    "--bin",
-    "diameter",
+    "--examples",
+    "--bins",
+    "--quiet",
 ];
 
 /// How long building the binary may take (a fresh machine, two cores).
@@ -45,8 +51,8 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// The `diameter` binary, `<target>/debug/diameter` (the test profile's folder), after `cargo
-/// build --profile test -p diameter-cli --features diameter-node/sctp --bin diameter` (once per test process; nothing to do when it is up to date, as after
+/// The `diameter` binary, `<target>/debug/diameter` (the test profile's folder), after `cargo`
+/// with [`BUILD_ARGS`] (once per test process; nothing to do when it is up to date, as after
 /// `scripts/interop`, which builds it first). Without cargo an existing binary is taken
 /// as it is.
 pub fn diameter_binary() -> Result<PathBuf, String> {
@@ -76,9 +82,8 @@ fn build() -> Result<PathBuf, String> {
     };
     let dir = crate::util::TempDir::new("cargo-build").map_err(|e| e.to_string())?;
     let mut cmd = crate::process::command(cargo);
-    // The profile and features of `scripts/test-all`'s workspace steps (the test profile,
-    // diameter-node's `sctp`): its `cargo test` step has built this binary already, and any
-    // other selection would compile diameter-core and what depends on it once more.
+    // As `scripts/test-all`'s `cargo test` step built it (BUILD_ARGS): any other selection
+    // would compile diameter-core and what depends on it once more.
     cmd.args(BUILD_ARGS).current_dir(workspace_dir());
     // Without the variables cargo set for this test (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...):
     // build scripts that watch them (ring's `rerun-if-env-changed`) would run again, and
@@ -92,13 +97,13 @@ fn build() -> Result<PathBuf, String> {
     let out = crate::process::run_blocking("cargo-build", cmd, dir.path(), BUILD_TIMEOUT)?;
     if !out.status.success() {
         return Err(format!(
-            "cargo build -p diameter-cli (test profile) failed ({}):\n{}",
+            "cargo build of the diameter binary (test profile) failed ({}):\n{}",
             out.status, out.stderr
         ));
     }
     if !bin.is_file() {
         return Err(format!(
-            "cargo build -p diameter-cli (test profile) left no {}:\n{}",
+            "cargo build of the diameter binary (test profile) left no {}:\n{}",
             bin.display(),
             out.stderr
         ));
