@@ -279,6 +279,33 @@ pub fn test_app_output(log: &str) -> String {
     out
 }
 
+/// What test_app reported: requests sent, answers received, and answers it found right
+/// (Test-AVP echoed, Result-Code 2001) from `answered_by`. Counted as pieces of its output,
+/// not lines: test_app writes a report in several calls from more than one thread (a `RECV `
+/// can be followed by another request's `SEND ...` before the rest of its answer), so only the
+/// pieces themselves are whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TestAppReports {
+    /// Requests sent (`SEND `).
+    pub sent: usize,
+    /// Answers received (`RECV `).
+    pub answered: usize,
+    /// Answers test_app found right, from the expected peer.
+    pub ok: usize,
+}
+
+/// test_app's reports in a freeDiameter log (see [`TestAppReports`]).
+pub fn test_app_reports(log: &str, answered_by: &str) -> TestAppReports {
+    let out = test_app_output(log);
+    TestAppReports {
+        sent: out.matches("SEND ").count(),
+        answered: out.matches("RECV ").count(),
+        ok: out
+            .matches(&format!("(Ok) Status: 2001 From '{answered_by}'"))
+            .count(),
+    }
+}
+
 /// The log's lines, with test_app's `SEND `/`RECV ` reports split off when they share a
 /// line: test_app writes a report and its newline in separate calls from several threads,
 /// so two answers arriving together print as `RECV a ... secRECV b ... sec` followed by two
@@ -383,27 +410,21 @@ impl FreeDiameter {
     /// test_app found right (Test-AVP, Result-Code 2001, Origin-Host/Realm) from
     /// `answered_by`, and no other.
     pub async fn test_app_round(&mut self, m: usize, answered_by: &str) -> Result<(), String> {
-        let reports = |log: &str, pred: &dyn Fn(&str) -> bool| {
-            records(&test_app_output(log)).filter(|l| pred(l)).count()
-        };
         for i in 1..=m {
             self.trigger_test_request()?;
             self.child
                 .wait_for_log("test_app's request", Duration::from_secs(5), |log| {
-                    reports(log, &|l| l.starts_with("SEND ")) >= i
+                    test_app_reports(log, answered_by).sent >= i
                 })
                 .await?;
         }
-        let from = format!("From '{answered_by}'");
-        let ok_line = |l: &str| {
-            l.starts_with("RECV ") && l.contains("(Ok) Status: 2001") && l.contains(&from)
-        };
         self.child
             .wait_for_log("test_app's answers", Duration::from_secs(10), |log| {
-                reports(log, &ok_line) >= m
+                test_app_reports(log, answered_by).ok >= m
             })
             .await?;
-        match reports(&self.log(), &|l| l.starts_with("RECV ") && !ok_line(l)) {
+        let r = test_app_reports(&self.log(), answered_by);
+        match r.answered - r.ok.min(r.answered) {
             0 => Ok(()),
             bad => Err(format!(
                 "test_app found problems in {bad} answer(s):\n{}",

@@ -1,7 +1,7 @@
 //! How test_app's reports are read out of freeDiameter's log (no peer needed): the cases CI
 //! has met, where reports and log records written by other threads end up interleaved.
 
-use diameter_interop::freediameter::{records, test_app_output};
+use diameter_interop::freediameter::{TestAppReports, records, test_app_output, test_app_reports};
 
 #[test]
 fn fd_log_records_inside_test_app_reports_are_taken_out() {
@@ -35,4 +35,26 @@ fn interleaved_test_app_reports_are_split() {
             "SEND 3 to 'r'"
         ]
     );
+}
+
+#[test]
+fn reports_are_counted_when_a_send_lands_inside_an_answer() {
+    // As CI saw it: the third request's `SEND` written between the first answer's `RECV `
+    // and the rest of that answer, which came last.
+    let log = "SEND 643c9869 to 'r' (h)\n\
+               SEND 74b0dc51 to 'r' (h)\n\
+               RECV SEND 238e1f29 to 'r' (h)\n\
+               21:17:05  NOTI   RCV from 'h': Test-Answer(16777215/16777214)[-P--]\n\
+               RECV 74b0dc51 (Ok) Status: 2001 From 'h' ('r') in 0.002634 sec\n\
+               RECV 238e1f29 (Ok) Status: 2001 From 'h' ('r') in 0.000389 sec\n\
+               643c9869 (Ok) Status: 2001 From 'h' ('r') in 0.004339 sec\n";
+    assert_eq!(
+        test_app_reports(log, "h"),
+        TestAppReports {
+            sent: 3,
+            answered: 3,
+            ok: 3
+        }
+    );
+    assert_eq!(test_app_reports(log, "other").ok, 0);
 }
