@@ -55,13 +55,10 @@ pub fn more(
     avp: &AvpRef<'_>,
     max: u32,
 ) -> Result<(), DecodeError> {
-    if *count >= max {
-        return Err(too_many(avp));
-    }
-    if *count == 0 {
+    self::count(count, avp, max)?;
+    if *count == 1 {
         *first = avp.offset as u32;
     }
-    *count += 1;
     Ok(())
 }
 
